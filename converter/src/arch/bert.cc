@@ -1,0 +1,277 @@
+// BERT mapping. Per layer:
+//   qkv = FC(x, [Wq;Wk;Wv])        [S, 3H]   (fused: one GEMM instead of three)
+//   ctx = ATTENTION(qkv)           [S, H]
+//   h1  = LN(FC(ctx, Wo) + x)      [S, H]
+//   f   = FC(h1, Wi) + GELU        [S, I]
+//   x'  = LN(FC(f, Wo2) + h1)      [S, H]
+#include <cmath>
+
+#include "arch/arch.h"
+
+namespace heed::conv {
+
+namespace {
+
+struct BertConfig {
+  int64_t hidden = 0, layers = 0, heads = 0, intermediate = 0, max_pos = 0, type_vocab = 0, vocab = 0;
+  double eps = 1e-12;
+  std::string act;
+  int64_t num_labels = 0;
+};
+
+Status read_config(const HfDir& dir, BertConfig* c, std::vector<std::string>* labels) {
+  const JsonValue& j = dir.config;
+  const std::string& src = dir.config_name;
+  HEED_RETURN_IF_ERROR(json_get_int(j, "hidden_size", src, &c->hidden));
+  HEED_RETURN_IF_ERROR(json_get_int(j, "num_hidden_layers", src, &c->layers));
+  HEED_RETURN_IF_ERROR(json_get_int(j, "num_attention_heads", src, &c->heads));
+  HEED_RETURN_IF_ERROR(json_get_int(j, "intermediate_size", src, &c->intermediate));
+  HEED_RETURN_IF_ERROR(json_get_int(j, "max_position_embeddings", src, &c->max_pos));
+  HEED_RETURN_IF_ERROR(json_get_int(j, "vocab_size", src, &c->vocab));
+  c->type_vocab = 2;
+  if (j.find("type_vocab_size")) HEED_RETURN_IF_ERROR(json_get_int(j, "type_vocab_size", src, &c->type_vocab));
+  if (j.find("layer_norm_eps")) HEED_RETURN_IF_ERROR(json_get_number(j, "layer_norm_eps", src, &c->eps));
+  c->act = "gelu";
+  if (j.find("hidden_act")) HEED_RETURN_IF_ERROR(json_get_string(j, "hidden_act", src, &c->act));
+  auto bad = [&](const char* field, const char* why) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field '%s' %s", src.c_str(), field, why);
+  };
+  if (c->hidden <= 0 || c->hidden > 65536) return bad("hidden_size", "must be in 1..65536");
+  if (c->layers <= 0 || c->layers > 1024) return bad("num_hidden_layers", "must be in 1..1024");
+  if (c->heads <= 0 || c->hidden % c->heads != 0) return bad("num_attention_heads", "must divide hidden_size");
+  if (c->intermediate <= 0 || c->intermediate > 65536) return bad("intermediate_size", "must be in 1..65536");
+  if (c->max_pos < 2 || c->max_pos > kMaxSeq) return bad("max_position_embeddings", "must be in 2..8192");
+  if (c->vocab <= 0 || c->vocab > (1 << 22)) return bad("vocab_size", "must be in 1..4194304");
+  if (c->type_vocab <= 0 || c->type_vocab > 1024) return bad("type_vocab_size", "must be in 1..1024");
+  if (!(c->eps > 0) || !std::isfinite(c->eps)) return bad("layer_norm_eps", "must be positive");
+  if (c->act != "gelu") return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: hidden_act '%s' is not supported (gelu only)", src.c_str(), c->act.c_str());
+  if (const JsonValue* pe = j.find("position_embedding_type"); pe && pe->is_string() && pe->as_string() != "absolute") {
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: position_embedding_type '%s' is not supported", src.c_str(),
+                         pe->as_string().c_str());
+  }
+  if (const JsonValue* id2label = j.find("id2label"); id2label && id2label->is_object()) {
+    labels->assign(id2label->members().size(), std::string());
+    for (const auto& [k, v] : id2label->members()) {
+      char* end = nullptr;
+      const long id = std::strtol(k.c_str(), &end, 10);
+      if (k.empty() || *end || id < 0 || size_t(id) >= labels->size() || !v.is_string()) {
+        return bad("id2label", "must map ids 0..n-1 to strings");
+      }
+      (*labels)[size_t(id)] = v.as_string();
+    }
+    c->num_labels = int64_t(labels->size());
+  }
+  if (j.find("num_labels")) HEED_RETURN_IF_ERROR(json_get_int(j, "num_labels", src, &c->num_labels));
+  return Status::Ok();
+}
+
+class WeightReader {
+ public:
+  WeightReader(const SafeTensors& st, std::string prefix) : st_(st), prefix_(std::move(prefix)) {}
+
+  // Reads `name` (after the prefix) with the expected shape.
+  Status read(const std::string& name, std::vector<int64_t> shape, std::vector<float>* out,
+              const char* alt = nullptr) const {
+    std::string full = prefix_ + name;
+    const SafeTensorInfo* t = st_.find(full);
+    if (!t && alt) {
+      full = prefix_ + alt;
+      t = st_.find(full);
+    }
+    if (!t) {
+      return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: missing tensor '%s'", file_list().c_str(),
+                           (prefix_ + name).c_str());
+    }
+    if (t->shape != shape) {
+      std::string want, got;
+      for (auto d : shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
+      for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: tensor '%s' has shape [%s], expected [%s]",
+                           st_.files()[t->file].c_str(), full.c_str(), got.c_str(), want.c_str());
+    }
+    return st_.read_f32(*t, out);
+  }
+
+ private:
+  std::string file_list() const {
+    std::string s;
+    for (const auto& f : st_.files()) s += (s.empty() ? "" : ", ") + f;
+    return s;
+  }
+  const SafeTensors& st_;
+  std::string prefix_;
+};
+
+int32_t i32(int64_t v) { return int32_t(v); }
+
+}  // namespace
+
+Status bert_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, ProgressFn progress, void* user) {
+  if (dir.model_type != "bert") {
+    return Status::Error(HEED_ERROR_UNSUPPORTED,
+                         "%s: model_type '%s' is not supported (supported: bert)", dir.config_name.c_str(),
+                         dir.model_type.c_str());
+  }
+  const bool classify = dir.architecture == "BertForSequenceClassification";
+  if (!classify && !dir.architecture.empty() && dir.architecture != "BertModel") {
+    return Status::Error(HEED_ERROR_UNSUPPORTED,
+                         "%s: architecture '%s' is not supported (BertModel, BertForSequenceClassification)",
+                         dir.config_name.c_str(), dir.architecture.c_str());
+  }
+  BertConfig c;
+  HEED_RETURN_IF_ERROR(read_config(dir, &c, &g->labels));
+  if (classify && c.num_labels <= 0) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: BertForSequenceClassification needs id2label or num_labels",
+                         dir.config_name.c_str());
+  }
+  if (classify && g->labels.empty()) {
+    for (int64_t i = 0; i < c.num_labels; ++i) g->labels.push_back("LABEL_" + std::to_string(i));
+  }
+  // Checkpoints of task models prefix the encoder with "bert.".
+  const std::string prefix = weights.find("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+  WeightReader w(weights, prefix);
+  const int64_t H = c.hidden, I = c.intermediate;
+
+  g->architecture = classify ? "BertForSequenceClassification" : "BertModel";
+  g->task = classify ? Task::kSequenceClassification : Task::kEmbedding;
+  g->hidden_size = i32(H);
+  g->num_layers = i32(c.layers);
+
+  // Graph inputs.
+  const int32_t ids = g->add_activation("input_ids", {-1});
+  g->tensors[size_t(ids)].kind = TensorKind::kInput;
+  g->tensors[size_t(ids)].dtype = DType::kI32;
+  const int32_t types = g->add_activation("token_type_ids", {-1});
+  g->tensors[size_t(types)].kind = TensorKind::kInput;
+  g->tensors[size_t(types)].dtype = DType::kI32;
+  g->inputs = {ids, types};
+
+  std::vector<float> a, b;
+  auto constant = [&](const std::string& name, std::vector<int32_t> shape, std::vector<float>& data) {
+    return g->add_constant(name, std::move(shape), std::move(data));
+  };
+
+  // Embeddings.
+  HEED_RETURN_IF_ERROR(w.read("embeddings.word_embeddings.weight", {c.vocab, H}, &a));
+  const int32_t word = constant("embeddings.word", {i32(c.vocab), i32(H)}, a);
+  HEED_RETURN_IF_ERROR(w.read("embeddings.position_embeddings.weight", {c.max_pos, H}, &a));
+  const int32_t pos = constant("embeddings.position", {i32(c.max_pos), i32(H)}, a);
+  HEED_RETURN_IF_ERROR(w.read("embeddings.token_type_embeddings.weight", {c.type_vocab, H}, &a));
+  const int32_t type = constant("embeddings.token_type", {i32(c.type_vocab), i32(H)}, a);
+  const int32_t emb = g->add_activation("embeddings.sum", {-1, i32(H)});
+  g->add_op(OpKind::kEmbedding, "embeddings", {ids, types, word, pos, type}, {emb});
+  HEED_RETURN_IF_ERROR(w.read("embeddings.LayerNorm.weight", {H}, &a, "embeddings.LayerNorm.gamma"));
+  HEED_RETURN_IF_ERROR(w.read("embeddings.LayerNorm.bias", {H}, &b, "embeddings.LayerNorm.beta"));
+  int32_t x = g->add_activation("embeddings.out", {-1, i32(H)});
+  {
+    const int32_t gam = constant("embeddings.ln.gamma", {i32(H)}, a);
+    const int32_t bet = constant("embeddings.ln.beta", {i32(H)}, b);
+    g->add_op(OpKind::kLayerNorm, "embeddings.ln", {emb, gam, bet, -1}, {x}).epsilon = float(c.eps);
+  }
+
+  for (int64_t l = 0; l < c.layers; ++l) {
+    if (progress) progress(user, size_t(l), size_t(c.layers), "reading layers");
+    const std::string hf = "encoder.layer." + std::to_string(l) + ".";
+    const std::string L = "layer." + std::to_string(l) + ".";
+    // Fused QKV: rows [q; k; v] of [3H, H], bias [3H].
+    std::vector<float> wqkv, bqkv;
+    for (const char* part : {"query", "key", "value"}) {
+      HEED_RETURN_IF_ERROR(w.read(hf + "attention.self." + part + ".weight", {H, H}, &a));
+      HEED_RETURN_IF_ERROR(w.read(hf + "attention.self." + part + ".bias", {H}, &b));
+      wqkv.insert(wqkv.end(), a.begin(), a.end());
+      bqkv.insert(bqkv.end(), b.begin(), b.end());
+    }
+    const int32_t qkv = g->add_activation(L + "attn.qkv", {-1, i32(3 * H)});
+    {
+      const int32_t wt = constant(L + "attn.qkv.weight", {i32(3 * H), i32(H)}, wqkv);
+      const int32_t bt = constant(L + "attn.qkv.bias", {i32(3 * H)}, bqkv);
+      g->add_op(OpKind::kFullyConnected, L + "attn.qkv", {x, wt, bt}, {qkv});
+    }
+    const int32_t ctx = g->add_activation(L + "attn.context", {-1, i32(H)});
+    {
+      IrOp& op = g->add_op(OpKind::kAttention, L + "attn", {qkv}, {ctx});
+      op.num_heads = i32(c.heads);
+      op.head_dim = i32(H / c.heads);
+    }
+    const int32_t ao = g->add_activation(L + "attn.out", {-1, i32(H)});
+    HEED_RETURN_IF_ERROR(w.read(hf + "attention.output.dense.weight", {H, H}, &a));
+    HEED_RETURN_IF_ERROR(w.read(hf + "attention.output.dense.bias", {H}, &b));
+    {
+      const int32_t wt = constant(L + "attn.out.weight", {i32(H), i32(H)}, a);
+      const int32_t bt = constant(L + "attn.out.bias", {i32(H)}, b);
+      g->add_op(OpKind::kFullyConnected, L + "attn.out", {ctx, wt, bt}, {ao});
+    }
+    const int32_t h1 = g->add_activation(L + "attn.ln", {-1, i32(H)});
+    HEED_RETURN_IF_ERROR(w.read(hf + "attention.output.LayerNorm.weight", {H}, &a, (hf + "attention.output.LayerNorm.gamma").c_str()));
+    HEED_RETURN_IF_ERROR(w.read(hf + "attention.output.LayerNorm.bias", {H}, &b, (hf + "attention.output.LayerNorm.beta").c_str()));
+    {
+      const int32_t gam = constant(L + "attn.ln.gamma", {i32(H)}, a);
+      const int32_t bet = constant(L + "attn.ln.beta", {i32(H)}, b);
+      g->add_op(OpKind::kLayerNorm, L + "attn.ln", {ao, gam, bet, x}, {h1}).epsilon = float(c.eps);
+    }
+    const int32_t f = g->add_activation(L + "ffn.up", {-1, i32(I)});
+    HEED_RETURN_IF_ERROR(w.read(hf + "intermediate.dense.weight", {I, H}, &a));
+    HEED_RETURN_IF_ERROR(w.read(hf + "intermediate.dense.bias", {I}, &b));
+    {
+      const int32_t wt = constant(L + "ffn.up.weight", {i32(I), i32(H)}, a);
+      const int32_t bt = constant(L + "ffn.up.bias", {i32(I)}, b);
+      g->add_op(OpKind::kFullyConnected, L + "ffn.up", {h1, wt, bt}, {f}).activation = Activation::kGelu;
+    }
+    const int32_t fo = g->add_activation(L + "ffn.down", {-1, i32(H)});
+    HEED_RETURN_IF_ERROR(w.read(hf + "output.dense.weight", {H, I}, &a));
+    HEED_RETURN_IF_ERROR(w.read(hf + "output.dense.bias", {H}, &b));
+    {
+      const int32_t wt = constant(L + "ffn.down.weight", {i32(H), i32(I)}, a);
+      const int32_t bt = constant(L + "ffn.down.bias", {i32(H)}, b);
+      g->add_op(OpKind::kFullyConnected, L + "ffn.down", {f, wt, bt}, {fo});
+    }
+    const int32_t out = g->add_activation(L + "out", {-1, i32(H)});
+    HEED_RETURN_IF_ERROR(w.read(hf + "output.LayerNorm.weight", {H}, &a, (hf + "output.LayerNorm.gamma").c_str()));
+    HEED_RETURN_IF_ERROR(w.read(hf + "output.LayerNorm.bias", {H}, &b, (hf + "output.LayerNorm.beta").c_str()));
+    {
+      const int32_t gam = constant(L + "ffn.ln.gamma", {i32(H)}, a);
+      const int32_t bet = constant(L + "ffn.ln.beta", {i32(H)}, b);
+      g->add_op(OpKind::kLayerNorm, L + "ffn.ln", {fo, gam, bet, h1}, {out}).epsilon = float(c.eps);
+    }
+    x = out;
+  }
+  if (progress) progress(user, size_t(c.layers), size_t(c.layers), "reading layers");
+
+  if (classify) {
+    const int32_t cls = g->add_activation("pooler.cls", {1, i32(H)});
+    g->add_op(OpKind::kClsPool, "pooler.cls", {x}, {cls});
+    const int32_t pooled = g->add_activation("pooler.out", {1, i32(H)});
+    HEED_RETURN_IF_ERROR(w.read("pooler.dense.weight", {H, H}, &a));
+    HEED_RETURN_IF_ERROR(w.read("pooler.dense.bias", {H}, &b));
+    {
+      const int32_t wt = constant("pooler.weight", {i32(H), i32(H)}, a);
+      const int32_t bt = constant("pooler.bias", {i32(H)}, b);
+      g->add_op(OpKind::kFullyConnected, "pooler", {cls, wt, bt}, {pooled}).activation = Activation::kTanh;
+    }
+    // The classifier sits outside the "bert." prefix.
+    WeightReader head(weights, "");
+    const int64_t NL = c.num_labels;
+    HEED_RETURN_IF_ERROR(head.read("classifier.weight", {NL, H}, &a));
+    HEED_RETURN_IF_ERROR(head.read("classifier.bias", {NL}, &b));
+    const int32_t logits = g->add_activation("logits", {1, i32(NL)});
+    const int32_t wt = constant("classifier.weight", {i32(NL), i32(H)}, a);
+    const int32_t bt = constant("classifier.bias", {i32(NL)}, b);
+    g->add_op(OpKind::kFullyConnected, "classifier", {pooled, wt, bt}, {logits});
+    g->outputs = {logits};
+  } else {
+    const int pooling = dir.pooling == 0 ? 1 : dir.pooling;  // sentence-transformers default: mean
+    g->pooling = pooling;
+    g->normalize = dir.normalize;
+    const int32_t pooled = g->add_activation("pooled", {1, i32(H)});
+    g->add_op(pooling == 2 ? OpKind::kClsPool : OpKind::kMeanPool, "pool", {x}, {pooled});
+    int32_t out = pooled;
+    if (dir.normalize) {
+      out = g->add_activation("embedding", {1, i32(H)});
+      g->add_op(OpKind::kL2Normalize, "normalize", {pooled}, {out});
+    }
+    g->outputs = {out};
+  }
+  return Status::Ok();
+}
+
+}  // namespace heed::conv

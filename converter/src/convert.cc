@@ -1,0 +1,339 @@
+// The conversion pipeline: read -> map (arch/) -> quantize -> calibrate and
+// measure through the runtime library -> plan -> write.
+#include "convert.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "arch/arch.h"
+#include "exec/session.h"
+#include "hf/hf-dir.h"
+#include "io/safetensors.h"
+#include "quantize.h"
+
+namespace heed::conv {
+
+namespace {
+
+// Calibration sentences used when no --calib file is given: plain English of
+// varied length and punctuation (inputs only; every output is measured).
+const char* const kDefaultCalibration[] = {
+    "The quick brown fox jumps over the lazy dog.",
+    "A man is playing a guitar on the street corner while people walk by.",
+    "How do I convert a trained model to run on a Raspberry Pi?",
+    "Prices rose by 3.5% in the second quarter, according to the report.",
+    "She said: \"I will be there at 10 o'clock, unless the train is late.\"",
+    "Photosynthesis converts light energy into chemical energy stored in sugars.",
+    "The committee postponed its decision until further evidence was available.",
+    "Can you recommend a good book about the history of mathematics?",
+    "Rain is expected tomorrow afternoon in the northern regions.",
+    "The software update fixed several bugs and improved battery life.",
+    "Children were playing football in the park after school.",
+    "An apple a day keeps the doctor away.",
+    "The museum exhibits paintings from the Renaissance and the Baroque periods.",
+    "Please send me the quarterly sales figures by Friday.",
+    "Quantum computers use qubits, which can represent superpositions of states.",
+    "He parked the car, locked the door and walked slowly toward the house.",
+};
+
+struct Progress {
+  FILE* log;
+  bool tty;
+};
+
+void progress_cb(void* user, size_t done, size_t total, const char* label) {
+  auto* p = static_cast<Progress*>(user);
+  if (!p->log) return;
+  const int width = 30;
+  const int filled = total ? int(done * width / total) : width;
+  std::string bar(size_t(filled), '#');
+  bar.resize(width, '.');
+  if (p->tty) {
+    std::fprintf(p->log, "\r%-20s [%s] %zu/%zu", label, bar.c_str(), done, total);
+    if (done == total) std::fputc('\n', p->log);
+  } else if (done == total) {
+    std::fprintf(p->log, "%-20s [%s] %zu/%zu\n", label, bar.c_str(), done, total);
+  }
+  std::fflush(p->log);
+}
+
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// A model built from IR and loaded through the runtime, as a user would.
+struct Loaded {
+  std::unique_ptr<uint8_t, AlignedFree> bytes;
+  Model model;
+};
+
+Status load_ir(const IrGraph& g, Loaded* out) {
+  std::vector<uint8_t> buf;
+  HEED_RETURN_IF_ERROR(write_model(g, nullptr, &buf));
+  const size_t n = (buf.size() + 63) / 64 * 64;
+  out->bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(64, n)));
+  if (!out->bytes) return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes", n);
+  std::memcpy(out->bytes.get(), buf.data(), buf.size());
+  Status s = out->model.load_buffer(out->bytes.get(), buf.size());
+  if (!s.ok()) return Status::Error(HEED_ERROR_INTERNAL, "converter produced an invalid model: %s", s.message());
+  return Status::Ok();
+}
+
+// Per-op accumulators comparing a quantized run with the fp32 run.
+struct ErrorStats {
+  double diff2 = 0, ref2 = 0, dot = 0, q2 = 0;
+};
+
+struct Capture {
+  enum Mode { kReference, kCompare } mode = kReference;
+  std::vector<std::vector<float>> ref;   // per op: fp32 output of the current text
+  std::vector<ErrorStats> stats;         // per op
+  std::vector<float> absmax;             // per op: max |output| over all texts (fp32 run)
+};
+
+void observe(void* user, size_t i, const OpInfo&, const float* data, size_t rows, size_t cols) {
+  auto* c = static_cast<Capture*>(user);
+  const size_t n = rows * cols;
+  if (c->mode == Capture::kReference) {
+    c->ref[i].assign(data, data + n);
+    float m = c->absmax[i];
+    for (size_t k = 0; k < n; ++k) m = std::fmax(m, std::fabs(data[k]));
+    c->absmax[i] = m;
+    return;
+  }
+  ErrorStats& s = c->stats[i];
+  const std::vector<float>& r = c->ref[i];
+  for (size_t k = 0; k < n && k < r.size(); ++k) {
+    const double d = double(data[k]) - double(r[k]);
+    s.diff2 += d * d;
+    s.ref2 += double(r[k]) * double(r[k]);
+    s.dot += double(data[k]) * double(r[k]);
+    s.q2 += double(data[k]) * double(data[k]);
+  }
+}
+
+Status read_lines(const std::string& path, std::vector<std::string>* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::Error(HEED_ERROR_IO, "%s: cannot open calibration file", path.c_str());
+  std::string line;
+  while (std::getline(f, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) out->push_back(line);
+  }
+  if (out->empty()) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: no calibration texts", path.c_str());
+  return Status::Ok();
+}
+
+// Runs every text through fp32 and quantized models; returns per-op errors.
+Status measure(const Loaded& ref, const Loaded& quant, const std::vector<std::string>& texts, Capture* cap,
+               Progress* prog, const char* label) {
+  const size_t n_ops = ref.model.ops().size();
+  cap->ref.assign(n_ops, {});
+  cap->stats.assign(n_ops, {});
+  cap->absmax.assign(n_ops, 0.0f);
+  SessionOptions so;
+  Session rs, qs;
+  HEED_RETURN_IF_ERROR(rs.init(&ref.model, so, nullptr, 0));
+  HEED_RETURN_IF_ERROR(qs.init(&quant.model, so, nullptr, 0));
+  rs.set_observer(observe, cap);
+  qs.set_observer(observe, cap);
+  std::vector<int32_t> ids(rs.max_seq());
+  std::vector<float> out(ref.model.output_size());
+  for (size_t t = 0; t < texts.size(); ++t) {
+    size_t n = 0;
+    Status st = ref.model.tokenizer().encode(texts[t].data(), texts[t].size(), ids.data(), ids.size(), &n);
+    if (st.code() == HEED_ERROR_BUFFER_TOO_SMALL) {
+      n = ids.size();
+    } else if (!st.ok()) {
+      return st;
+    }
+    cap->mode = Capture::kReference;
+    HEED_RETURN_IF_ERROR(rs.run(ids.data(), n, out.data(), out.size(), nullptr));
+    cap->mode = Capture::kCompare;
+    HEED_RETURN_IF_ERROR(qs.run(ids.data(), n, out.data(), out.size(), nullptr));
+    progress_cb(prog, t + 1, texts.size(), label);
+  }
+  return Status::Ok();
+}
+
+IrQuantRow row_of(const std::string& name, const ErrorStats& s) {
+  IrQuantRow r;
+  r.name = name;
+  r.rel_rms = s.ref2 > 0 ? float(std::sqrt(s.diff2 / s.ref2)) : 0.0f;
+  r.cosine = (s.ref2 > 0 && s.q2 > 0) ? float(s.dot / std::sqrt(s.ref2 * s.q2)) : 1.0f;
+  return r;
+}
+
+// Rows for the report: every GEMM and every layer output (and the model output).
+std::vector<IrQuantRow> make_report(const IrGraph& g, const Capture& cap) {
+  std::vector<IrQuantRow> rows;
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const IrOp& op = g.ops[i];
+    const bool is_output = op.outputs[0] == g.outputs[0];
+    if (op.kind == OpKind::kFullyConnected || op.kind == OpKind::kLayerNorm || is_output) {
+      rows.push_back(row_of(op.name, cap.stats[i]));
+    }
+  }
+  return rows;
+}
+
+void print_report(FILE* log, const std::vector<IrQuantRow>& rows) {
+  if (!log) return;
+  std::fprintf(log, "\nquantization error vs fp32 (int8 weights per channel, int8 activations):\n");
+  std::fprintf(log, "  %-24s %12s %12s\n", "layer", "rel. RMS", "cosine");
+  for (const auto& r : rows) std::fprintf(log, "  %-24s %12.5f %12.6f\n", r.name.c_str(), double(r.rel_rms), double(r.cosine));
+}
+
+}  // namespace
+
+Status convert(const ConvertOptions& o, ConvertResult* result) {
+  if (o.precision != "int8" && o.precision != "fp32") {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "--precision must be int8 or fp32, not '%s'", o.precision.c_str());
+  }
+  Progress prog{o.log, o.log && isatty(fileno(o.log))};
+  HfDir dir;
+  HEED_RETURN_IF_ERROR(hf_open(o.input_dir, &dir));
+  SafeTensors weights;
+  HEED_RETURN_IF_ERROR(weights.open_dir(o.input_dir));
+  IrGraph g;
+  HEED_RETURN_IF_ERROR(bert_build(dir, weights, &g, progress_cb, &prog));
+  HEED_RETURN_IF_ERROR(hf_read_tokenizer(dir, &g.tokenizer));
+
+  // Max length: sentence-transformers' max_seq_length, else the model's positions.
+  int32_t positions = 0;
+  for (const IrOp& op : g.ops)
+    if (op.kind == OpKind::kEmbedding) positions = g.tensors[size_t(op.inputs[3])].shape[0];
+  g.tokenizer.max_length = dir.st_max_seq_length > 0 ? std::min(dir.st_max_seq_length, positions) : positions;
+  for (const IrOp& op : g.ops) {
+    if (op.kind == OpKind::kEmbedding && size_t(g.tokenizer.vocab.size()) != size_t(g.tensors[size_t(op.inputs[2])].shape[0])) {
+      return Status::Error(HEED_ERROR_INVALID_ARGUMENT,
+                           "%s: tokenizer has %zu tokens but config.json vocab_size is %d", o.input_dir.c_str(),
+                           g.tokenizer.vocab.size(), g.tensors[size_t(op.inputs[2])].shape[0]);
+    }
+  }
+
+  std::vector<std::string> names = {"config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
+                                    "sentence_bert_config.json", "modules.json", "1_Pooling/config.json"};
+  for (const auto& f : weights.files()) {
+    const size_t slash = f.find_last_of('/');
+    names.push_back(slash == std::string::npos ? f : f.substr(slash + 1));
+  }
+  HEED_RETURN_IF_ERROR(hf_source_files(dir, names, &g.source_files));
+
+  if (o.precision == "int8") {
+    std::vector<std::string> texts;
+    if (!o.calib_file.empty()) {
+      HEED_RETURN_IF_ERROR(read_lines(o.calib_file, &texts));
+    } else {
+      texts.assign(std::begin(kDefaultCalibration), std::end(kDefaultCalibration));
+    }
+    Loaded ref;
+    HEED_RETURN_IF_ERROR(load_ir(g, &ref));
+    IrGraph q = g;
+    quantize_weights(&q);
+    Loaded dyn;
+    HEED_RETURN_IF_ERROR(load_ir(q, &dyn));
+    Capture cap;
+    HEED_RETURN_IF_ERROR(measure(ref, dyn, texts, &cap, &prog, "measuring int8"));
+    std::vector<IrQuantRow> report = make_report(q, cap);
+    q.calibration = "dynamic per-token activations";
+    if (!o.calib_file.empty()) {
+      // Static per-tensor scales from the fp32 activation ranges; kept only
+      // for the GEMMs where they measure no worse than dynamic scales.
+      const std::vector<float> absmax = cap.absmax;
+      const std::vector<ErrorStats> dyn_stats = cap.stats;
+      std::vector<int32_t> producer(q.tensors.size(), -1);
+      for (size_t i = 0; i < q.ops.size(); ++i) producer[size_t(q.ops[i].outputs[0])] = int32_t(i);
+      IrGraph s = q;
+      for (IrOp& op : s.ops) {
+        if (op.kind != OpKind::kFullyConnected) continue;
+        const int32_t p = producer[size_t(op.inputs[0])];
+        if (p < 0 || !(absmax[size_t(p)] > 0)) continue;
+        op.act_quant = ActQuant::kStaticPerTensor;
+        op.input_scale = absmax[size_t(p)] / 127.0f;
+      }
+      Loaded st;
+      HEED_RETURN_IF_ERROR(load_ir(s, &st));
+      Capture scap;
+      HEED_RETURN_IF_ERROR(measure(ref, st, texts, &scap, &prog, "measuring static"));
+      size_t kept = 0, total = 0;
+      for (size_t i = 0; i < s.ops.size(); ++i) {
+        IrOp& op = s.ops[i];
+        if (op.kind != OpKind::kFullyConnected || op.act_quant != ActQuant::kStaticPerTensor) continue;
+        ++total;
+        const IrQuantRow ds = row_of(op.name, dyn_stats[i]);
+        const IrQuantRow ss = row_of(op.name, scap.stats[i]);
+        if (ss.rel_rms <= ds.rel_rms * 1.25f + 1e-4f) {
+          ++kept;
+        } else {
+          op.act_quant = ActQuant::kDynamicPerToken;
+          op.input_scale = 0.0f;
+        }
+      }
+      Loaded fin;
+      HEED_RETURN_IF_ERROR(load_ir(s, &fin));
+      Capture fcap;
+      HEED_RETURN_IF_ERROR(measure(ref, fin, texts, &fcap, &prog, "measuring final"));
+      report = make_report(s, fcap);
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "static per-tensor scales from %zu texts of %s on %zu of %zu GEMMs; others dynamic per-token",
+                    texts.size(), o.calib_file.c_str(), kept, total);
+      s.calibration = buf;
+      q = std::move(s);
+    }
+    q.quant_report = report;
+    print_report(o.log, report);
+    g = std::move(q);
+  } else {
+    g.calibration = "none (fp32)";
+  }
+
+  // Record the memory plan for the model's max length (the runtime re-plans
+  // per session with the same planner).
+  Loaded fin;
+  HEED_RETURN_IF_ERROR(load_ir(g, &fin));
+  ArenaLayout layout;
+  SessionOptions so;
+  HEED_RETURN_IF_ERROR(session_layout(fin.model, so, &layout));
+  IrPlan plan;
+  plan.seq_len = int32_t(layout.max_seq);
+  plan.arena_bytes = layout.total_bytes;
+  for (size_t off : layout.offsets) plan.tensor_offsets.push_back(off == SIZE_MAX ? UINT64_MAX : uint64_t(off));
+  std::vector<uint8_t> bytes;
+  HEED_RETURN_IF_ERROR(write_model(g, &plan, &bytes));
+
+  // Write to a temporary file and rename, so a failed run never leaves a
+  // half-written model under the requested name.
+  const std::string tmp = o.output_path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return Status::Error(HEED_ERROR_IO, "%s: cannot open for writing", tmp.c_str());
+    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    f.close();
+    if (!f) {
+      std::remove(tmp.c_str());
+      return Status::Error(HEED_ERROR_IO, "%s: write failed", tmp.c_str());
+    }
+  }
+  if (std::rename(tmp.c_str(), o.output_path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status::Error(HEED_ERROR_IO, "%s: cannot rename into place: %s", o.output_path.c_str(), std::strerror(errno));
+  }
+  if (result) {
+    result->report = g.quant_report;
+    result->calibration = g.calibration;
+    result->file_bytes = bytes.size();
+  }
+  if (o.log) {
+    std::fprintf(o.log, "wrote %s (%zu bytes, %s, %s)\n", o.output_path.c_str(), bytes.size(), g.precision.c_str(),
+                 g.calibration.c_str());
+  }
+  return Status::Ok();
+}
+
+}  // namespace heed::conv

@@ -1,0 +1,29 @@
+// heed convert: Hugging Face directory -> .heed file.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "ir.h"
+
+namespace heed::conv {
+
+struct ConvertOptions {
+  std::string input_dir;
+  std::string output_path;
+  std::string precision = "int8";  // "int8" | "fp32"
+  std::string calib_file;          // one text per line: static activation scales
+  FILE* log = stderr;              // progress and report; null = quiet
+};
+
+struct ConvertResult {
+  std::vector<IrQuantRow> report;
+  std::string calibration;
+  size_t file_bytes = 0;
+};
+
+Status convert(const ConvertOptions& options, ConvertResult* result);
+
+}  // namespace heed::conv

@@ -1,0 +1,111 @@
+// Converter IR: a graph of ops over tensors that mirrors schemas/heed.fbs
+// closely, holding weights in host memory. Architectures build it (arch/),
+// passes transform it (quantize), the writer serializes it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "format/model.h"  // DType, TensorKind, OpKind, Activation, ActQuant, Task
+
+namespace heed::conv {
+
+struct IrTensor {
+  std::string name;
+  DType dtype = DType::kF32;
+  TensorKind kind = TensorKind::kActivation;
+  std::vector<int32_t> shape;  // -1 = sequence
+  std::vector<float> f32;      // constants, F32
+  std::vector<int8_t> i8;      // constants, I8
+  std::vector<float> scales;   // I8: per output channel
+};
+
+struct IrOp {
+  OpKind kind = OpKind::kEmbedding;
+  std::string name;
+  std::vector<int32_t> inputs;
+  std::vector<int32_t> outputs;
+  Activation activation = Activation::kNone;
+  ActQuant act_quant = ActQuant::kDynamicPerToken;
+  float input_scale = 0.0f;
+  int32_t num_heads = 0, head_dim = 0;
+  float epsilon = 1e-12f;
+};
+
+struct IrTokenizer {
+  std::vector<std::string> vocab;  // id -> piece
+  int32_t unk_id = -1, cls_id = -1, sep_id = -1, pad_id = -1;
+  std::string continuing_prefix = "##";
+  int32_t max_input_chars_per_word = 100;
+  bool lowercase = true, strip_accents = true, handle_chinese_chars = true, clean_text = true;
+  int32_t max_length = 512;
+  std::vector<int32_t> special_ids;
+};
+
+struct IrSourceFile {
+  std::string name;
+  uint64_t size = 0;
+  std::string sha256;
+};
+
+struct IrQuantRow {
+  std::string name;
+  float rel_rms = 0.0f, cosine = 1.0f;
+};
+
+struct IrGraph {
+  std::vector<IrTensor> tensors;
+  std::vector<IrOp> ops;
+  std::vector<int32_t> inputs, outputs;
+  IrTokenizer tokenizer;
+  // metadata
+  std::string architecture;
+  Task task = Task::kEmbedding;
+  std::string precision = "fp32";
+  std::string calibration = "none";
+  std::vector<std::string> labels;
+  std::vector<IrSourceFile> source_files;
+  std::vector<IrQuantRow> quant_report;
+  int pooling = 0;  // 0 none, 1 mean, 2 cls
+  bool normalize = false;
+  int32_t hidden_size = 0, num_layers = 0;
+
+  int32_t add_activation(const std::string& name, std::vector<int32_t> shape) {
+    IrTensor t;
+    t.name = name;
+    t.shape = std::move(shape);
+    tensors.push_back(std::move(t));
+    return int32_t(tensors.size() - 1);
+  }
+  int32_t add_constant(const std::string& name, std::vector<int32_t> shape, std::vector<float> data) {
+    IrTensor t;
+    t.name = name;
+    t.kind = TensorKind::kConstant;
+    t.shape = std::move(shape);
+    t.f32 = std::move(data);
+    tensors.push_back(std::move(t));
+    return int32_t(tensors.size() - 1);
+  }
+  IrOp& add_op(OpKind kind, const std::string& name, std::vector<int32_t> in, std::vector<int32_t> out) {
+    IrOp op;
+    op.kind = kind;
+    op.name = name;
+    op.inputs = std::move(in);
+    op.outputs = std::move(out);
+    ops.push_back(std::move(op));
+    return ops.back();
+  }
+};
+
+struct IrPlan {
+  int32_t seq_len = 0;
+  uint64_t arena_bytes = 0;
+  std::vector<uint64_t> tensor_offsets;  // per tensor; UINT64_MAX = not planned
+};
+
+// Serializes to a .heed FlatBuffer (schemas/heed.fbs). plan may be null.
+Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* out);
+
+}  // namespace heed::conv

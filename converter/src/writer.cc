@@ -1,0 +1,120 @@
+// IR -> FlatBuffer. Weight buffers are forced to 64-byte alignment (relative to
+// the buffer end; the runtime loads at a 64-byte aligned address).
+#include <cstring>
+
+#include "format/schema.h"
+#include "ir.h"
+
+namespace heed::conv {
+
+Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* out) {
+  flatbuffers::FlatBufferBuilder b(size_t(1) << 20);
+  // Buffer 0 is the empty sentinel.
+  std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
+  buffers.push_back(fb::CreateBuffer(b));
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
+  for (const IrTensor& t : g.tensors) {
+    uint32_t buffer_index = 0;
+    if (t.kind == TensorKind::kConstant) {
+      const uint8_t* bytes = t.dtype == DType::kI8 ? reinterpret_cast<const uint8_t*>(t.i8.data())
+                                                   : reinterpret_cast<const uint8_t*>(t.f32.data());
+      const size_t n = t.dtype == DType::kI8 ? t.i8.size() : t.f32.size() * sizeof(float);
+      b.ForceVectorAlignment(n, 1, 64);
+      auto data = b.CreateVector(bytes, n);
+      buffers.push_back(fb::CreateBuffer(b, data));
+      buffer_index = uint32_t(buffers.size() - 1);
+    }
+    flatbuffers::Offset<fb::Quantization> quant;
+    if (t.dtype == DType::kI8) quant = fb::CreateQuantization(b, b.CreateVector(t.scales), 0);
+    auto name = b.CreateString(t.name);
+    auto shape = b.CreateVector(t.shape);
+    tensors.push_back(fb::CreateTensor(b, name, static_cast<fb::DType>(t.dtype), static_cast<fb::TensorKind>(t.kind),
+                                       shape, buffer_index, quant));
+  }
+  std::vector<flatbuffers::Offset<fb::Op>> ops;
+  for (const IrOp& op : g.ops) {
+    flatbuffers::Offset<void> options;
+    fb::OpOptions type = fb::OpOptions::NONE;
+    switch (op.kind) {
+      case OpKind::kFullyConnected:
+        type = fb::OpOptions::FullyConnectedOptions;
+        options = fb::CreateFullyConnectedOptions(b, static_cast<fb::Activation>(op.activation),
+                                                  static_cast<fb::ActQuant>(op.act_quant), op.input_scale)
+                      .Union();
+        break;
+      case OpKind::kAttention:
+        type = fb::OpOptions::AttentionOptions;
+        options = fb::CreateAttentionOptions(b, op.num_heads, op.head_dim).Union();
+        break;
+      case OpKind::kLayerNorm:
+        type = fb::OpOptions::LayerNormOptions;
+        options = fb::CreateLayerNormOptions(b, op.epsilon).Union();
+        break;
+      case OpKind::kEmbedding:
+        type = fb::OpOptions::EmbeddingOptions;
+        options = fb::CreateEmbeddingOptions(b, 0).Union();
+        break;
+      case OpKind::kL2Normalize:
+        type = fb::OpOptions::L2NormalizeOptions;
+        options = fb::CreateL2NormalizeOptions(b, op.epsilon).Union();
+        break;
+      default:
+        break;
+    }
+    auto name = b.CreateString(op.name);
+    auto ins = b.CreateVector(op.inputs);
+    auto outs = b.CreateVector(op.outputs);
+    ops.push_back(fb::CreateOp(b, static_cast<fb::OpKind>(op.kind), 1, ins, outs, type, options, name));
+  }
+  auto graph = fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(ops), b.CreateVector(g.inputs),
+                               b.CreateVector(g.outputs));
+
+  // Tokenizer tables.
+  const IrTokenizer& tk = g.tokenizer;
+  flatbuffers::Offset<fb::Tokenizer> tokenizer;
+  if (!tk.vocab.empty()) {
+    std::vector<uint8_t> pieces;
+    std::vector<uint32_t> offsets{0};
+    for (const std::string& p : tk.vocab) {
+      pieces.insert(pieces.end(), p.begin(), p.end());
+      offsets.push_back(uint32_t(pieces.size()));
+    }
+    auto vp = b.CreateVector(pieces);
+    auto vo = b.CreateVector(offsets);
+    auto prefix = b.CreateString(tk.continuing_prefix);
+    auto special = b.CreateVector(tk.special_ids);
+    tokenizer = fb::CreateTokenizer(b, fb::TokenizerKind::WORDPIECE, vp, vo, tk.unk_id, tk.cls_id, tk.sep_id,
+                                    tk.pad_id, prefix, tk.max_input_chars_per_word, tk.lowercase,
+                                    tk.strip_accents, tk.handle_chinese_chars, tk.clean_text, tk.max_length,
+                                    special);
+  }
+
+  // Metadata.
+  std::vector<flatbuffers::Offset<fb::SourceFile>> files;
+  for (const auto& f : g.source_files) {
+    files.push_back(fb::CreateSourceFile(b, b.CreateString(f.name), f.size, b.CreateString(f.sha256)));
+  }
+  std::vector<flatbuffers::Offset<fb::LayerQuantError>> report;
+  for (const auto& r : g.quant_report) {
+    report.push_back(fb::CreateLayerQuantError(b, b.CreateString(r.name), r.rel_rms, r.cosine));
+  }
+  std::vector<flatbuffers::Offset<flatbuffers::String>> labels;
+  for (const auto& l : g.labels) labels.push_back(b.CreateString(l));
+  auto md = fb::CreateMetadata(b, b.CreateString(g.architecture), static_cast<fb::Task>(g.task),
+                               b.CreateString("heed-convert " HEED_VERSION), b.CreateString(g.precision),
+                               b.CreateVector(files), b.CreateVector(report), b.CreateVector(labels),
+                               static_cast<fb::Pooling>(g.pooling), g.normalize, g.hidden_size, g.num_layers,
+                               b.CreateString(g.calibration));
+  flatbuffers::Offset<fb::MemoryPlan> mplan;
+  if (plan) mplan = fb::CreateMemoryPlan(b, plan->seq_len, plan->arena_bytes, b.CreateVector(plan->tensor_offsets));
+  auto model = fb::CreateModel(b, kSchemaVersion, md, graph, b.CreateVector(buffers), tokenizer, mplan);
+  fb::FinishModelBuffer(b, model);
+  if (b.GetSize() > size_t(kMaxFileBytes) - 1) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "model of %zu bytes exceeds the 2 GiB FlatBuffer limit",
+                         size_t(b.GetSize()));
+  }
+  out->assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  return Status::Ok();
+}
+
+}  // namespace heed::conv

@@ -1,0 +1,165 @@
+/* heed: int8 transformer inference for small devices. C API.
+ *
+ * Basic usage (sentence embedding, error checks shortened):
+ *
+ *   heed_model* model = NULL;
+ *   if (heed_model_load("all-MiniLM-L6-v2.heed", &model) != HEED_OK) {
+ *     fprintf(stderr, "%s\n", heed_last_error());
+ *     return 1;
+ *   }
+ *   heed_session_options opts;
+ *   heed_session_options_init(&opts);           // max_seq = model's max length
+ *   size_t arena_bytes = 0;
+ *   heed_session_arena_size(model, &opts, &arena_bytes);   // exact, before creating
+ *   heed_session* session = NULL;
+ *   heed_session_create(model, &opts, NULL, 0, &session);  // NULL: heed allocates once
+ *   float embedding[384];
+ *   size_t dim = 0;
+ *   heed_embed_text(session, "A man is playing a guitar.", SIZE_MAX,
+ *                   embedding, 384, &dim);
+ *   heed_session_free(session);
+ *   heed_model_free(model);
+ *
+ * Contracts
+ * - No function aborts or throws on bad input: each returns a heed_status, and
+ *   heed_last_error() gives a message for the last failure on the calling thread.
+ * - A heed_model is immutable after loading and may be shared by any number of
+ *   threads and sessions. It must outlive its sessions.
+ * - A heed_session is used by one thread at a time. After heed_session_create,
+ *   inference (heed_session_run, heed_embed_text, heed_classify_text) makes no
+ *   heap allocation.
+ * - Every model is verified on load (structure and meaning); there is no
+ *   unverified load path.
+ */
+#ifndef HEED_HEED_H_
+#define HEED_HEED_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define HEED_API
+#else
+#define HEED_API __attribute__((visibility("default")))
+#endif
+
+typedef enum heed_status {
+  HEED_OK = 0,
+  HEED_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, a size of 0, a bad option */
+  HEED_ERROR_IO = 2,               /* file cannot be opened, read or mapped */
+  HEED_ERROR_INVALID_MODEL = 3,    /* the file is not a valid .heed model */
+  HEED_ERROR_UNSUPPORTED = 4,      /* valid, but asks for something this build lacks */
+  HEED_ERROR_OUT_OF_MEMORY = 5,    /* an allocation failed or exceeds a stated cap */
+  HEED_ERROR_BUFFER_TOO_SMALL = 6, /* a caller buffer is smaller than needed */
+  HEED_ERROR_INVALID_INPUT = 7,    /* token ids out of range, sequence too long */
+  HEED_ERROR_INTERNAL = 8
+} heed_status;
+
+/* Short fixed name of a status code ("HEED_ERROR_IO"). Never NULL. */
+HEED_API const char* heed_status_name(heed_status status);
+
+/* Message describing the last failure on this thread (empty if none). The
+ * pointer stays valid until the next heed call on this thread. */
+HEED_API const char* heed_last_error(void);
+
+/* Library version string, e.g. "0.1.0". */
+HEED_API const char* heed_version(void);
+
+/* ---- Models ---------------------------------------------------------------- */
+
+typedef struct heed_model heed_model;
+
+/* Maps the file read-only and verifies it. On failure *out is NULL. */
+HEED_API heed_status heed_model_load(const char* path, heed_model** out);
+
+/* Verifies and uses a caller buffer in place. The buffer must stay valid and
+ * unchanged for the model's lifetime and be 64-byte aligned (weights are used
+ * in place). Indices, shapes and tokenizer tables are copied at load. */
+HEED_API heed_status heed_model_load_from_buffer(const void* data, size_t size, heed_model** out);
+
+HEED_API void heed_model_free(heed_model* model);
+
+typedef enum heed_task { HEED_TASK_EMBEDDING = 0, HEED_TASK_SEQUENCE_CLASSIFICATION = 1 } heed_task;
+
+typedef struct heed_model_info {
+  const char* architecture;  /* "BertModel", ... */
+  const char* precision;     /* "int8" or "fp32" */
+  heed_task task;
+  size_t hidden_size;
+  size_t num_layers;
+  size_t output_size;        /* embedding dim, or number of classes */
+  size_t max_seq;            /* tokens, including special tokens */
+  size_t vocab_size;
+  size_t num_ops;
+  size_t num_tensors;
+} heed_model_info;
+
+/* Strings point into the model and live as long as it does. */
+HEED_API heed_status heed_model_get_info(const heed_model* model, heed_model_info* info);
+
+/* Label of class `index` for classification models (NULL if none). */
+HEED_API const char* heed_model_label(const heed_model* model, size_t index);
+
+/* ---- Tokenizer ----------------------------------------------------------- */
+
+/* Tokenizes UTF-8 text with the model's tokenizer, adding [CLS]/[SEP] and
+ * truncating to the model's max length. text_len = SIZE_MAX means NUL-terminated.
+ * Empty text gives [CLS] [SEP]. Invalid UTF-8 bytes are replaced by U+FFFD,
+ * which the BERT normalizer then drops (as Hugging Face does for decoded text).
+ * Writes at most `capacity` ids; *count receives the full count
+ * (HEED_ERROR_BUFFER_TOO_SMALL if it does not fit). Allocation-free. */
+HEED_API heed_status heed_tokenize(const heed_model* model, const char* text, size_t text_len,
+                                   int32_t* ids, size_t capacity, size_t* count);
+
+/* ---- Sessions ------------------------------------------------------------ */
+
+typedef struct heed_session heed_session;
+
+typedef struct heed_session_options {
+  size_t max_seq;  /* longest token sequence a run may take; 0 = model max */
+  int num_threads; /* 1 = single thread (default) */
+} heed_session_options;
+
+HEED_API void heed_session_options_init(heed_session_options* options);
+
+/* Exact arena bytes heed_session_create needs for these options. */
+HEED_API heed_status heed_session_arena_size(const heed_model* model,
+                                             const heed_session_options* options,
+                                             size_t* bytes);
+
+/* Creates a session. arena: caller memory of at least heed_session_arena_size
+ * bytes, 64-byte aligned, owned by the caller and outliving the session; or
+ * NULL to let heed allocate it once here. */
+HEED_API heed_status heed_session_create(const heed_model* model,
+                                         const heed_session_options* options, void* arena,
+                                         size_t arena_size, heed_session** out);
+
+HEED_API void heed_session_free(heed_session* session);
+
+/* Runs the model on token ids (with [CLS]/[SEP] already added, as from
+ * heed_tokenize). Writes the model output (embedding or logits) to `out`;
+ * *out_count receives its length. */
+HEED_API heed_status heed_session_run(heed_session* session, const int32_t* ids, size_t count,
+                                      float* out, size_t out_capacity, size_t* out_count);
+
+/* Tokenize + run for embedding models. */
+HEED_API heed_status heed_embed_text(heed_session* session, const char* text, size_t text_len,
+                                     float* out, size_t out_capacity, size_t* out_count);
+
+/* Tokenize + run for classification models: logits per class. */
+HEED_API heed_status heed_classify_text(heed_session* session, const char* text,
+                                        size_t text_len, float* logits, size_t capacity,
+                                        size_t* count);
+
+/* Bytes of the session arena in use (planned activations + scratch). */
+HEED_API size_t heed_session_arena_used(const heed_session* session);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HEED_HEED_H_ */

@@ -1,0 +1,223 @@
+// C API: converts between opaque handles and the C++ objects, catches nothing
+// because nothing below throws (allocation failure at load/create aside, which
+// is caught here so no exception crosses the C boundary).
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "exec/session.h"
+#include "format/model.h"
+#include "heed/heed.h"
+
+struct heed_model {
+  heed::Model model;
+};
+struct heed_session {
+  heed::Session session;
+};
+
+namespace {
+thread_local char g_last_error[heed::Status::kMaxMessage] = "";
+
+heed_status report(const heed::Status& s) {
+  if (s.ok()) {
+    g_last_error[0] = '\0';
+  } else {
+    std::snprintf(g_last_error, sizeof g_last_error, "%s", s.message());
+  }
+  return s.code();
+}
+
+heed_status invalid(const char* what) {
+  return report(heed::Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s", what));
+}
+
+heed_status out_of_memory() {
+  return report(heed::Status::Error(HEED_ERROR_OUT_OF_MEMORY, "out of memory"));
+}
+
+heed::SessionOptions to_cpp(const heed_session_options* o) {
+  heed::SessionOptions s;
+  if (o) {
+    s.max_seq = o->max_seq;
+    s.num_threads = o->num_threads;
+  }
+  return s;
+}
+
+template <typename F>
+heed_status load_with(heed_model** out, F&& load) {
+  if (!out) return invalid("out is NULL");
+  *out = nullptr;
+  try {
+    auto* m = new heed_model();
+    heed::Status s = load(m->model);
+    if (!s.ok()) {
+      delete m;
+      return report(s);
+    }
+    *out = m;
+    return report(s);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+}  // namespace
+
+extern "C" {
+
+const char* heed_status_name(heed_status status) {
+  switch (status) {
+    case HEED_OK: return "HEED_OK";
+    case HEED_ERROR_INVALID_ARGUMENT: return "HEED_ERROR_INVALID_ARGUMENT";
+    case HEED_ERROR_IO: return "HEED_ERROR_IO";
+    case HEED_ERROR_INVALID_MODEL: return "HEED_ERROR_INVALID_MODEL";
+    case HEED_ERROR_UNSUPPORTED: return "HEED_ERROR_UNSUPPORTED";
+    case HEED_ERROR_OUT_OF_MEMORY: return "HEED_ERROR_OUT_OF_MEMORY";
+    case HEED_ERROR_BUFFER_TOO_SMALL: return "HEED_ERROR_BUFFER_TOO_SMALL";
+    case HEED_ERROR_INVALID_INPUT: return "HEED_ERROR_INVALID_INPUT";
+    case HEED_ERROR_INTERNAL: return "HEED_ERROR_INTERNAL";
+  }
+  return "HEED_ERROR_UNKNOWN";
+}
+
+const char* heed_last_error(void) { return g_last_error; }
+
+const char* heed_version(void) { return HEED_VERSION; }
+
+heed_status heed_model_load(const char* path, heed_model** out) {
+  if (!path) return invalid("path is NULL");
+  return load_with(out, [&](heed::Model& m) { return m.load_file(path); });
+}
+
+heed_status heed_model_load_from_buffer(const void* data, size_t size, heed_model** out) {
+  if (!data) return invalid("data is NULL");
+  return load_with(out, [&](heed::Model& m) { return m.load_buffer(data, size); });
+}
+
+void heed_model_free(heed_model* model) { delete model; }
+
+heed_status heed_model_get_info(const heed_model* model, heed_model_info* info) {
+  if (!model || !info) return invalid("model and info must not be NULL");
+  const heed::Model& m = model->model;
+  const auto& md = m.metadata();
+  info->architecture = md.architecture.c_str();
+  info->precision = md.precision.c_str();
+  info->task = md.task == heed::Task::kSequenceClassification ? HEED_TASK_SEQUENCE_CLASSIFICATION
+                                                               : HEED_TASK_EMBEDDING;
+  info->hidden_size = size_t(md.hidden_size);
+  info->num_layers = size_t(md.num_layers);
+  info->output_size = m.output_size();
+  info->max_seq = size_t(m.max_seq());
+  info->vocab_size = m.vocab_size();
+  info->num_ops = m.ops().size();
+  info->num_tensors = m.tensors().size();
+  return report(heed::Status::Ok());
+}
+
+const char* heed_model_label(const heed_model* model, size_t index) {
+  if (!model || index >= model->model.metadata().labels.size()) return nullptr;
+  return model->model.metadata().labels[index].c_str();
+}
+
+heed_status heed_tokenize(const heed_model* model, const char* text, size_t text_len, int32_t* ids,
+                          size_t capacity, size_t* count) {
+  if (!model || !count) return invalid("model and count must not be NULL");
+  if (!text && text_len != 0 && text_len != SIZE_MAX) return invalid("text is NULL");
+  if (!ids && capacity) return invalid("ids is NULL");
+  if (!model->model.has_tokenizer()) {
+    return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model has no tokenizer"));
+  }
+  if (!text) text = "";
+  if (text_len == SIZE_MAX) text_len = std::strlen(text);
+  return report(model->model.tokenizer().encode(text, text_len, ids, capacity, count));
+}
+
+void heed_session_options_init(heed_session_options* options) {
+  if (!options) return;
+  options->max_seq = 0;
+  options->num_threads = 1;
+}
+
+heed_status heed_session_arena_size(const heed_model* model, const heed_session_options* options,
+                                    size_t* bytes) {
+  if (!model || !bytes) return invalid("model and bytes must not be NULL");
+  try {
+    heed::ArenaLayout layout;
+    heed::Status s = heed::session_layout(model->model, to_cpp(options), &layout);
+    *bytes = s.ok() ? layout.total_bytes : 0;
+    return report(s);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+heed_status heed_session_create(const heed_model* model, const heed_session_options* options, void* arena,
+                                size_t arena_size, heed_session** out) {
+  if (!model || !out) return invalid("model and out must not be NULL");
+  *out = nullptr;
+  try {
+    auto* s = new heed_session();
+    heed::Status st = s->session.init(&model->model, to_cpp(options), arena, arena_size);
+    if (!st.ok()) {
+      delete s;
+      return report(st);
+    }
+    *out = s;
+    return report(st);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+void heed_session_free(heed_session* session) { delete session; }
+
+heed_status heed_session_run(heed_session* session, const int32_t* ids, size_t count, float* out,
+                             size_t out_capacity, size_t* out_count) {
+  if (!session) return invalid("session is NULL");
+  return report(session->session.run(ids, count, out, out_capacity, out_count));
+}
+
+static heed_status tokenize_and_run(heed_session* session, const char* text, size_t text_len, float* out,
+                                    size_t capacity, size_t* count) {
+  if (!session) return invalid("session is NULL");
+  heed::Session& s = session->session;
+  const heed::Model& m = *s.model();
+  if (!m.has_tokenizer()) return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model has no tokenizer"));
+  if (!text && text_len != 0 && text_len != SIZE_MAX) return invalid("text is NULL");
+  if (!text) text = "";
+  if (text_len == SIZE_MAX) text_len = std::strlen(text);
+  // The tokenizer truncates to the model's max length; the session may have
+  // been created for fewer tokens, and then the text is truncated to that.
+  size_t n = 0;
+  heed::Status st = m.tokenizer().encode(text, text_len, s.token_buffer(), s.max_seq(), &n);
+  if (st.code() == HEED_ERROR_BUFFER_TOO_SMALL) {
+    n = s.max_seq();
+    s.token_buffer()[n - 1] = m.tokenizer().config().sep_id;  // keep the closing [SEP]
+  } else if (!st.ok()) {
+    return report(st);
+  }
+  return report(s.run(s.token_buffer(), n, out, capacity, count));
+}
+
+heed_status heed_embed_text(heed_session* session, const char* text, size_t text_len, float* out,
+                            size_t out_capacity, size_t* out_count) {
+  if (session && session->session.model()->metadata().task != heed::Task::kEmbedding) {
+    return report(heed::Status::Error(HEED_ERROR_INVALID_ARGUMENT, "model is not an embedding model"));
+  }
+  return tokenize_and_run(session, text, text_len, out, out_capacity, out_count);
+}
+
+heed_status heed_classify_text(heed_session* session, const char* text, size_t text_len, float* logits,
+                               size_t capacity, size_t* count) {
+  if (session && session->session.model()->metadata().task != heed::Task::kSequenceClassification) {
+    return report(heed::Status::Error(HEED_ERROR_INVALID_ARGUMENT, "model is not a classification model"));
+  }
+  return tokenize_and_run(session, text, text_len, logits, capacity, count);
+}
+
+size_t heed_session_arena_used(const heed_session* session) {
+  return session ? session->session.arena_bytes() : 0;
+}
+
+}  // extern "C"

@@ -1,0 +1,145 @@
+#include "exec/session.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "ops/ops.h"
+#include "kernels/kernels.h"
+#include "plan/planner.h"
+
+namespace heed {
+
+Status session_layout(const Model& model, const SessionOptions& options, ArenaLayout* layout) {
+  size_t max_seq = options.max_seq == 0 ? size_t(model.max_seq()) : options.max_seq;
+  if (max_seq > size_t(model.max_seq())) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "max_seq %zu exceeds the model's maximum of %d", max_seq,
+                         model.max_seq());
+  }
+  if (max_seq < 2) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "max_seq must be at least 2");
+  const auto& tensors = model.tensors();
+  const auto& ops = model.ops();
+  std::vector<PlanRequest> req(tensors.size());
+  const int32_t end = int32_t(ops.size());
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    if (tensors[t].kind == TensorKind::kConstant) continue;
+    // Element counts were bounded at load (<= 2^34 at kMaxSeq), so this fits.
+    req[t].bytes = tensors[t].elements(max_seq) * dtype_size(tensors[t].dtype) + kArenaPadBytes;
+    if (tensors[t].kind == TensorKind::kInput) req[t].first_use = -1, req[t].last_use = -1;
+  }
+  for (int32_t i = 0; i < end; ++i) {
+    const OpInfo& op = ops[size_t(i)];
+    for (int k = 0; k < op.num_outputs; ++k) {
+      req[size_t(op.outputs[k])].first_use = i;
+      req[size_t(op.outputs[k])].last_use = i;
+    }
+    for (int k = 0; k < op.num_inputs; ++k) {
+      if (op.inputs[k] >= 0 && tensors[size_t(op.inputs[k])].kind != TensorKind::kConstant) {
+        PlanRequest& r = req[size_t(op.inputs[k])];
+        if (r.last_use < i) r.last_use = i;
+      }
+    }
+  }
+  for (int32_t o : model.outputs()) req[size_t(o)].last_use = end;
+  Plan plan;
+  if (!plan_memory(req, &plan)) return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "arena size overflows");
+  layout->offsets.assign(tensors.size(), SIZE_MAX);
+  for (size_t t = 0; t < tensors.size(); ++t)
+    if (req[t].bytes) layout->offsets[t] = plan.offsets[t];
+  size_t scratch = 0;
+  for (const OpInfo& op : ops) {
+    const size_t s = op_scratch_bytes(model, op, max_seq);
+    if (s > scratch) scratch = s;
+  }
+  layout->planned_bytes = plan.total_bytes;
+  layout->scratch_offset = plan.total_bytes;
+  layout->scratch_bytes = (scratch + kArenaPadBytes + 63) / 64 * 64;
+  layout->total_bytes = layout->scratch_offset + layout->scratch_bytes;
+  layout->max_seq = max_seq;
+  // F1: a small file must not be able to ask for an unbounded arena.
+  constexpr size_t kMaxArena = size_t(1) << 34;
+  if (layout->total_bytes > kMaxArena) {
+    return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "arena of %zu bytes exceeds the 16 GiB cap", layout->total_bytes);
+  }
+  return Status::Ok();
+}
+
+Session::~Session() { std::free(owned_arena_); }
+
+Status Session::init(const Model* model, const SessionOptions& options, void* arena, size_t arena_bytes) {
+  if (!model) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "model is NULL");
+  if (options.num_threads < 1) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "num_threads must be >= 1");
+  model_ = model;
+  HEED_RETURN_IF_ERROR(session_layout(*model, options, &layout_));
+  Isa isa = options.force_isa ? options.isa : isa_detect();
+  if (!isa_supported(isa)) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "ISA %s is not supported by this CPU", isa_name(isa));
+  }
+  kernels_ = &kernel_table(isa);
+  if (arena) {
+    if (arena_bytes < layout_.total_bytes) {
+      return Status::Error(HEED_ERROR_BUFFER_TOO_SMALL, "arena of %zu bytes is smaller than the %zu needed",
+                           arena_bytes, layout_.total_bytes);
+    }
+    if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) {
+      return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "arena must be 64-byte aligned");
+    }
+    arena_ = static_cast<uint8_t*>(arena);
+  } else {
+    owned_arena_ = std::aligned_alloc(64, layout_.total_bytes);
+    if (!owned_arena_) {
+      return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "cannot allocate a %zu-byte arena", layout_.total_bytes);
+    }
+    arena_ = static_cast<uint8_t*>(owned_arena_);
+  }
+  const auto& tensors = model->tensors();
+  tensor_data_.assign(tensors.size(), nullptr);
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    if (tensors[t].kind == TensorKind::kConstant) {
+      tensor_data_[t] = const_cast<uint8_t*>(tensors[t].data);
+    } else if (layout_.offsets[t] != SIZE_MAX) {
+      tensor_data_[t] = arena_ + layout_.offsets[t];
+    }
+  }
+  tokens_.assign(layout_.max_seq, 0);
+  return Status::Ok();
+}
+
+Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count) {
+  if (!model_) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "session is not initialized");
+  if (!ids || !out) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "ids and out must not be NULL");
+  if (count == 0) return Status::Error(HEED_ERROR_INVALID_INPUT, "empty token sequence");
+  if (count > layout_.max_seq) {
+    return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens exceed the session's max_seq of %zu", count,
+                         layout_.max_seq);
+  }
+  const size_t n_out = model_->output_size();
+  if (out_count) *out_count = n_out;
+  if (out_capacity < n_out) {
+    return Status::Error(HEED_ERROR_BUFFER_TOO_SMALL, "output needs %zu floats, buffer holds %zu", n_out,
+                         out_capacity);
+  }
+  // Graph inputs: ids, then token types (all zero: single-segment input).
+  const auto& inputs = model_->inputs();
+  std::memcpy(tensor_data_[size_t(inputs[0])], ids, count * sizeof(int32_t));
+  if (inputs.size() > 1) std::memset(tensor_data_[size_t(inputs[1])], 0, count * sizeof(int32_t));
+
+  OpContext ctx;
+  ctx.model = model_;
+  ctx.kernels = kernels_;
+  ctx.seq = count;
+  ctx.tensor_data = tensor_data_.data();
+  ctx.scratch = arena_ + layout_.scratch_offset;
+  ctx.scratch_bytes = layout_.scratch_bytes;
+  const auto& ops = model_->ops();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    HEED_RETURN_IF_ERROR(op_run(ctx, ops[i]));
+    if (observer_) {
+      const int32_t o = ops[i].outputs[0];
+      observer_(observer_user_, i, ops[i], ctx.data<float>(o), ctx.rows(o), ctx.tensor(o).row_elements());
+    }
+  }
+  std::memcpy(out, tensor_data_[size_t(model_->outputs()[0])], n_out * sizeof(float));
+  return Status::Ok();
+}
+
+}  // namespace heed

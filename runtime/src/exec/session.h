@@ -1,0 +1,78 @@
+// Session: per-run state over one arena. The arena holds, from its start:
+//   [planned activations and graph inputs (offsets from plan/)] [op scratch]
+// Nothing else is allocated after init(); run() makes no heap calls.
+// A session is used by one thread at a time; many sessions may share a Model.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+#include "format/model.h"
+#include "kernels/dispatch.h"
+
+namespace heed {
+
+struct SessionOptions {
+  size_t max_seq = 0;  // 0 = model max
+  int num_threads = 1;
+  bool force_isa = false;
+  Isa isa = Isa::kScalar;
+};
+
+// Called after every op with its output, for calibration and quantization
+// reports (converter, tests). data is [rows, cols] row-major float.
+using OpObserver = void (*)(void* user, size_t op_index, const OpInfo& op, const float* data, size_t rows,
+                            size_t cols);
+
+struct ArenaLayout {
+  std::vector<size_t> offsets;  // per tensor; SIZE_MAX = not in the arena
+  size_t planned_bytes = 0;
+  size_t scratch_offset = 0;
+  size_t scratch_bytes = 0;
+  size_t total_bytes = 0;
+  size_t max_seq = 0;
+};
+
+// Exact layout for `options` (same computation init() uses).
+Status session_layout(const Model& model, const SessionOptions& options, ArenaLayout* layout);
+
+class Session {
+ public:
+  Session() = default;
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // arena == nullptr: allocate once here (freed by the destructor).
+  Status init(const Model* model, const SessionOptions& options, void* arena, size_t arena_bytes);
+
+  // ids: full sequence incl. special tokens. Writes the graph output row.
+  Status run(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count);
+
+  void set_observer(OpObserver observer, void* user) {
+    observer_ = observer;
+    observer_user_ = user;
+  }
+  const Model* model() const { return model_; }
+  size_t max_seq() const { return layout_.max_seq; }
+  size_t arena_bytes() const { return layout_.total_bytes; }
+  Isa isa() const { return kernels_->isa; }
+  // Token buffer the C API tokenizes into before run() (lives in the session
+  // object, sized at init).
+  int32_t* token_buffer() { return tokens_.data(); }
+
+ private:
+  const Model* model_ = nullptr;
+  const KernelTable* kernels_ = nullptr;
+  ArenaLayout layout_;
+  uint8_t* arena_ = nullptr;
+  void* owned_arena_ = nullptr;
+  std::vector<void*> tensor_data_;
+  std::vector<int32_t> tokens_;
+  OpObserver observer_ = nullptr;
+  void* observer_user_ = nullptr;
+};
+
+}  // namespace heed

@@ -1,0 +1,164 @@
+// Model: the verified, immutable, in-memory view of a .heed file.
+//
+// Everything the runtime indexes with (tensor indices, shapes, op options,
+// scales, tokenizer tables) is copied out of the file at load, after the
+// FlatBuffers Verifier and heed's semantic checks. Only constant weight bytes
+// are used in place from the mapping: if the file changes after load, results
+// change but no index or size can.
+//
+// Thread safety: immutable after load(); share freely. Allocation: load only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "tokenizer/wordpiece.h"
+
+namespace heed {
+
+// Caps (F1, F2, C2 of BAD-INPUTS.md). A file asking for more is rejected.
+constexpr size_t kMaxTensors = 1 << 16;
+constexpr size_t kMaxOps = 1 << 16;
+constexpr size_t kMaxRank = 4;
+constexpr int64_t kMaxDim = 1 << 24;
+constexpr uint64_t kMaxFileBytes = uint64_t(1) << 31;  // one FlatBuffer
+constexpr int32_t kMaxSeq = 8192;
+constexpr int kMaxOpInputs = 8;
+constexpr int kMaxOpOutputs = 2;
+// Symbolic dimension: the sequence length of the current run.
+constexpr int32_t kSeqDim = -1;
+
+enum class DType : uint8_t { kF32 = 0, kI8 = 1, kI32 = 2 };
+enum class TensorKind : uint8_t { kActivation = 0, kConstant = 1, kInput = 2 };
+enum class OpKind : uint16_t {
+  kEmbedding = 0,
+  kLayerNorm = 1,
+  kFullyConnected = 2,
+  kAttention = 3,
+  kGelu = 4,
+  kMeanPool = 5,
+  kL2Normalize = 6,
+  kClsPool = 7,
+};
+enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3 };
+enum class ActQuant : uint8_t { kDynamicPerToken = 0, kStaticPerTensor = 1 };
+enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1 };
+
+size_t dtype_size(DType t);
+const char* op_kind_name(OpKind k);
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::kF32;
+  TensorKind kind = TensorKind::kActivation;
+  int rank = 0;
+  int32_t dims[kMaxRank] = {0, 0, 0, 0};  // dims[0] may be kSeqDim
+  // Constants: data in place in the file (64-byte aligned), size checked.
+  const uint8_t* data = nullptr;
+  size_t data_bytes = 0;
+  std::vector<float> scales;  // int8 constants: one per output channel (dims[0])
+
+  bool has_seq_dim() const { return rank > 0 && dims[0] == kSeqDim; }
+  // Elements for a given sequence length (checked at load not to overflow for kMaxSeq).
+  size_t elements(size_t seq) const;
+  // Elements per row (product of dims[1..]).
+  size_t row_elements() const;
+};
+
+struct OpInfo {
+  OpKind kind = OpKind::kEmbedding;
+  std::string name;
+  int num_inputs = 0;
+  int num_outputs = 0;
+  int32_t inputs[kMaxOpInputs] = {};   // -1 = optional input left out
+  int32_t outputs[kMaxOpOutputs] = {};
+  // Options (only the ones of `kind` are meaningful).
+  Activation activation = Activation::kNone;
+  ActQuant act_quant = ActQuant::kDynamicPerToken;
+  float input_scale = 0.0f;
+  int32_t num_heads = 0, head_dim = 0, window = -1;
+  bool causal = false;
+  float attn_scale = 0.0f;
+  float epsilon = 1e-12f;
+  int32_t position_offset = 0;
+};
+
+struct QuantReportRow {
+  std::string name;
+  float rel_rms = 0.0f;
+  float cosine = 0.0f;
+};
+
+struct SourceFileInfo {
+  std::string name;
+  uint64_t size = 0;
+  std::string sha256;
+};
+
+struct ModelMetadata {
+  std::string architecture;
+  std::string converter_version;
+  std::string precision;
+  std::string calibration;
+  Task task = Task::kEmbedding;
+  std::vector<std::string> labels;
+  std::vector<QuantReportRow> quant_report;
+  std::vector<SourceFileInfo> source_files;
+  int32_t hidden_size = 0;
+  int32_t num_layers = 0;
+  uint32_t schema_version = 0;
+};
+
+class Model {
+ public:
+  Model() = default;
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // Maps `path` read-only (mmap) and verifies it.
+  Status load_file(const char* path);
+  // Verifies a caller buffer and uses its weights in place. Must be 64-byte
+  // aligned and outlive the model.
+  Status load_buffer(const void* data, size_t size);
+
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const std::vector<OpInfo>& ops() const { return ops_; }
+  const std::vector<int32_t>& inputs() const { return inputs_; }
+  const std::vector<int32_t>& outputs() const { return outputs_; }
+  const ModelMetadata& metadata() const { return metadata_; }
+  const WordPieceTokenizer& tokenizer() const { return tokenizer_; }
+  bool has_tokenizer() const { return has_tokenizer_; }
+  // Longest sequence this model accepts (position table rows, tokenizer max).
+  int32_t max_seq() const { return max_seq_; }
+  // Size of the model's single output row (embedding dim or class count).
+  size_t output_size() const { return output_size_; }
+  size_t file_bytes() const { return size_; }
+  size_t vocab_size() const { return vocab_size_; }
+
+ private:
+  Status verify_and_copy(const uint8_t* data, size_t size);
+  Status check_graph();
+  Status check_op_shapes(const OpInfo& op);
+
+  void* mapping_ = nullptr;
+  size_t mapping_bytes_ = 0;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+
+  std::vector<TensorInfo> tensors_;
+  std::vector<OpInfo> ops_;
+  std::vector<int32_t> inputs_;
+  std::vector<int32_t> outputs_;
+  ModelMetadata metadata_;
+  WordPieceTokenizer tokenizer_;
+  bool has_tokenizer_ = false;
+  int32_t max_seq_ = 0;
+  size_t output_size_ = 0;
+  size_t vocab_size_ = 0;
+};
+
+}  // namespace heed

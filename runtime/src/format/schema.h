@@ -1,0 +1,13 @@
+// The generated FlatBuffers code for schemas/heed.fbs (generated at build time).
+#pragma once
+
+#ifndef FLATBUFFERS_MAX_ALIGNMENT
+#define FLATBUFFERS_MAX_ALIGNMENT 64
+#endif
+#include "heed/heed_generated.h"
+
+namespace heed {
+namespace fb = ::heed::fb;
+// Schema version written by this build: major * 1000 + minor.
+constexpr uint32_t kSchemaVersion = 1000;
+}  // namespace heed

@@ -1,0 +1,45 @@
+// Kernel table: chosen once per session from cpuinfo, capped by HEED_ISA or the
+// --isa flag so every path can be tested on one machine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/status.h"
+
+namespace heed {
+
+enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512Vnni = 2, kNeon = 3, kNeonDot = 4 };
+
+const char* isa_name(Isa isa);
+// Parses "scalar|avx2|avx512vnni|neon|neondot".
+Status isa_parse(const char* name, Isa* out);
+// Best ISA this CPU supports, capped by the HEED_ISA environment variable.
+Isa isa_detect();
+bool isa_supported(Isa isa);
+
+struct KernelTable {
+  Isa isa;
+  void (*f32_gemm)(size_t M, size_t N, size_t K, const float* x, size_t ldx, const float* w,
+                   const float* bias, float* y, size_t ldy);
+  void (*quantize_rows)(size_t M, size_t K, const float* x, size_t ldx, int8_t* q, size_t ldq,
+                        float* scales);
+  void (*quantize_static)(size_t M, size_t K, const float* x, size_t ldx, float scale,
+                          int8_t* q, size_t ldq, float* scales);
+  void (*qs8_gemm)(size_t M, size_t N, size_t K, const int8_t* xq, size_t ldq,
+                   const float* xscale, const int8_t* w, const float* wscale, const float* bias,
+                   float* y, size_t ldy);
+  void (*layernorm)(size_t M, size_t N, const float* x, const float* residual,
+                    const float* gamma, const float* beta, float eps, float* y);
+  void (*gelu)(size_t n, const float* x, float* y);
+  void (*tanh)(size_t n, const float* x, float* y);
+  void (*relu)(size_t n, const float* x, float* y);
+  void (*attention)(size_t S, size_t H, size_t D, const float* qkv, float* out, float scale,
+                    int window, bool causal, float* scratch);
+};
+
+// Table for `isa`; ISAs without their own variant of a family fall back to the
+// scalar reference for that family.
+const KernelTable& kernel_table(Isa isa);
+
+}  // namespace heed

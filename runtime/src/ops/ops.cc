@@ -1,0 +1,38 @@
+#include "ops/ops.h"
+
+namespace heed {
+
+size_t op_scratch_bytes(const Model& model, const OpInfo& op, size_t max_seq) {
+  switch (op.kind) {
+    case OpKind::kFullyConnected: {
+      const TensorInfo& x = model.tensors()[size_t(op.inputs[0])];
+      const TensorInfo& w = model.tensors()[size_t(op.inputs[1])];
+      if (w.dtype != DType::kI8) return 0;
+      const size_t rows = x.has_seq_dim() ? max_seq : size_t(x.dims[0]);
+      const size_t K = size_t(w.dims[1]);
+      // int8 rows [rows, K] (64-byte aligned) then float scales [rows].
+      const size_t q_bytes = (rows * K + 63) / 64 * 64;
+      return q_bytes + rows * sizeof(float);
+    }
+    case OpKind::kAttention:
+      return size_t(op.head_dim) * sizeof(float);
+    default:
+      return 0;
+  }
+}
+
+Status op_run(const OpContext& ctx, const OpInfo& op) {
+  switch (op.kind) {
+    case OpKind::kEmbedding: return op_embedding_run(ctx, op);
+    case OpKind::kLayerNorm: return op_layer_norm_run(ctx, op);
+    case OpKind::kFullyConnected: return op_fully_connected_run(ctx, op);
+    case OpKind::kAttention: return op_attention_run(ctx, op);
+    case OpKind::kGelu: return op_gelu_run(ctx, op);
+    case OpKind::kMeanPool:
+    case OpKind::kClsPool: return op_pool_run(ctx, op);
+    case OpKind::kL2Normalize: return op_l2_normalize_run(ctx, op);
+  }
+  return Status::Error(HEED_ERROR_INTERNAL, "op '%s': no run function", op.name.c_str());
+}
+
+}  // namespace heed

@@ -1,0 +1,43 @@
+// Ops: the run step of each graph op. Shapes, dtypes and options were checked
+// at load (format/model.cc), so run functions only check what depends on the
+// run itself (token ids from the caller). No op allocates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/status.h"
+#include "format/model.h"
+#include "kernels/dispatch.h"
+
+namespace heed {
+
+struct OpContext {
+  const Model* model = nullptr;
+  const KernelTable* kernels = nullptr;
+  size_t seq = 0;            // tokens in this run
+  void** tensor_data = nullptr;  // per tensor: arena pointer (activations/inputs) or file data
+  uint8_t* scratch = nullptr;    // op scratch, op_scratch_bytes() long
+  size_t scratch_bytes = 0;
+
+  const TensorInfo& tensor(int32_t i) const { return model->tensors()[size_t(i)]; }
+  template <typename T>
+  T* data(int32_t i) const { return i < 0 ? nullptr : static_cast<T*>(tensor_data[size_t(i)]); }
+  // Rows of an activation in this run.
+  size_t rows(int32_t i) const { return tensor(i).has_seq_dim() ? seq : size_t(tensor(i).dims[0]); }
+};
+
+// Scratch bytes `op` needs at sequence length `max_seq`.
+size_t op_scratch_bytes(const Model& model, const OpInfo& op, size_t max_seq);
+
+Status op_embedding_run(const OpContext& ctx, const OpInfo& op);
+Status op_layer_norm_run(const OpContext& ctx, const OpInfo& op);
+Status op_fully_connected_run(const OpContext& ctx, const OpInfo& op);
+Status op_attention_run(const OpContext& ctx, const OpInfo& op);
+Status op_gelu_run(const OpContext& ctx, const OpInfo& op);
+Status op_pool_run(const OpContext& ctx, const OpInfo& op);
+Status op_l2_normalize_run(const OpContext& ctx, const OpInfo& op);
+
+Status op_run(const OpContext& ctx, const OpInfo& op);
+
+}  // namespace heed

@@ -1,0 +1,113 @@
+// heed bench: latency of one forward pass at a fixed sequence length.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "cli.h"
+#include "exec/session.h"
+#include "format/model.h"
+
+namespace heed::cli {
+
+int cmd_bench(int argc, char** argv) {
+  Args args;
+  std::string err;
+  if (!parse_args(argc, argv, {"--seq", "--threads", "--iters", "--warmup", "--isa"}, {"--json"}, &args, &err) ||
+      args.positional.size() != 1) {
+    std::fprintf(stderr, "usage: heed bench model.heed [--seq N] [--threads N] [--iters N] [--isa ISA] [--json]%s%s\n",
+                 err.empty() ? "" : "\n", err.c_str());
+    return 2;
+  }
+  size_t seq = 128, threads = 1, iters = 20, warmup = 3;
+  if (!parse_size(args.get("--seq", "128"), &seq) || !parse_size(args.get("--threads", "1"), &threads) ||
+      !parse_size(args.get("--iters", "20"), &iters) || !parse_size(args.get("--warmup", "3"), &warmup) ||
+      seq < 2 || threads < 1 || iters < 1) {
+    std::fprintf(stderr, "heed bench: --seq >= 2, --threads >= 1 and --iters >= 1 must be numbers\n");
+    return 2;
+  }
+  Model m;
+  Status s = m.load_file(args.positional[0].c_str());
+  if (!s.ok()) {
+    std::fprintf(stderr, "heed bench: %s\n", s.message());
+    return 1;
+  }
+  SessionOptions so;
+  so.max_seq = seq;
+  so.num_threads = int(threads);
+  if (args.has("--isa")) {
+    s = isa_parse(args.get("--isa").c_str(), &so.isa);
+    if (!s.ok()) {
+      std::fprintf(stderr, "heed bench: %s\n", s.message());
+      return 2;
+    }
+    so.force_isa = true;
+  }
+  Session session;
+  s = session.init(&m, so, nullptr, 0);
+  if (!s.ok()) {
+    std::fprintf(stderr, "heed bench: %s\n", s.message());
+    return 1;
+  }
+  // Deterministic token ids: [CLS] ... [SEP] over the vocabulary's upper part.
+  std::vector<int32_t> ids(seq);
+  const int32_t V = int32_t(m.vocab_size());
+  uint32_t state = 12345;
+  for (size_t i = 0; i < seq; ++i) {
+    state = state * 1664525u + 1013904223u;
+    ids[i] = int32_t(1000 + state % uint32_t(V > 1001 ? V - 1000 : 1)) % V;
+  }
+  if (m.has_tokenizer()) {
+    ids[0] = m.tokenizer().config().cls_id;
+    ids[seq - 1] = m.tokenizer().config().sep_id;
+  }
+  std::vector<float> out(m.output_size());
+  for (size_t i = 0; i < warmup; ++i) {
+    s = session.run(ids.data(), seq, out.data(), out.size(), nullptr);
+    if (!s.ok()) {
+      std::fprintf(stderr, "heed bench: %s\n", s.message());
+      return 1;
+    }
+  }
+  std::vector<double> ms;
+  for (size_t i = 0; i < iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    session.run(ids.data(), seq, out.data(), out.size(), nullptr);
+    const auto t1 = std::chrono::steady_clock::now();
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                          : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  // Multiply-accumulates of the GEMMs and attention at this length.
+  double macs = 0;
+  for (const OpInfo& op : m.ops()) {
+    if (op.kind == OpKind::kFullyConnected) {
+      const TensorInfo& x = m.tensors()[size_t(op.inputs[0])];
+      const TensorInfo& w = m.tensors()[size_t(op.inputs[1])];
+      const double rows = x.has_seq_dim() ? double(seq) : double(x.dims[0]);
+      macs += rows * double(w.dims[0]) * double(w.dims[1]);
+    } else if (op.kind == OpKind::kAttention) {
+      macs += 2.0 * double(seq) * double(seq) * double(op.num_heads) * double(op.head_dim);
+    }
+  }
+  const double gops = 2.0 * macs / (median * 1e-3) / 1e9;
+  if (args.has("--json")) {
+    std::printf("{\"model\": \"%s\", \"precision\": \"%s\", \"isa\": \"%s\", \"seq\": %zu, \"threads\": %zu, "
+                "\"iters\": %zu, \"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"gmac\": %.4f, "
+                "\"gops\": %.3f, \"arena_bytes\": %zu}\n",
+                args.positional[0].c_str(), m.metadata().precision.c_str(), isa_name(session.isa()), seq, threads,
+                iters, median, sorted.front(), sorted.back(), macs / 1e9, gops, session.arena_bytes());
+  } else {
+    std::printf("model      %s (%s)\n", args.positional[0].c_str(), m.metadata().precision.c_str());
+    std::printf("kernels    %s, threads %zu\n", isa_name(session.isa()), threads);
+    std::printf("seq        %zu tokens, %.3f GMAC per pass\n", seq, macs / 1e9);
+    std::printf("latency    median %.3f ms, min %.3f ms, max %.3f ms over %zu iterations\n", median, sorted.front(),
+                sorted.back(), iters);
+    std::printf("throughput %.2f GOPS, arena %zu bytes\n", gops, session.arena_bytes());
+  }
+  return 0;
+}
+
+}  // namespace heed::cli

@@ -1,0 +1,35 @@
+#include <cstdio>
+
+#include "cli.h"
+#include "convert.h"
+
+namespace heed::cli {
+
+int cmd_convert(int argc, char** argv) {
+  Args args;
+  std::string err;
+  if (!parse_args(argc, argv, {"-o", "--output", "--precision", "--calib"}, {"-q", "--quiet"}, &args, &err)) {
+    std::fprintf(stderr, "heed convert: %s\n", err.c_str());
+    return 2;
+  }
+  const std::string out = args.get("-o", args.get("--output"));
+  if (args.positional.size() != 1 || out.empty()) {
+    std::fprintf(stderr, "usage: heed convert <hf-dir> -o model.heed [--precision int8|fp32] [--calib FILE]\n");
+    return 2;
+  }
+  conv::ConvertOptions o;
+  o.input_dir = args.positional[0];
+  o.output_path = out;
+  o.precision = args.get("--precision", "int8");
+  o.calib_file = args.get("--calib");
+  o.log = (args.has("-q") || args.has("--quiet")) ? nullptr : stderr;
+  conv::ConvertResult r;
+  Status s = conv::convert(o, &r);
+  if (!s.ok()) {
+    std::fprintf(stderr, "heed convert: error: %s\n", s.message());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace heed::cli

@@ -1,0 +1,123 @@
+#include <cstdio>
+#include <map>
+
+#include "cli.h"
+#include "format/model.h"
+
+namespace heed::cli {
+
+namespace {
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kF32: return "f32";
+    case DType::kI8: return "i8";
+    case DType::kI32: return "i32";
+  }
+  return "?";
+}
+}  // namespace
+
+int cmd_inspect(int argc, char** argv) {
+  Args args;
+  std::string err;
+  if (!parse_args(argc, argv, {}, {"--json"}, &args, &err) || args.positional.size() != 1) {
+    std::fprintf(stderr, "usage: heed inspect model.heed [--json]%s%s\n", err.empty() ? "" : "\n", err.c_str());
+    return 2;
+  }
+  Model m;
+  Status s = m.load_file(args.positional[0].c_str());
+  if (!s.ok()) {
+    std::fprintf(stderr, "heed inspect: %s\n", s.message());
+    return 1;
+  }
+  std::map<std::string, size_t> op_counts;
+  for (const OpInfo& op : m.ops()) op_counts[op_kind_name(op.kind)]++;
+  std::map<std::string, std::pair<size_t, size_t>> by_dtype;  // constants: count, bytes
+  size_t n_const = 0, n_act = 0;
+  for (const TensorInfo& t : m.tensors()) {
+    if (t.kind == TensorKind::kConstant) {
+      ++n_const;
+      auto& e = by_dtype[dtype_name(t.dtype)];
+      e.first++;
+      e.second += t.data_bytes + t.scales.size() * sizeof(float);
+    } else {
+      ++n_act;
+    }
+  }
+  const ModelMetadata& md = m.metadata();
+  const bool json = args.has("--json");
+  if (json) {
+    std::printf("{\"file_bytes\": %zu, \"schema_version\": %u, \"architecture\": ", m.file_bytes(), md.schema_version);
+    print_json_string(stdout, md.architecture);
+    std::printf(", \"precision\": ");
+    print_json_string(stdout, md.precision);
+    std::printf(", \"calibration\": ");
+    print_json_string(stdout, md.calibration);
+    std::printf(", \"converter\": ");
+    print_json_string(stdout, md.converter_version);
+    std::printf(", \"hidden_size\": %d, \"num_layers\": %d, \"max_seq\": %d, \"vocab_size\": %zu, \"output_size\": %zu",
+                md.hidden_size, md.num_layers, m.max_seq(), m.vocab_size(), m.output_size());
+    std::printf(", \"ops\": {");
+    bool first = true;
+    for (const auto& [k, v] : op_counts) {
+      std::printf("%s\"%s\": %zu", first ? "" : ", ", k.c_str(), v);
+      first = false;
+    }
+    std::printf("}, \"num_ops\": %zu, \"tensors\": {\"constant\": %zu, \"activation\": %zu}", m.ops().size(), n_const, n_act);
+    std::printf(", \"bytes_by_dtype\": {");
+    first = true;
+    for (const auto& [k, v] : by_dtype) {
+      std::printf("%s\"%s\": {\"tensors\": %zu, \"bytes\": %zu}", first ? "" : ", ", k.c_str(), v.first, v.second);
+      first = false;
+    }
+    std::printf("}, \"labels\": [");
+    for (size_t i = 0; i < md.labels.size(); ++i) {
+      if (i) std::printf(", ");
+      print_json_string(stdout, md.labels[i]);
+    }
+    std::printf("], \"source_files\": [");
+    for (size_t i = 0; i < md.source_files.size(); ++i) {
+      std::printf("%s{\"name\": ", i ? ", " : "");
+      print_json_string(stdout, md.source_files[i].name);
+      std::printf(", \"size\": %llu, \"sha256\": \"%s\"}", (unsigned long long)md.source_files[i].size,
+                  md.source_files[i].sha256.c_str());
+    }
+    std::printf("], \"quant_error\": [");
+    for (size_t i = 0; i < md.quant_report.size(); ++i) {
+      std::printf("%s{\"name\": ", i ? ", " : "");
+      print_json_string(stdout, md.quant_report[i].name);
+      std::printf(", \"rel_rms\": %.6g, \"cosine\": %.8g}", double(md.quant_report[i].rel_rms),
+                  double(md.quant_report[i].cosine));
+    }
+    std::printf("]}\n");
+    return 0;
+  }
+  std::printf("%s\n", args.positional[0].c_str());
+  std::printf("  architecture   %s (%d layers, hidden %d)\n", md.architecture.c_str(), md.num_layers, md.hidden_size);
+  std::printf("  precision      %s, activations: %s\n", md.precision.c_str(), md.calibration.c_str());
+  std::printf("  converter      %s, schema %u.%u\n", md.converter_version.c_str(), md.schema_version / 1000,
+              md.schema_version % 1000);
+  std::printf("  file           %zu bytes\n", m.file_bytes());
+  std::printf("  max sequence   %d tokens, vocabulary %zu, output %zu\n", m.max_seq(), m.vocab_size(), m.output_size());
+  std::printf("  ops            %zu:", m.ops().size());
+  for (const auto& [k, v] : op_counts) std::printf(" %s x%zu", k.c_str(), v);
+  std::printf("\n  tensors        %zu constant, %zu activation/input\n", n_const, n_act);
+  for (const auto& [k, v] : by_dtype) std::printf("  weights %-6s %zu tensors, %zu bytes\n", k.c_str(), v.first, v.second);
+  if (!md.labels.empty()) {
+    std::printf("  labels        ");
+    for (const auto& l : md.labels) std::printf(" %s", l.c_str());
+    std::printf("\n");
+  }
+  for (const auto& f : md.source_files) {
+    std::printf("  source         %-28s %12llu  sha256 %s\n", f.name.c_str(), (unsigned long long)f.size, f.sha256.c_str());
+  }
+  if (!md.quant_report.empty()) {
+    std::printf("  quantization error vs fp32:\n    %-24s %10s %10s\n", "layer", "rel. RMS", "cosine");
+    for (const auto& r : md.quant_report) {
+      std::printf("    %-24s %10.5f %10.6f\n", r.name.c_str(), double(r.rel_rms), double(r.cosine));
+    }
+  }
+  return 0;
+}
+
+}  // namespace heed::cli

@@ -1,0 +1,47 @@
+// heed: command line front end. No logic lives here beyond argument handling.
+#include <cstdio>
+#include <cstring>
+
+#include "cli.h"
+#include "heed/heed.h"
+
+namespace {
+void usage(FILE* f) {
+  std::fprintf(f,
+               "heed %s: int8 transformer inference for small devices\n\n"
+               "usage: heed <command> [options]\n\n"
+               "commands:\n"
+               "  convert <hf-dir> -o model.heed [--precision int8|fp32] [--calib FILE]\n"
+               "                     Hugging Face checkpoint -> .heed (prints a quantization error table)\n"
+               "  inspect model.heed [--json]       ops, tensors, bytes by dtype, quantization error\n"
+               "  tokenize model.heed [TEXT...] [--json]   token ids, one line per text\n"
+               "  embed model.heed [TEXT...] [--json]      sentence embeddings, one line per text\n"
+               "  classify model.heed [TEXT...] [--json]   label and scores, one line per text\n"
+               "  bench model.heed [--seq N] [--threads N] [--iters N] [--isa ISA]\n"
+               "                     latency of one forward pass (median)\n\n"
+               "Without TEXT arguments, texts are read from stdin, one per line.\n"
+               "Set HEED_ISA=scalar|avx2|avx512vnni|neon|neondot to cap the kernels used.\n",
+               heed_version());
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::printf("heed %s\n", heed_version());
+    return 0;
+  }
+  const char* cmd = argv[1];
+  if (!std::strcmp(cmd, "convert")) return heed::cli::cmd_convert(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "inspect")) return heed::cli::cmd_inspect(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "tokenize")) return heed::cli::cmd_tokenize(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "embed")) return heed::cli::cmd_embed(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "classify")) return heed::cli::cmd_classify(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "bench")) return heed::cli::cmd_bench(argc - 1, argv + 1);
+  std::fprintf(stderr, "heed: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return 2;
+}
