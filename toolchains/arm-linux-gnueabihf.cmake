@@ -16,9 +16,13 @@ set(CMAKE_SYSTEM_PROCESSOR armv7l)
 set(CMAKE_LIBRARY_ARCHITECTURE arm-linux-gnueabihf)
 set(CMAKE_C_COMPILER arm-linux-gnueabihf-gcc)
 set(CMAKE_CXX_COMPILER arm-linux-gnueabihf-g++)
-# GCC notes that std::vector parameter passing changed in GCC 7.1; everything is
-# built with GCC 12 here, so the note is noise.
-set(CMAKE_CXX_FLAGS_INIT -Wno-psabi)
+# 64-bit off_t/ino_t (large-file support), as on every 64-bit target: without it
+# readdir() fails with EOVERFLOW on 64-bit inode numbers or directory offsets,
+# which is what qemu-arm on a 64-bit host hands out, and files over 2 GB can't be
+# opened. -Wno-psabi: GCC's note that std::vector parameter passing changed in
+# GCC 7.1 is noise, everything here is built with GCC 12.
+set(CMAKE_C_FLAGS_INIT "-D_FILE_OFFSET_BITS=64")
+set(CMAKE_CXX_FLAGS_INIT "-D_FILE_OFFSET_BITS=64 -Wno-psabi")
 
 set(HEED_SYSROOT "${CMAKE_CURRENT_LIST_DIR}/../.sysroot/armhf" CACHE PATH "Target sysroot (tools/make-sysroot.sh armhf)")
 set(HEED_QEMU_CPU cortex-a7 CACHE STRING "qemu -cpu for target binaries (QEMU_CPU in the environment overrides)")

@@ -30,6 +30,7 @@ struct IrOp {
   Activation activation = Activation::kNone;
   ActQuant act_quant = ActQuant::kDynamicPerToken;
   float input_scale = 0.0f;
+  int32_t act_block = 0;  // 0 = one activation scale per row
   int32_t num_heads = 0, head_dim = 0;
   float epsilon = 1e-12f;
 };

@@ -14,7 +14,6 @@ void quantize_per_channel(IrTensor* t) {
     const float* w = t->f32.data() + r * cols;
     float absmax = 0.0f;
     for (size_t c = 0; c < cols; ++c) absmax = std::fmax(absmax, std::fabs(w[c]));
-    // The runtime rejects scales that are not positive normal floats.
     float scale = absmax / 127.0f;
     if (!(scale >= FLT_MIN)) scale = absmax > 0.0f ? FLT_MIN : 1.0f;
     t->scales[r] = scale;
@@ -35,6 +34,29 @@ void quantize_weights(IrGraph* g) {
     if (op.kind == OpKind::kEmbedding) quantize_per_channel(&g->tensors[size_t(op.inputs[2])]);
   }
   g->precision = "int8";
+}
+
+void smooth_fully_connected(IrGraph* g, size_t op_index, const std::vector<float>& act_absmax, float alpha) {
+  IrOp& op = g->ops[op_index];
+  IrTensor& w = g->tensors[size_t(op.inputs[1])];
+  const size_t N = size_t(w.shape[0]), K = size_t(w.shape[1]);
+  std::vector<float> wmax(K, 0.0f);
+  for (size_t n = 0; n < N; ++n)
+    for (size_t k = 0; k < K; ++k) wmax[k] = std::fmax(wmax[k], std::fabs(w.f32[n * K + k]));
+  std::vector<float> multiplier(K);
+  for (size_t k = 0; k < K; ++k) {
+    const double a = std::fmax(act_absmax[k], 1e-5f), b = std::fmax(wmax[k], 1e-5f);
+    double s = std::pow(a, double(alpha)) / std::pow(b, 1.0 - double(alpha));
+    s = std::fmin(std::fmax(s, 1e-4), 1e4);
+    multiplier[k] = float(1.0 / s);
+    // The runtime computes x * multiplier; weights take the exact inverse so
+    // the fp32 product is unchanged up to rounding.
+    const float sf = 1.0f / multiplier[k];
+    for (size_t n = 0; n < N; ++n) w.f32[n * K + k] *= sf;
+  }
+  const int32_t t = g->add_constant(op.name + ".smooth", {int32_t(K)}, multiplier);
+  op.inputs.resize(3, -1);  // x, w, bias (or -1)
+  op.inputs.push_back(t);
 }
 
 }  // namespace heed::conv

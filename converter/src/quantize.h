@@ -1,16 +1,28 @@
-// Weight quantization: int8, symmetric, one scale per output channel (row).
+// Quantization passes over the IR.
+//   weights: int8, symmetric, one scale per output channel (row);
+//   activations: chosen by measurement in convert.cc (per-row or per-block
+//   dynamic scales, optional SmoothQuant smoothing, optional static scales).
 #pragma once
+
+#include <vector>
 
 #include "ir.h"
 
 namespace heed::conv {
 
-// Quantizes a float [rows, cols] matrix in place into t.i8 / t.scales.
-// scale[r] = max|w[r,:]| / 127 (rows of zeros get scale 1 and all-zero q);
+// Quantizes a float [rows, cols] matrix into t.i8 / t.scales:
+// scale[r] = max|w[r,:]| / 127 (rows of zeros get scale 1, all-zero q; tiny
+// rows are floored at FLT_MIN so every scale is a positive normal float);
 // q = clamp(round_half_even(w / scale), -127, 127).
 void quantize_per_channel(IrTensor* t);
 
 // Every FULLY_CONNECTED weight and the word embedding table become int8.
 void quantize_weights(IrGraph* g);
+
+// SmoothQuant (Xiao et al. 2023) on one fp32 FULLY_CONNECTED op: with
+// s[k] = max|x_k|^alpha / max|W_:,k|^(1-alpha), weights W[:,k] *= s[k] and the
+// op gets a 4th input smooth[k] = 1/s[k] that the runtime applies to x before
+// quantizing. act_absmax: per-input-channel max |x| from calibration.
+void smooth_fully_connected(IrGraph* g, size_t op_index, const std::vector<float>& act_absmax, float alpha);
 
 }  // namespace heed::conv

@@ -39,7 +39,8 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
       case OpKind::kFullyConnected:
         type = fb::OpOptions::FullyConnectedOptions;
         options = fb::CreateFullyConnectedOptions(b, static_cast<fb::Activation>(op.activation),
-                                                  static_cast<fb::ActQuant>(op.act_quant), op.input_scale)
+                                                  static_cast<fb::ActQuant>(op.act_quant), op.input_scale,
+                                                  op.act_block)
                       .Union();
         break;
       case OpKind::kAttention:

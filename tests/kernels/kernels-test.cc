@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -66,7 +67,7 @@ TEST_CASE("dynamic row quantization: scale, rounding half to even, zero rows") {
   const float x[8] = {-1.0f, 0.5f, 0.25f, 1.0f / 254.0f, 0.0f, 3.0f / 254.0f, -1.0f / 254.0f, 0.9f};
   int8_t q[8];
   float s;
-  heed_f32_qs8_quantize_rows__scalar(1, 8, x, 8, q, 8, &s);
+  heed_f32_qs8_quantize_blocks__scalar(1, 8, 8, x, 8, nullptr, q, 8, &s);
   CHECK(s == doctest::Approx(1.0f / 127.0f));
   CHECK(q[0] == -127);
   CHECK(q[1] == 64);   // 63.5 -> 64 (even)
@@ -76,7 +77,7 @@ TEST_CASE("dynamic row quantization: scale, rounding half to even, zero rows") {
   CHECK(q[6] == 0);    // -0.5 -> -0 (even)
   const float zeros[4] = {0, 0, 0, 0};
   int8_t qz[4] = {1, 1, 1, 1};
-  heed_f32_qs8_quantize_rows__scalar(1, 4, zeros, 4, qz, 4, &s);
+  heed_f32_qs8_quantize_blocks__scalar(1, 4, 4, zeros, 4, nullptr, qz, 4, &s);
   CHECK(s == 0.0f);
   for (int8_t v : qz) CHECK(v == 0);
 }
@@ -85,7 +86,7 @@ TEST_CASE("static quantization clamps to [-127, 127]") {
   const float x[4] = {-10.0f, 10.0f, 0.26f, -0.26f};
   int8_t q[4];
   float s;
-  heed_f32_qs8_quantize_static__scalar(1, 4, x, 4, 0.01f, q, 4, &s);
+  heed_f32_qs8_quantize_static__scalar(1, 4, x, 4, nullptr, 0.01f, q, 4, &s);
   CHECK(q[0] == -127);
   CHECK(q[1] == 127);
   CHECK(q[2] == 26);
@@ -93,27 +94,60 @@ TEST_CASE("static quantization clamps to [-127, 127]") {
   CHECK(s == 0.01f);
 }
 
-TEST_CASE("qs8 x qc8w gemm is exact in int32 and follows the documented requantization") {
+TEST_CASE("block quantization: one scale per block, smoothing multiplies first") {
+  auto x = random_floats(3 * 70, 41);
+  auto sm = random_floats(70, 42, 0.5f, 2.0f);
+  for (size_t block : {1, 7, 32, 64, 70}) {
+    const size_t nb = (70 + block - 1) / block;
+    std::vector<int8_t> q(3 * 70);
+    std::vector<float> s(3 * nb);
+    heed_f32_qs8_quantize_blocks__scalar(3, 70, block, x.data(), 70, sm.data(), q.data(), 70, s.data());
+    for (size_t m = 0; m < 3; ++m)
+      for (size_t b = 0; b < nb; ++b) {
+        float absmax = 0;
+        for (size_t k = b * block; k < std::min<size_t>(70, (b + 1) * block); ++k)
+          absmax = std::max(absmax, std::fabs(x[m * 70 + k] * sm[k]));
+        REQUIRE(s[m * nb + b] == absmax / 127.0f);
+        for (size_t k = b * block; k < std::min<size_t>(70, (b + 1) * block); ++k) {
+          const float v = x[m * 70 + k] * sm[k] * (127.0f / absmax);
+          REQUIRE(q[m * 70 + k] == int8_t(std::nearbyint(v)));
+          // Dequantized value within half a step of the smoothed input.
+          REQUIRE(std::fabs(q[m * 70 + k] * s[m * nb + b] - x[m * 70 + k] * sm[k]) <= 0.5001f * s[m * nb + b]);
+        }
+      }
+  }
+}
+
+TEST_CASE("qs8 x qc8w gemm: exact int32 block sums, documented float order") {
   for (size_t M : kM)
     for (size_t N : kN)
-      for (size_t K : kK) {
-        auto xq = random_i8(M * K, 11 + uint32_t(M * 3 + N * 5 + K));
-        auto w = random_i8(N * K, 12 + uint32_t(M + N + K * 3));
-        auto xs = random_floats(M, 13, 0.001f, 0.1f);
-        auto ws = random_floats(N, 14, 0.001f, 0.1f);
-        auto b = random_floats(N, 15);
-        std::vector<float> y(M * N);
-        heed_qs8_qc8w_gemm_f32_ukernel__scalar(M, N, K, xq.data(), K, xs.data(), w.data(), ws.data(), b.data(),
-                                               y.data(), N);
-        for (size_t m = 0; m < M; ++m)
-          for (size_t n = 0; n < N; ++n) {
-            int64_t acc = 0;
-            for (size_t k = 0; k < K; ++k) acc += int64_t(xq[m * K + k]) * int64_t(w[n * K + k]);
-            const float s = xs[m] * ws[n];
-            const float expect = float(acc) * s + b[n];
-            REQUIRE(std::memcmp(&expect, &y[m * N + n], sizeof(float)) == 0);
-          }
-      }
+      for (size_t K : kK)
+        for (size_t block : {size_t(1), size_t(16), size_t(32), K}) {
+          if (block > K) continue;
+          const size_t nb = (K + block - 1) / block;
+          auto xq = random_i8(M * K, 11 + uint32_t(M * 3 + N * 5 + K));
+          auto w = random_i8(N * K, 12 + uint32_t(M + N + K * 3));
+          auto xs = random_floats(M * nb, 13, 0.001f, 0.1f);
+          auto ws = random_floats(N, 14, 0.001f, 0.1f);
+          auto b = random_floats(N, 15);
+          std::vector<float> y(M * N);
+          heed_qs8_qc8w_gemm_f32_ukernel__scalar(M, N, K, block, xq.data(), K, xs.data(), w.data(), ws.data(),
+                                                 b.data(), y.data(), N);
+          for (size_t m = 0; m < M; ++m)
+            for (size_t n = 0; n < N; ++n) {
+              float acc = 0.0f;
+              for (size_t bb = 0; bb < nb; ++bb) {
+                int64_t isum = 0;
+                for (size_t k = bb * block; k < std::min(K, (bb + 1) * block); ++k)
+                  isum += int64_t(xq[m * K + k]) * int64_t(w[n * K + k]);
+                const float t = float(isum) * xs[m * nb + bb];
+                acc += t;
+              }
+              const float v = acc * ws[n];
+              const float expect = v + b[n];
+              REQUIRE(std::memcmp(&expect, &y[m * N + n], sizeof(float)) == 0);
+            }
+        }
 }
 
 TEST_CASE("qs8 gemm at the int8 extremes does not overflow") {
@@ -121,7 +155,7 @@ TEST_CASE("qs8 gemm at the int8 extremes does not overflow") {
   std::vector<int8_t> x(K, -127), w(K, -127);
   const float one = 1.0f;
   float y = 0;
-  heed_qs8_qc8w_gemm_f32_ukernel__scalar(1, 1, K, x.data(), K, &one, w.data(), &one, nullptr, &y, 1);
+  heed_qs8_qc8w_gemm_f32_ukernel__scalar(1, 1, K, K, x.data(), K, &one, w.data(), &one, nullptr, &y, 1);
   CHECK(y == float(int64_t(127 * 127) * int64_t(K)));
 }
 
@@ -228,15 +262,15 @@ TEST_CASE("every ISA variant equals the scalar reference bit for bit") {
         auto x = random_floats(M * K, 31);
         std::vector<int8_t> q1(M * K), q2(M * K);
         std::vector<float> s1(M), s2(M);
-        ref.quantize_rows(M, K, x.data(), K, q1.data(), K, s1.data());
-        t.quantize_rows(M, K, x.data(), K, q2.data(), K, s2.data());
+        ref.quantize_blocks(M, K, K, x.data(), K, nullptr, q1.data(), K, s1.data());
+        t.quantize_blocks(M, K, K, x.data(), K, nullptr, q2.data(), K, s2.data());
         REQUIRE(q1 == q2);
         REQUIRE(std::memcmp(s1.data(), s2.data(), M * sizeof(float)) == 0);
         auto w = random_i8(N * K, 32);
         auto ws = random_floats(N, 33, 0.001f, 0.01f);
         std::vector<float> y1(M * N), y2(M * N);
-        ref.qs8_gemm(M, N, K, q1.data(), K, s1.data(), w.data(), ws.data(), nullptr, y1.data(), N);
-        t.qs8_gemm(M, N, K, q1.data(), K, s1.data(), w.data(), ws.data(), nullptr, y2.data(), N);
+        ref.qs8_gemm(M, N, K, K, q1.data(), K, s1.data(), w.data(), ws.data(), nullptr, y1.data(), N);
+        t.qs8_gemm(M, N, K, K, q1.data(), K, s1.data(), w.data(), ws.data(), nullptr, y2.data(), N);
         REQUIRE(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)) == 0);
       }
     }

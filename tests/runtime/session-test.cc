@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <vector>
 
@@ -148,6 +149,28 @@ TEST_CASE("inference makes zero heap allocations once the session exists") {
   CHECK(st3 == HEED_OK);
   CHECK(g_allocs.load() == 0);
   heed_session_free(s);
+}
+
+TEST_CASE("two threads give bit-identical results and allocate nothing while running") {
+  Loaded m(test::tiny_graph(true));
+  heed_session_options opts;
+  heed_session_options_init(&opts);
+  heed_session *one = nullptr, *two = nullptr;
+  REQUIRE(heed_session_create(m.model, &opts, nullptr, 0, &one) == HEED_OK);
+  opts.num_threads = 2;
+  REQUIRE(heed_session_create(m.model, &opts, nullptr, 0, &two) == HEED_OK);
+  std::vector<float> a(32), b(32);
+  size_t n = 0;
+  REQUIRE(heed_embed_text(one, "the cat sat on the mat . a dog run", SIZE_MAX, a.data(), 32, &n) == HEED_OK);
+  g_allocs = 0;
+  g_count_allocs = true;
+  const heed_status st = heed_embed_text(two, "the cat sat on the mat . a dog run", SIZE_MAX, b.data(), 32, &n);
+  g_count_allocs = false;
+  CHECK(st == HEED_OK);
+  CHECK(g_allocs.load() == 0);
+  CHECK(std::memcmp(a.data(), b.data(), 32 * sizeof(float)) == 0);
+  heed_session_free(one);
+  heed_session_free(two);
 }
 
 TEST_CASE("int8 model tracks the fp32 model") {

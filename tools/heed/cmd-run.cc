@@ -44,11 +44,14 @@ int run(int argc, char** argv, Mode mode, const char* name) {
     }
     heed_session_options opts;
     heed_session_options_init(&opts);
-    if (args.has("--max-seq") && !parse_size(args.get("--max-seq"), &opts.max_seq)) {
-      std::fprintf(stderr, "heed %s: --max-seq needs a number\n", name);
+    size_t threads = 1;
+    if ((args.has("--max-seq") && !parse_size(args.get("--max-seq"), &opts.max_seq)) ||
+        !parse_size(args.get("--threads", "1"), &threads) || threads < 1 || threads > 256) {
+      std::fprintf(stderr, "heed %s: --max-seq and --threads (1..256) need numbers\n", name);
       heed_model_free(model);
       return 2;
     }
+    opts.num_threads = int(threads);
     if (heed_session_create(model, &opts, nullptr, 0, &session) != HEED_OK) {
       const int rc = fail("cannot create session");
       heed_model_free(model);

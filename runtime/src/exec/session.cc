@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <pthreadpool.h>
+
 #include "ops/ops.h"
 #include "kernels/kernels.h"
 #include "plan/planner.h"
@@ -56,18 +58,25 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   layout->total_bytes = layout->scratch_offset + layout->scratch_bytes;
   layout->max_seq = max_seq;
   // F1: a small file must not be able to ask for an unbounded arena.
-  constexpr size_t kMaxArena = size_t(1) << 34;
-  if (layout->total_bytes > kMaxArena) {
-    return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "arena of %zu bytes exceeds the 16 GiB cap", layout->total_bytes);
+  // 16 GiB on 64-bit targets, 2 GiB on 32-bit ones.
+  constexpr uint64_t kMaxArena = sizeof(size_t) > 4 ? (uint64_t(1) << 34) : (uint64_t(1) << 31);
+  if (uint64_t(layout->total_bytes) > kMaxArena) {
+    return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "arena of %zu bytes exceeds the %llu-byte cap", layout->total_bytes,
+                         (unsigned long long)kMaxArena);
   }
   return Status::Ok();
 }
 
-Session::~Session() { std::free(owned_arena_); }
+Session::~Session() {
+  if (pool_) pthreadpool_destroy(static_cast<pthreadpool_t>(pool_));
+  std::free(owned_arena_);
+}
 
 Status Session::init(const Model* model, const SessionOptions& options, void* arena, size_t arena_bytes) {
   if (!model) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "model is NULL");
-  if (options.num_threads < 1) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "num_threads must be >= 1");
+  if (options.num_threads < 1 || options.num_threads > 256) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "num_threads must be in 1..256, not %d", options.num_threads);
+  }
   model_ = model;
   HEED_RETURN_IF_ERROR(session_layout(*model, options, &layout_));
   Isa isa = options.force_isa ? options.isa : isa_detect();
@@ -101,6 +110,10 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
     }
   }
   tokens_.assign(layout_.max_seq, 0);
+  if (options.num_threads > 1) {
+    pool_ = pthreadpool_create(size_t(options.num_threads));
+    if (!pool_) return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "cannot create %d threads", options.num_threads);
+  }
   return Status::Ok();
 }
 
@@ -130,6 +143,7 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
   ctx.tensor_data = tensor_data_.data();
   ctx.scratch = arena_ + layout_.scratch_offset;
   ctx.scratch_bytes = layout_.scratch_bytes;
+  ctx.pool = static_cast<pthreadpool_t>(pool_);
   const auto& ops = model_->ops();
   for (size_t i = 0; i < ops.size(); ++i) {
     HEED_RETURN_IF_ERROR(op_run(ctx, ops[i]));

@@ -71,6 +71,7 @@ class Session {
   void* owned_arena_ = nullptr;
   std::vector<void*> tensor_data_;
   std::vector<int32_t> tokens_;
+  void* pool_ = nullptr;  // pthreadpool_t when num_threads > 1
   OpObserver observer_ = nullptr;
   void* observer_user_ = nullptr;
 };

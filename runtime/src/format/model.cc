@@ -41,7 +41,7 @@ struct OpSignature {
 const OpSignature kSignatures[] = {
     {OpKind::kEmbedding, 5, 5, 1, (1u << 1) | (1u << 4)},  // ids, types?, word, pos, type?
     {OpKind::kLayerNorm, 3, 4, 1, 1u << 3},               // x, gamma, beta, residual?
-    {OpKind::kFullyConnected, 3, 3, 1, 1u << 2},          // x, w, bias?
+    {OpKind::kFullyConnected, 3, 4, 1, (1u << 2) | (1u << 3)},  // x, w, bias?, smooth?
     {OpKind::kAttention, 1, 1, 1, 0},                     // qkv
     {OpKind::kGelu, 1, 1, 1, 0},
     {OpKind::kMeanPool, 1, 1, 1, 0},
@@ -335,6 +335,8 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
         if (aq < 0 || aq > 1) return HEED_BAD("op %zu '%s': unknown activation quantization %d", i, op.name.c_str(), aq);
         op.act_quant = static_cast<ActQuant>(aq);
         op.input_scale = fo->input_scale();
+        op.act_block = fo->act_block();
+        if (op.act_block < 0) return HEED_BAD("op %zu '%s': act_block %d is negative", i, op.name.c_str(), op.act_block);
         if (op.act_quant == ActQuant::kStaticPerTensor && !is_finite_positive_normal(op.input_scale)) {
           return HEED_BAD("op %zu '%s': static input scale %g is not a positive normal float", i, op.name.c_str(),
                           double(op.input_scale));
@@ -456,7 +458,7 @@ Status Model::check_graph() {
   for (int32_t idx : inputs_) produced[size_t(idx)] = 1;
   max_seq_ = kMaxSeq;
   for (size_t i = 0; i < ops_.size(); ++i) {
-    const OpInfo& op = ops_[i];
+    OpInfo& op = ops_[i];
     for (int k = 0; k < op.num_inputs; ++k) {
       const int32_t idx = op.inputs[k];
       if (idx < 0) continue;
@@ -494,7 +496,7 @@ Status Model::check_graph() {
   return Status::Ok();
 }
 
-Status Model::check_op_shapes(const OpInfo& op) {
+Status Model::check_op_shapes(OpInfo& op) {
   auto T = [&](int k) -> const TensorInfo* { return op.inputs[k] < 0 ? nullptr : &tensors_[size_t(op.inputs[k])]; };
   const TensorInfo& out = tensors_[size_t(op.outputs[0])];
   const char* n = op.name.c_str();
@@ -548,9 +550,24 @@ Status Model::check_op_shapes(const OpInfo& op) {
       if (K > (1 << 16)) return HEED_BAD("op '%s': K = %d exceeds the int32 accumulator bound", n, K);
       if (b && !is_vec(b, N)) return HEED_BAD("op '%s': bias must be float [%d]", n, N);
       if (out.rank != 2 || out.dims[0] != x->dims[0] || out.dims[1] != N) return HEED_BAD("op '%s': output must be [rows, %d]", n, N);
-      if (w->dtype == DType::kF32 && op.act_quant == ActQuant::kStaticPerTensor) {
-        return HEED_BAD("op '%s': static activation quantization needs int8 weights", n);
+      if (w->dtype == DType::kF32 && (op.act_quant == ActQuant::kStaticPerTensor || op.act_block != 0 || T(3))) {
+        return HEED_BAD("op '%s': activation quantization options need int8 weights", n);
       }
+      if (op.act_block > K) return HEED_BAD("op '%s': act_block %d exceeds K = %d", n, op.act_block, K);
+      if (op.act_quant == ActQuant::kStaticPerTensor && op.act_block != 0) {
+        return HEED_BAD("op '%s': static quantization has one scale per tensor (act_block must be 0)", n);
+      }
+      if (const TensorInfo* sm = T(3)) {
+        if (!is_vec(sm, K)) return HEED_BAD("op '%s': smooth must be float [%d]", n, K);
+        const float* v = reinterpret_cast<const float*>(sm->data);
+        for (int32_t k = 0; k < K; ++k) {
+          if (!std::isfinite(v[k]) || !(v[k] > 0.0f) || std::fpclassify(v[k]) != FP_NORMAL) {
+            return HEED_BAD("op '%s': smooth[%d] = %g is not a positive normal float", n, k, double(v[k]));
+          }
+        }
+        op.smooth.assign(v, v + K);
+      }
+      if (op.act_block == 0) op.act_block = K;
       return Status::Ok();
     }
     case OpKind::kAttention: {

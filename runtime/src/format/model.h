@@ -79,6 +79,8 @@ struct OpInfo {
   Activation activation = Activation::kNone;
   ActQuant act_quant = ActQuant::kDynamicPerToken;
   float input_scale = 0.0f;
+  int32_t act_block = 0;     // resolved at load: 1..K (K when the file says 0 or static)
+  std::vector<float> smooth;  // FULLY_CONNECTED: copied 4th input, or empty
   int32_t num_heads = 0, head_dim = 0, window = -1;
   bool causal = false;
   float attn_scale = 0.0f;
@@ -142,7 +144,7 @@ class Model {
  private:
   Status verify_and_copy(const uint8_t* data, size_t size);
   Status check_graph();
-  Status check_op_shapes(const OpInfo& op);
+  Status check_op_shapes(OpInfo& op);
 
   void* mapping_ = nullptr;
   size_t mapping_bytes_ = 0;

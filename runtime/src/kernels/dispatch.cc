@@ -15,7 +15,7 @@ const char* const kIsaNames[] = {"scalar", "avx2", "avx512vnni", "neon", "neondo
 const KernelTable kScalarTable = {
     Isa::kScalar,
     heed_f32_gemm_ukernel__scalar,
-    heed_f32_qs8_quantize_rows__scalar,
+    heed_f32_qs8_quantize_blocks__scalar,
     heed_f32_qs8_quantize_static__scalar,
     heed_qs8_qc8w_gemm_f32_ukernel__scalar,
     heed_f32_layernorm__scalar,

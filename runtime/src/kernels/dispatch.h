@@ -22,11 +22,11 @@ struct KernelTable {
   Isa isa;
   void (*f32_gemm)(size_t M, size_t N, size_t K, const float* x, size_t ldx, const float* w,
                    const float* bias, float* y, size_t ldy);
-  void (*quantize_rows)(size_t M, size_t K, const float* x, size_t ldx, int8_t* q, size_t ldq,
-                        float* scales);
-  void (*quantize_static)(size_t M, size_t K, const float* x, size_t ldx, float scale,
-                          int8_t* q, size_t ldq, float* scales);
-  void (*qs8_gemm)(size_t M, size_t N, size_t K, const int8_t* xq, size_t ldq,
+  void (*quantize_blocks)(size_t M, size_t K, size_t block, const float* x, size_t ldx,
+                          const float* smooth, int8_t* q, size_t ldq, float* scales);
+  void (*quantize_static)(size_t M, size_t K, const float* x, size_t ldx, const float* smooth,
+                          float scale, int8_t* q, size_t ldq, float* scales);
+  void (*qs8_gemm)(size_t M, size_t N, size_t K, size_t block, const int8_t* xq, size_t ldq,
                    const float* xscale, const int8_t* w, const float* wscale, const float* bias,
                    float* y, size_t ldy);
   void (*layernorm)(size_t M, size_t N, const float* x, const float* residual,

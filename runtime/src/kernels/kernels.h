@@ -24,23 +24,28 @@ constexpr size_t kArenaPadBytes = 64;
 void heed_f32_gemm_ukernel__scalar(size_t M, size_t N, size_t K, const float* x, size_t ldx,
                                    const float* w, const float* bias, float* y, size_t ldy);
 
-// Dynamic per-row symmetric quantization:
-//   absmax = max_k |x[m,k]|; scale[m] = absmax / 127 (0 if absmax == 0)
-//   q[m,k] = clamp(round_half_even(x[m,k] * (127 / absmax)), -127, 127)
+// Dynamic symmetric quantization per row and per block of `block` columns
+// (block = K: one scale per row). nb = ceil(K / block) scales per row:
+//   v[m,k] = smooth ? x[m,k] * smooth[k] : x[m,k]
+//   absmax = max |v| over the block; scales[m*nb + b] = absmax / 127 (0 if absmax == 0)
+//   q[m,k] = clamp(round_half_even(v[m,k] * (127 / absmax)), -127, 127)
 // Non-finite inputs are not expected (activations come from finite weights).
-void heed_f32_qs8_quantize_rows__scalar(size_t M, size_t K, const float* x, size_t ldx,
-                                        int8_t* q, size_t ldq, float* scales);
+void heed_f32_qs8_quantize_blocks__scalar(size_t M, size_t K, size_t block, const float* x, size_t ldx,
+                                          const float* smooth, int8_t* q, size_t ldq, float* scales);
 
-// Static per-tensor quantization with a calibrated scale:
-//   q = clamp(round_half_even(x * inv_scale), -127, 127); scales[m] = scale.
+// Static per-tensor quantization with a calibrated scale (one block per row):
+//   q = clamp(round_half_even(v * (1 / scale)), -127, 127); scales[m] = scale.
 void heed_f32_qs8_quantize_static__scalar(size_t M, size_t K, const float* x, size_t ldx,
-                                          float scale, int8_t* q, size_t ldq, float* scales);
+                                          const float* smooth, float scale, int8_t* q, size_t ldq,
+                                          float* scales);
 
-// y[m,n] = float(acc) * (xscale[m] * wscale[n]) + bias[n],
-//   acc = sum_k int32(xq[m,k]) * int32(w[n,k])  (exact in int32 for K < 2^17).
-// The product xscale*wscale is rounded to float first; the multiply and the
-// add are separate roundings (no FMA). bias may be null.
-void heed_qs8_qc8w_gemm_f32_ukernel__scalar(size_t M, size_t N, size_t K, const int8_t* xq,
+// int8 x int8 GEMM with float output, activation scales per row and block:
+//   isum[m,n,b] = sum_{k in block b} int32(xq[m,k]) * int32(w[n,k])   (exact)
+//   acc = sum over b ascending of float(isum[m,n,b]) * xscale[m*nb + b]
+//   y[m,n] = acc * wscale[n] + bias[n]
+// Every multiply and add is a separate float rounding (no FMA), in this order.
+// bias may be null. nb = ceil(K / block).
+void heed_qs8_qc8w_gemm_f32_ukernel__scalar(size_t M, size_t N, size_t K, size_t block, const int8_t* xq,
                                             size_t ldq, const float* xscale, const int8_t* w,
                                             const float* wscale, const float* bias, float* y,
                                             size_t ldy);

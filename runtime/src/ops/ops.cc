@@ -9,10 +9,7 @@ size_t op_scratch_bytes(const Model& model, const OpInfo& op, size_t max_seq) {
       const TensorInfo& w = model.tensors()[size_t(op.inputs[1])];
       if (w.dtype != DType::kI8) return 0;
       const size_t rows = x.has_seq_dim() ? max_seq : size_t(x.dims[0]);
-      const size_t K = size_t(w.dims[1]);
-      // int8 rows [rows, K] (64-byte aligned) then float scales [rows].
-      const size_t q_bytes = (rows * K + 63) / 64 * 64;
-      return q_bytes + rows * sizeof(float);
+      return fully_connected_scratch_bytes(op, rows, size_t(w.dims[1]));
     }
     case OpKind::kAttention:
       return size_t(op.head_dim) * sizeof(float);

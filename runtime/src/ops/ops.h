@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <pthreadpool.h>
+
 #include "core/status.h"
 #include "format/model.h"
 #include "kernels/dispatch.h"
@@ -19,6 +21,7 @@ struct OpContext {
   void** tensor_data = nullptr;  // per tensor: arena pointer (activations/inputs) or file data
   uint8_t* scratch = nullptr;    // op scratch, op_scratch_bytes() long
   size_t scratch_bytes = 0;
+  pthreadpool_t pool = nullptr;  // null: run on the calling thread
 
   const TensorInfo& tensor(int32_t i) const { return model->tensors()[size_t(i)]; }
   template <typename T>
@@ -29,6 +32,8 @@ struct OpContext {
 
 // Scratch bytes `op` needs at sequence length `max_seq`.
 size_t op_scratch_bytes(const Model& model, const OpInfo& op, size_t max_seq);
+
+size_t fully_connected_scratch_bytes(const OpInfo& op, size_t rows, size_t K);
 
 Status op_embedding_run(const OpContext& ctx, const OpInfo& op);
 Status op_layer_norm_run(const OpContext& ctx, const OpInfo& op);

@@ -1,0 +1,24 @@
+"""heed inspect --json on the converted models."""
+
+import json
+
+import pytest
+
+from conftest import record
+
+pytestmark = pytest.mark.heed
+
+
+@pytest.mark.parametrize("which", ["fp32", "int8"])
+def test_inspect_json(which, heed, request):
+    model = request.getfixturevalue(f"minilm_{which}")
+    p = heed.run("inspect", model, "--json")
+    try:
+        info = json.loads(p.stdout.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        pytest.fail(f"heed inspect --json did not print one JSON value: {e}\n{p.stdout[:500]!r}")
+    assert isinstance(info, dict)
+    assert "ops" in info and "tensors" in info, sorted(info)
+    record(f"inspect minilm {which}", file_bytes=model.stat().st_size, keys=sorted(info))
+    plain = heed.run("inspect", model)
+    assert plain.stdout.strip()

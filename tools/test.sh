@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine (root; apt and PyPI reachable):
+#   1. installs what it needs (apt: compilers, XNNPACK, flatbuffers, cpuinfo, doctest,
+#      cross compilers, qemu, torch; pip: transformers, sentence-transformers, the model)
+#   2. builds (preset default) and runs the C++ suite (ctest, fast and slow tiers)
+#   3. builds with AddressSanitizer + UBSan and runs the fast tier again
+#   4. cross-builds for aarch64 and armhf and runs the fast tier under qemu
+#      (cortex-a72 = Pi 4, cortex-a76 = Pi 5, cortex-a7 = armv7)
+#   5. runs the end-to-end conformance suite (pytest, against transformers /
+#      sentence-transformers on real text)
+# Usage: bash tools/test.sh            (CI: .ci/run calls exactly this)
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+t0=$(date +%s)
+stage() { echo; echo "=== [$(( $(date +%s) - t0 ))s] $*"; }
+
+stage "install dependencies"
+HEED_CROSS=1 bash tools/install-deps.sh
+bash tools/setup-venv.sh "$repo/.venv"
+python=$repo/.venv/bin/python
+
+stage "unicode tables are fresh"
+/usr/bin/python3 tools/gen-unicode-tables.py --check
+
+stage "build (release) and C++ suite"
+cmake --preset default >/dev/null
+cmake --build --preset default
+ctest --preset default
+
+stage "AddressSanitizer + UBSan build, fast tier"
+cmake --preset asan >/dev/null
+cmake --build --preset asan --target heed_tests
+ctest --preset asan -L fast
+
+stage "cross builds under qemu"
+bash tools/cross-test.sh
+
+stage "end-to-end conformance (pytest vs transformers / sentence-transformers)"
+HEED_BIN="$repo/build/bin/heed" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+  "$python" -m pytest tests/e2e -q -rA -p no:cacheprovider
+
+stage "all tests passed"
