@@ -208,7 +208,8 @@ struct ActScheme {
   int32_t block;  // 0 = per row
   float alpha;    // SmoothQuant strength; 0 = no smoothing
   std::string describe() const {
-    std::string s = block ? "dynamic per-token, blocks of " + std::to_string(block) : std::string("dynamic per-token");
+    std::string s = block ? "weights and activations in blocks of " + std::to_string(block)
+                          : std::string("per-channel weights, per-token activations");
     if (alpha > 0) {
       char buf[48];
       std::snprintf(buf, sizeof buf, ", SmoothQuant alpha %.2g", double(alpha));
@@ -295,8 +296,8 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
     // Candidates from cheapest to most precise; the first whose model output
     // keeps a mean cosine >= kTarget on the calibration texts wins, else the
     // most accurate. Measured numbers are printed and stored (decisions.md).
-    constexpr double kTarget = 0.9995;
-    const ActScheme candidates[] = {{0, 0.0f}, {0, 0.5f}, {128, 0.5f}, {64, 0.5f}, {32, 0.5f}};
+    constexpr double kTarget = 0.9998;
+    const ActScheme candidates[] = {{0, 0.0f}, {0, 0.5f}, {64, 0.5f}, {32, 0.5f}};
     IrGraph best;
     Capture best_cap;
     double best_mean = -1;
@@ -334,7 +335,6 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
         for (size_t k = 0; k < cols.size(); ++k) absmax = std::fmax(absmax, cols[k] * (smooth ? smooth[k] : 1.0f));
         if (!(absmax > 0)) continue;
         op.act_quant = ActQuant::kStaticPerTensor;
-        op.act_block = 0;
         op.input_scale = absmax / 127.0f;
       }
       Loaded st;

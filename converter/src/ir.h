@@ -19,7 +19,8 @@ struct IrTensor {
   std::vector<int32_t> shape;  // -1 = sequence
   std::vector<float> f32;      // constants, F32
   std::vector<int8_t> i8;      // constants, I8
-  std::vector<float> scales;   // I8: per output channel
+  std::vector<float> scales;   // I8: [rows, ceil(cols / quant_block)]
+  int32_t quant_block = 0;     // I8: 0 = one scale per row
 };
 
 struct IrOp {

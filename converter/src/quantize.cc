@@ -1,37 +1,44 @@
 #include "quantize.h"
 
 #include <cfloat>
+#include <algorithm>
 #include <cmath>
 
 namespace heed::conv {
 
-void quantize_per_channel(IrTensor* t) {
+void quantize_matrix(IrTensor* t, int32_t block) {
   const size_t rows = size_t(t->shape[0]);
   const size_t cols = t->f32.size() / rows;
+  const size_t bs = block > 0 ? size_t(block) : cols;
+  const size_t nb = (cols + bs - 1) / bs;
   t->i8.resize(t->f32.size());
-  t->scales.resize(rows);
+  t->scales.resize(rows * nb);
   for (size_t r = 0; r < rows; ++r) {
-    const float* w = t->f32.data() + r * cols;
-    float absmax = 0.0f;
-    for (size_t c = 0; c < cols; ++c) absmax = std::fmax(absmax, std::fabs(w[c]));
-    float scale = absmax / 127.0f;
-    if (!(scale >= FLT_MIN)) scale = absmax > 0.0f ? FLT_MIN : 1.0f;
-    t->scales[r] = scale;
-    for (size_t c = 0; c < cols; ++c) {
-      float q = std::nearbyint(w[c] / scale);
-      q = std::fmin(127.0f, std::fmax(-127.0f, q));
-      t->i8[r * cols + c] = int8_t(q);
+    for (size_t b = 0; b < nb; ++b) {
+      const float* w = t->f32.data() + r * cols;
+      const size_t c0 = b * bs, c1 = std::min(cols, c0 + bs);
+      float absmax = 0.0f;
+      for (size_t c = c0; c < c1; ++c) absmax = std::fmax(absmax, std::fabs(w[c]));
+      float scale = absmax / 127.0f;
+      if (!(scale >= FLT_MIN)) scale = absmax > 0.0f ? FLT_MIN : 1.0f;
+      t->scales[r * nb + b] = scale;
+      for (size_t c = c0; c < c1; ++c) {
+        float q = std::nearbyint(w[c] / scale);
+        q = std::fmin(127.0f, std::fmax(-127.0f, q));
+        t->i8[r * cols + c] = int8_t(q);
+      }
     }
   }
   t->dtype = DType::kI8;
+  t->quant_block = block > 0 ? block : 0;
   t->f32.clear();
   t->f32.shrink_to_fit();
 }
 
 void quantize_weights(IrGraph* g) {
   for (const IrOp& op : g->ops) {
-    if (op.kind == OpKind::kFullyConnected) quantize_per_channel(&g->tensors[size_t(op.inputs[1])]);
-    if (op.kind == OpKind::kEmbedding) quantize_per_channel(&g->tensors[size_t(op.inputs[2])]);
+    if (op.kind == OpKind::kFullyConnected) quantize_matrix(&g->tensors[size_t(op.inputs[1])], op.act_block);
+    if (op.kind == OpKind::kEmbedding) quantize_matrix(&g->tensors[size_t(op.inputs[2])], 0);
   }
   g->precision = "int8";
 }

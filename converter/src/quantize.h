@@ -10,13 +10,16 @@
 
 namespace heed::conv {
 
-// Quantizes a float [rows, cols] matrix into t.i8 / t.scales:
-// scale[r] = max|w[r,:]| / 127 (rows of zeros get scale 1, all-zero q; tiny
-// rows are floored at FLT_MIN so every scale is a positive normal float);
+// Quantizes a float [rows, cols] matrix into t.i8 / t.scales, one scale per
+// row (block = 0) or per row and block of `block` columns:
+// scale = max|w| / 127 over the group (all-zero groups get scale 1; tiny ones
+// are floored at FLT_MIN so every scale is a positive normal float);
 // q = clamp(round_half_even(w / scale), -127, 127).
-void quantize_per_channel(IrTensor* t);
+void quantize_matrix(IrTensor* t, int32_t block);
 
-// Every FULLY_CONNECTED weight and the word embedding table become int8.
+// Every FULLY_CONNECTED weight becomes int8 with the op's act_block as its
+// block (both sides of the GEMM share block boundaries); the word embedding
+// table becomes int8 with one scale per row.
 void quantize_weights(IrGraph* g);
 
 // SmoothQuant (Xiao et al. 2023) on one fp32 FULLY_CONNECTED op: with

@@ -25,7 +25,7 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
       buffer_index = uint32_t(buffers.size() - 1);
     }
     flatbuffers::Offset<fb::Quantization> quant;
-    if (t.dtype == DType::kI8) quant = fb::CreateQuantization(b, b.CreateVector(t.scales), 0);
+    if (t.dtype == DType::kI8) quant = fb::CreateQuantization(b, b.CreateVector(t.scales), 0, t.quant_block);
     auto name = b.CreateString(t.name);
     auto shape = b.CreateVector(t.shape);
     tensors.push_back(fb::CreateTensor(b, name, static_cast<fb::DType>(t.dtype), static_cast<fb::TensorKind>(t.kind),

@@ -86,7 +86,7 @@ TEST_CASE("static quantization clamps to [-127, 127]") {
   const float x[4] = {-10.0f, 10.0f, 0.26f, -0.26f};
   int8_t q[4];
   float s;
-  heed_f32_qs8_quantize_static__scalar(1, 4, x, 4, nullptr, 0.01f, q, 4, &s);
+  heed_f32_qs8_quantize_static__scalar(1, 4, 4, x, 4, nullptr, 0.01f, q, 4, &s);
   CHECK(q[0] == -127);
   CHECK(q[1] == 127);
   CHECK(q[2] == 26);
@@ -128,7 +128,7 @@ TEST_CASE("qs8 x qc8w gemm: exact int32 block sums, documented float order") {
           auto xq = random_i8(M * K, 11 + uint32_t(M * 3 + N * 5 + K));
           auto w = random_i8(N * K, 12 + uint32_t(M + N + K * 3));
           auto xs = random_floats(M * nb, 13, 0.001f, 0.1f);
-          auto ws = random_floats(N, 14, 0.001f, 0.1f);
+          auto ws = random_floats(N * nb, 14, 0.001f, 0.1f);
           auto b = random_floats(N, 15);
           std::vector<float> y(M * N);
           heed_qs8_qc8w_gemm_f32_ukernel__scalar(M, N, K, block, xq.data(), K, xs.data(), w.data(), ws.data(),
@@ -140,11 +140,11 @@ TEST_CASE("qs8 x qc8w gemm: exact int32 block sums, documented float order") {
                 int64_t isum = 0;
                 for (size_t k = bb * block; k < std::min(K, (bb + 1) * block); ++k)
                   isum += int64_t(xq[m * K + k]) * int64_t(w[n * K + k]);
-                const float t = float(isum) * xs[m * nb + bb];
+                const float sc = xs[m * nb + bb] * ws[n * nb + bb];
+                const float t = float(isum) * sc;
                 acc += t;
               }
-              const float v = acc * ws[n];
-              const float expect = v + b[n];
+              const float expect = acc + b[n];
               REQUIRE(std::memcmp(&expect, &y[m * N + n], sizeof(float)) == 0);
             }
         }

@@ -263,8 +263,16 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
         const fb::Quantization* q = t->quant();
         if (!q || !q->scales()) return HEED_BAD("tensor %zu '%s': int8 constant without scales", i, ti.name.c_str());
         if (q->axis() != 0) return HEED_BAD("tensor %zu '%s': quantization axis %d unsupported", i, ti.name.c_str(), q->axis());
-        if (q->scales()->size() != uint32_t(ti.dims[0])) {
-          return HEED_BAD("tensor %zu '%s': %u scales for %d channels", i, ti.name.c_str(), q->scales()->size(), ti.dims[0]);
+        const uint64_t cols = count / uint64_t(ti.dims[0]);
+        if (q->block() < 0 || uint64_t(q->block()) > cols) {
+          return HEED_BAD("tensor %zu '%s': quantization block %d outside 0..%llu", i, ti.name.c_str(), q->block(),
+                          (unsigned long long)cols);
+        }
+        ti.quant_block = q->block() == 0 ? int32_t(cols) : q->block();
+        const uint64_t want = uint64_t(ti.dims[0]) * ((cols + uint64_t(ti.quant_block) - 1) / uint64_t(ti.quant_block));
+        if (q->scales()->size() != want) {
+          return HEED_BAD("tensor %zu '%s': %u scales, %llu needed (%d rows, block %d)", i, ti.name.c_str(),
+                          q->scales()->size(), (unsigned long long)want, ti.dims[0], ti.quant_block);
         }
         ti.scales.assign(q->scales()->begin(), q->scales()->end());
         for (size_t c = 0; c < ti.scales.size(); ++c) {
@@ -521,6 +529,7 @@ Status Model::check_op_shapes(OpInfo& op) {
         return HEED_BAD("op '%s': token type table must be a float [T, %d] constant", n, H);
       }
       if (word->dtype == DType::kI32) return HEED_BAD("op '%s': word table must be float or int8", n);
+      if (word->dtype == DType::kI8 && word->quant_block != H) return HEED_BAD("op '%s': int8 word table needs one scale per row", n);
       if (out.rank != 2 || out.dims[0] != kSeqDim || out.dims[1] != H) return HEED_BAD("op '%s': output must be [-1, %d]", n, H);
       const int32_t positions = pos->dims[0] - op.position_offset;
       if (positions < 2) return HEED_BAD("op '%s': position table has %d usable rows", n, positions);
@@ -554,8 +563,8 @@ Status Model::check_op_shapes(OpInfo& op) {
         return HEED_BAD("op '%s': activation quantization options need int8 weights", n);
       }
       if (op.act_block > K) return HEED_BAD("op '%s': act_block %d exceeds K = %d", n, op.act_block, K);
-      if (op.act_quant == ActQuant::kStaticPerTensor && op.act_block != 0) {
-        return HEED_BAD("op '%s': static quantization has one scale per tensor (act_block must be 0)", n);
+      if (w->dtype == DType::kI8 && (op.act_block == 0 ? K : op.act_block) != w->quant_block) {
+        return HEED_BAD("op '%s': act_block %d differs from the weights' block %d", n, op.act_block, w->quant_block);
       }
       if (const TensorInfo* sm = T(3)) {
         if (!is_vec(sm, K)) return HEED_BAD("op '%s': smooth must be float [%d]", n, K);

@@ -59,7 +59,8 @@ struct TensorInfo {
   // Constants: data in place in the file (64-byte aligned), size checked.
   const uint8_t* data = nullptr;
   size_t data_bytes = 0;
-  std::vector<float> scales;  // int8 constants: one per output channel (dims[0])
+  std::vector<float> scales;  // int8 constants: [dims[0], ceil(row_elements / quant_block)]
+  int32_t quant_block = 0;    // int8 constants: columns per scale (row_elements when per row)
 
   bool has_seq_dim() const { return rank > 0 && dims[0] == kSeqDim; }
   // Elements for a given sequence length (checked at load not to overflow for kMaxSeq).

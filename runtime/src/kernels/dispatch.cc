@@ -67,7 +67,7 @@ Isa isa_detect() {
     }
   }
   const char* cap = std::getenv("HEED_ISA");
-  Isa capped;
+  Isa capped = Isa::kScalar;
   if (cap && isa_parse(cap, &capped).ok() && isa_supported(capped)) return capped;
   return best;
 }

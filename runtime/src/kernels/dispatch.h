@@ -24,8 +24,8 @@ struct KernelTable {
                    const float* bias, float* y, size_t ldy);
   void (*quantize_blocks)(size_t M, size_t K, size_t block, const float* x, size_t ldx,
                           const float* smooth, int8_t* q, size_t ldq, float* scales);
-  void (*quantize_static)(size_t M, size_t K, const float* x, size_t ldx, const float* smooth,
-                          float scale, int8_t* q, size_t ldq, float* scales);
+  void (*quantize_static)(size_t M, size_t K, size_t block, const float* x, size_t ldx,
+                          const float* smooth, float scale, int8_t* q, size_t ldq, float* scales);
   void (*qs8_gemm)(size_t M, size_t N, size_t K, size_t block, const int8_t* xq, size_t ldq,
                    const float* xscale, const int8_t* w, const float* wscale, const float* bias,
                    float* y, size_t ldy);

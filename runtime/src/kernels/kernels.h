@@ -33,18 +33,20 @@ void heed_f32_gemm_ukernel__scalar(size_t M, size_t N, size_t K, const float* x,
 void heed_f32_qs8_quantize_blocks__scalar(size_t M, size_t K, size_t block, const float* x, size_t ldx,
                                           const float* smooth, int8_t* q, size_t ldq, float* scales);
 
-// Static per-tensor quantization with a calibrated scale (one block per row):
-//   q = clamp(round_half_even(v * (1 / scale)), -127, 127); scales[m] = scale.
-void heed_f32_qs8_quantize_static__scalar(size_t M, size_t K, const float* x, size_t ldx,
+// Static per-tensor quantization with a calibrated scale:
+//   q = clamp(round_half_even(v * (1 / scale)), -127, 127); every one of the
+//   M * ceil(K / block) entries of scales is set to scale.
+void heed_f32_qs8_quantize_static__scalar(size_t M, size_t K, size_t block, const float* x, size_t ldx,
                                           const float* smooth, float scale, int8_t* q, size_t ldq,
                                           float* scales);
 
-// int8 x int8 GEMM with float output, activation scales per row and block:
+// int8 x int8 GEMM with float output; scales per row and block on both sides
+// (block = K: per-token activations x per-channel weights):
 //   isum[m,n,b] = sum_{k in block b} int32(xq[m,k]) * int32(w[n,k])   (exact)
-//   acc = sum over b ascending of float(isum[m,n,b]) * xscale[m*nb + b]
-//   y[m,n] = acc * wscale[n] + bias[n]
+//   acc = sum over b ascending of float(isum[m,n,b]) * (xscale[m*nb + b] * wscale[n*nb + b])
+//   y[m,n] = acc + bias[n]
 // Every multiply and add is a separate float rounding (no FMA), in this order.
-// bias may be null. nb = ceil(K / block).
+// bias may be null (then y = acc + 0.0f). nb = ceil(K / block).
 void heed_qs8_qc8w_gemm_f32_ukernel__scalar(size_t M, size_t N, size_t K, size_t block, const int8_t* xq,
                                             size_t ldq, const float* xscale, const int8_t* w,
                                             const float* wscale, const float* bias, float* y,

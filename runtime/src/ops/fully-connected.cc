@@ -37,7 +37,8 @@ void gemm_task(void* arg, size_t n0, size_t tile) {
   if (j.wf) {
     j.k->f32_gemm(j.M, tile, j.K, j.x, j.K, j.wf + n0 * j.K, b, j.y + n0, j.N);
   } else {
-    j.k->qs8_gemm(j.M, tile, j.K, j.block, j.xq, j.K, j.xs, j.wq + n0 * j.K, j.ws + n0, b, j.y + n0, j.N);
+    const size_t nb = (j.K + j.block - 1) / j.block;
+    j.k->qs8_gemm(j.M, tile, j.K, j.block, j.xq, j.K, j.xs, j.wq + n0 * j.K, j.ws + n0 * nb, b, j.y + n0, j.N);
   }
 }
 
@@ -63,14 +64,14 @@ Status op_fully_connected_run(const OpContext& ctx, const OpInfo& op) {
     int8_t* xq = reinterpret_cast<int8_t*>(ctx.scratch);                         // [M, K]
     float* xs = reinterpret_cast<float*>(ctx.scratch + (M * K + 63) / 64 * 64);  // [M, nb]
     if (op.act_quant == ActQuant::kStaticPerTensor) {
-      ctx.kernels->quantize_static(M, K, x, K, smooth, op.input_scale, xq, K, xs);
+      ctx.kernels->quantize_static(M, K, block, x, K, smooth, op.input_scale, xq, K, xs);
     } else {
       ctx.kernels->quantize_blocks(M, K, block, x, K, smooth, xq, K, xs);
     }
     job.xq = xq;
     job.xs = xs;
     job.wq = static_cast<const int8_t*>(ctx.tensor_data[size_t(op.inputs[1])]);
-    job.ws = w.scales.data();
+    job.ws = w.scales.data();  // [N, nb]
   }
   // Column tiles of 16: enough tasks to balance threads, each a whole number
   // of SIMD-width columns. Results do not depend on the split.

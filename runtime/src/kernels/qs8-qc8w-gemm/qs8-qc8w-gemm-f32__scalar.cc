@@ -30,16 +30,15 @@ void heed_qs8_qc8w_gemm_f32_ukernel__scalar(size_t M, size_t N, size_t K, size_t
           a3 += int32_t(x3[k]) * wv;
         }
         const int32_t a[4] = {a0, a1, a2, a3};
+        const float wsb = wscale[n * nb + b];
         for (size_t i = 0; i < rows; ++i) {
-          const float t = float(a[i]) * xscale[(m + i) * nb + b];
+          const float s = xscale[(m + i) * nb + b] * wsb;
+          const float t = float(a[i]) * s;
           acc[i] += t;
         }
       }
       const float bn = bias ? bias[n] : 0.0f;
-      for (size_t i = 0; i < rows; ++i) {
-        const float v = acc[i] * wscale[n];
-        y[(m + i) * ldy + n] = v + bn;
-      }
+      for (size_t i = 0; i < rows; ++i) y[(m + i) * ldy + n] = acc[i] + bn;
     }
   }
 }

@@ -38,15 +38,16 @@ void heed_f32_qs8_quantize_blocks__scalar(size_t M, size_t K, size_t block, cons
   }
 }
 
-void heed_f32_qs8_quantize_static__scalar(size_t M, size_t K, const float* x, size_t ldx,
+void heed_f32_qs8_quantize_static__scalar(size_t M, size_t K, size_t block, const float* x, size_t ldx,
                                           const float* smooth, float scale, int8_t* q, size_t ldq,
                                           float* scales) {
   const float inv = 1.0f / scale;
+  const size_t nb = (K + block - 1) / block;
   for (size_t m = 0; m < M; ++m) {
     const float* xr = x + m * ldx;
     int8_t* qr = q + m * ldq;
     for (size_t k = 0; k < K; ++k) qr[k] = quantize_one(smoothed(xr, smooth, k) * inv);
-    scales[m] = scale;
+    for (size_t b = 0; b < nb; ++b) scales[m * nb + b] = scale;
   }
 }
 
