@@ -6,7 +6,8 @@ pkgs=(
   build-essential cmake ninja-build pkg-config git
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   libflatbuffers-dev flatbuffers-compiler doctest-dev
-  python3-venv python3-pip python3-torch
+  python3-venv python3-pip python3-torch libopenblas0-pthread
+  libc-l10n libglib2.0-data
   wordnet-base
 )
 if [ "${HEED_CROSS:-0}" = 1 ]; then

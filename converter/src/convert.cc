@@ -290,6 +290,9 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
     // fp32 activation ranges (per column) for smoothing and static scales.
     Capture ranges;
     HEED_RETURN_IF_ERROR(measure(ref, nullptr, texts, &ranges, &prog, "fp32 ranges"));
+    // Comparisons of candidate models run on at most 64 texts (each costs a
+    // fp32 and an int8 pass); the activation ranges above use all of them.
+    const std::vector<std::string> eval(texts.begin(), texts.begin() + long(std::min<size_t>(texts.size(), 64)));
     std::vector<int32_t> producer(g.tensors.size(), -1);
     for (size_t i = 0; i < g.ops.size(); ++i) producer[size_t(g.ops[i].outputs[0])] = int32_t(i);
 
@@ -301,14 +304,14 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
     IrGraph best;
     Capture best_cap;
     double best_mean = -1;
-    if (o.log) std::fprintf(o.log, "\nactivation schemes measured on %zu texts (model output vs fp32):\n", texts.size());
+    if (o.log) std::fprintf(o.log, "\nactivation schemes measured on %zu texts (model output vs fp32):\n", eval.size());
     for (const ActScheme& a : candidates) {
       IrGraph q = make_int8(g, a, producer, ranges);
       Loaded ql;
       HEED_RETURN_IF_ERROR(load_ir(q, &ql));
       Capture cap;
       cap.col_absmax = ranges.col_absmax;
-      HEED_RETURN_IF_ERROR(measure(ref, &ql, texts, &cap, nullptr, ""));
+      HEED_RETURN_IF_ERROR(measure(ref, &ql, eval, &cap, nullptr, ""));
       const double mean = mean_of(cap.out_cos);
       const double mn = cap.out_cos.empty() ? 0 : *std::min_element(cap.out_cos.begin(), cap.out_cos.end());
       if (o.log) std::fprintf(o.log, "  %-50s mean cosine %.6f  min %.6f\n", a.describe().c_str(), mean, mn);
@@ -340,7 +343,7 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
       Loaded st;
       HEED_RETURN_IF_ERROR(load_ir(s, &st));
       Capture scap;
-      HEED_RETURN_IF_ERROR(measure(ref, &st, texts, &scap, &prog, "measuring static"));
+      HEED_RETURN_IF_ERROR(measure(ref, &st, eval, &scap, &prog, "measuring static"));
       size_t kept = 0, total = 0;
       for (size_t i = 0; i < s.ops.size(); ++i) {
         IrOp& op = s.ops[i];
@@ -359,10 +362,10 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
       Loaded fin;
       HEED_RETURN_IF_ERROR(load_ir(s, &fin));
       Capture fcap;
-      HEED_RETURN_IF_ERROR(measure(ref, &fin, texts, &fcap, &prog, "measuring final"));
+      HEED_RETURN_IF_ERROR(measure(ref, &fin, eval, &fcap, &prog, "measuring final"));
       report = make_report(s, fcap);
       char buf[256];
-      std::snprintf(buf, sizeof buf, "static per-tensor scales from %zu texts on %zu of %zu GEMMs; others %s",
+      std::snprintf(buf, sizeof buf, "static per-tensor scales (ranges from %zu texts) on %zu of %zu GEMMs; others %s",
                     texts.size(), kept, total, best.calibration.c_str());
       s.calibration = buf;
       best = std::move(s);

@@ -337,9 +337,16 @@ def minilm_fp32(heed, model_dir, work_dir):
 
 
 @pytest.fixture(scope="session")
-def minilm_int8(heed, model_dir, work_dir, calib_file):
-    return convert(heed, model_dir, work_dir / "minilm-int8.heed", "int8", calib=calib_file,
-                   name="all-MiniLM-L6-v2")
+def minilm_int8(heed, model_dir, work_dir):
+    """The default conversion, as a user runs it (no calibration file)."""
+    return convert(heed, model_dir, work_dir / "minilm-int8.heed", "int8", name="all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def minilm_int8_calib(heed, model_dir, work_dir, calib_file):
+    """int8 with --calib (static scales where they measure as accurate)."""
+    return convert(heed, model_dir, work_dir / "minilm-int8-calib.heed", "int8", calib=calib_file,
+                   name="all-MiniLM-L6-v2-calib")
 
 
 def heed_embed(heed, model, texts, label):

@@ -12,12 +12,11 @@ FP32_MIN_COS = 0.99999
 INT8_MEAN_COS = 0.995
 INT8_MIN_COS = 0.98
 # Nearest-neighbour agreement of heed-int8 with the fp32 reference, over the unique token
-# sequences of the corpus. A sentence agrees when heed's nearest other sentence is the
-# reference's, or is as near in the reference up to NN_TIE_TOLERANCE (cosine): about 19 % of the
-# corpus has a runner-up within 0.01 of the nearest neighbour, so strict top-1 agreement
-# measures ties as much as quantization (simulated int8 with per-channel weights and per-token
-# activations: strict 91 %, tolerant 97.9 %; int8 weights alone: strict 97.3 %). Both numbers are
-# reported; the gate is on the tolerant one.
+# sequences of the corpus: a sentence agrees when heed's nearest other sentence is exactly the
+# reference's (strict top-1; this is the gate). About 19 % of the corpus has a runner-up within
+# 0.01 cosine of its nearest neighbour, so this is a demanding check; for diagnosis the test also
+# reports a tie-tolerant agreement (heed's choice within NN_TIE_TOLERANCE of the reference's best,
+# in the reference's similarities) and top-3 agreement, which do not gate.
 NN_MIN_AGREEMENT = 0.97
 NN_TIE_TOLERANCE = 0.01
 
@@ -84,9 +83,9 @@ def test_int8_nearest_neighbour_agreement(texts, hf_ids, ref_embeddings, heed_in
            ref_runner_up_within_tolerance=float(
                (np.sort(ref_sims, axis=1)[:, -2] >= ref_sims[rows, ref_nn] - NN_TIE_TOLERANCE)
                .mean()))
-    if tolerant < NN_MIN_AGREEMENT:
-        bad = [texts[keep[i]] for i in np.flatnonzero(~tolerant_ok)[:5]]
-        pytest.fail(f"agreement {tolerant:.4f} < {NN_MIN_AGREEMENT} (strict {strict:.4f}); "
+    if strict < NN_MIN_AGREEMENT:
+        bad = [texts[keep[i]] for i in np.flatnonzero(ref_nn != heed_nn)[:5]]
+        pytest.fail(f"top-1 agreement {strict:.4f} < {NN_MIN_AGREEMENT} (tie-tolerant {tolerant:.4f}); "
                     f"e.g. {bad}")
 
 
@@ -133,3 +132,17 @@ def test_batch_independence(heed, minilm_fp32, texts, heed_fp32_embeddings):
         lines, _ = heed.per_line("embed", minilm_fp32, [texts[i]])
         cos = cosine_rows(parse_floats(lines[0])[None], heed_fp32_embeddings[i:i + 1])[0]
         assert cos >= 1 - 1e-6, texts[i]
+
+
+def test_int8_with_calibration_file(heed, minilm_int8_calib, wordnet, st_encode):
+    """--calib: the converter measures static scales on the calibration texts and keeps them
+    only where they are as accurate; the result must pass the same cosine gates."""
+    sample = wordnet[:300]
+    vecs = np.stack([parse_floats(l) for l in heed.per_line("embed", minilm_int8_calib, sample)[0]])
+    cos = cosine_rows(vecs, st_encode(sample))
+    info = parse_json_line(heed.run("inspect", minilm_int8_calib, "--json").stdout)
+    record("embed int8 --calib vs fp32 reference", texts=len(sample), mean_cos=cos.mean(),
+           min_cos=cos.min(), calibration=info.get("calibration"))
+    assert "static per-tensor scales" in info["calibration"]
+    assert cos.mean() >= INT8_MEAN_COS and cos.min() >= INT8_MIN_COS, (
+        f"mean {cos.mean():.6f}, min {cos.min():.6f}; worst:\n" + "\n".join(worst(sample, cos)))

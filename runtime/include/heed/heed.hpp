@@ -1,0 +1,161 @@
+// heed C++ wrapper: RAII handles over the C API in heed.h. Header-only, no
+// exceptions: fallible calls return heed::Error (code + message).
+//
+//   heed::Model model;
+//   if (heed::Error e = heed::Model::load("model.heed", &model)) { puts(e.message.c_str()); return 1; }
+//   heed::Session session;
+//   if (heed::Error e = heed::Session::create(model, {}, &session)) { ... }
+//   std::vector<float> v;
+//   if (heed::Error e = session.embed("A man is playing a guitar.", &v)) { ... }
+//
+// Ownership and threading follow heed.h: a Model is immutable and shareable
+// across threads and must outlive its Sessions; a Session is used by one
+// thread at a time. embed()/classify() with a vector sized once (reused across
+// calls) make no heap allocation; the first call sizes it.
+#ifndef HEED_HEED_HPP_
+#define HEED_HEED_HPP_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "heed/heed.h"
+
+namespace heed {
+// The wrapper lives in an inline namespace: users write heed::Model, while
+// its symbols can never collide with the runtime's internal C++ classes when
+// libheed is linked statically.
+inline namespace wrapper {
+
+struct Error {
+  heed_status code = HEED_OK;
+  std::string message;
+  explicit operator bool() const { return code != HEED_OK; }  // true on failure
+  static Error from(heed_status s) { return s == HEED_OK ? Error{} : Error{s, heed_last_error()}; }
+};
+
+class Model {
+ public:
+  Model() = default;
+  ~Model() { heed_model_free(model_); }
+  Model(Model&& o) noexcept : model_(std::exchange(o.model_, nullptr)) {}
+  Model& operator=(Model&& o) noexcept {
+    if (this != &o) {
+      heed_model_free(model_);
+      model_ = std::exchange(o.model_, nullptr);
+    }
+    return *this;
+  }
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  static Error load(const char* path, Model* out) {
+    heed_model* m = nullptr;
+    const heed_status s = heed_model_load(path, &m);
+    if (s == HEED_OK) *out = Model(m);
+    return Error::from(s);
+  }
+  // The buffer must stay valid and unchanged while the model lives (heed.h).
+  static Error load_from_buffer(const void* data, size_t size, Model* out) {
+    heed_model* m = nullptr;
+    const heed_status s = heed_model_load_from_buffer(data, size, &m);
+    if (s == HEED_OK) *out = Model(m);
+    return Error::from(s);
+  }
+
+  heed_model_info info() const {
+    heed_model_info i{};
+    heed_model_get_info(model_, &i);
+    return i;
+  }
+  const char* label(size_t index) const { return heed_model_label(model_, index); }
+
+  Error tokenize(std::string_view text, std::vector<int32_t>* ids) const {
+    size_t n = 0;
+    if (ids->size() < info().max_seq) ids->resize(info().max_seq);
+    const heed_status s = heed_tokenize(model_, text.data(), text.size(), ids->data(), ids->size(), &n);
+    if (s == HEED_OK) ids->resize(n);
+    return Error::from(s);
+  }
+
+  const heed_model* get() const { return model_; }
+  explicit operator bool() const { return model_ != nullptr; }
+
+ private:
+  explicit Model(heed_model* m) : model_(m) {}
+  heed_model* model_ = nullptr;
+};
+
+class Session {
+ public:
+  Session() = default;
+  ~Session() { heed_session_free(session_); }
+  Session(Session&& o) noexcept
+      : session_(std::exchange(o.session_, nullptr)), output_size_(std::exchange(o.output_size_, 0)) {}
+  Session& operator=(Session&& o) noexcept {
+    if (this != &o) {
+      heed_session_free(session_);
+      session_ = std::exchange(o.session_, nullptr);
+      output_size_ = std::exchange(o.output_size_, 0);
+    }
+    return *this;
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  struct Options {
+    size_t max_seq = 0;   // 0 = model max
+    int num_threads = 1;
+  };
+
+  static Error arena_size(const Model& model, const Options& o, size_t* bytes) {
+    const heed_session_options opts = to_c(o);
+    return Error::from(heed_session_arena_size(model.get(), &opts, bytes));
+  }
+  // arena: caller memory (see heed_session_create) or nullptr.
+  static Error create(const Model& model, const Options& o, Session* out, void* arena = nullptr,
+                      size_t arena_bytes = 0) {
+    const heed_session_options opts = to_c(o);
+    heed_session* s = nullptr;
+    const heed_status st = heed_session_create(model.get(), &opts, arena, arena_bytes, &s);
+    if (st == HEED_OK) *out = Session(s, model.info().output_size);
+    return Error::from(st);
+  }
+
+  Error run(const std::vector<int32_t>& ids, std::vector<float>* out) {
+    out->resize(output_size_);
+    size_t n = 0;
+    return Error::from(heed_session_run(session_, ids.data(), ids.size(), out->data(), out->size(), &n));
+  }
+  Error embed(std::string_view text, std::vector<float>* out) {
+    out->resize(output_size_);
+    size_t n = 0;
+    return Error::from(heed_embed_text(session_, text.data(), text.size(), out->data(), out->size(), &n));
+  }
+  Error classify(std::string_view text, std::vector<float>* logits) {
+    logits->resize(output_size_);
+    size_t n = 0;
+    return Error::from(heed_classify_text(session_, text.data(), text.size(), logits->data(), logits->size(), &n));
+  }
+  size_t arena_used() const { return heed_session_arena_used(session_); }
+  heed_session* get() { return session_; }
+
+ private:
+  Session(heed_session* s, size_t output_size) : session_(s), output_size_(output_size) {}
+  static heed_session_options to_c(const Options& o) {
+    heed_session_options c;
+    heed_session_options_init(&c);
+    c.max_seq = o.max_seq;
+    c.num_threads = o.num_threads;
+    return c;
+  }
+  heed_session* session_ = nullptr;
+  size_t output_size_ = 0;
+};
+
+}  // namespace wrapper
+}  // namespace heed
+
+#endif  // HEED_HEED_HPP_
