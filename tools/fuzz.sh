@@ -13,7 +13,10 @@
 # the reproducer and the command that replays it.
 #
 # Environment: HEED_FUZZ_BUILD (build dir, default build/fuzz),
-# HEED_FUZZ_ARGS (extra libFuzzer flags, e.g. "-jobs=2 -workers=2").
+# HEED_FUZZ_ARGS (extra libFuzzer flags). To keep fuzzing past a known crash
+# and collect every distinct one (each is still reported and fails the run):
+#   HEED_FUZZ_ARGS="-fork=2 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1" tools/fuzz.sh 600
+# Replay one input: build/fuzz/<target> <file>   (prints the stack trace)
 # Needs: apt-get install -y clang-14 libclang-rt-14-dev (plus heed's usual deps).
 set -euo pipefail
 
@@ -55,10 +58,11 @@ if [ -f "$BUILD/CMakeCache.txt" ] && ! grep -q "^CMAKE_HOME_DIRECTORY:INTERNAL=$
 fi
 
 echo "== configure ($SRC -> $BUILD)"
+mkdir -p "$BUILD"
 CC=clang-14 CXX=clang++-14 cmake -S "$SRC" -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEED_SANITIZE=OFF -DHEED_BUILD_TOOLS=OFF -DHEED_BUILD_TESTS=OFF \
-  -DHEED_FUZZ=ON -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" >"$BUILD.configure.log" 2>&1 || {
-  cat "$BUILD.configure.log" >&2
+  -DHEED_FUZZ=ON -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" >"$BUILD/configure.log" 2>&1 || {
+  cat "$BUILD/configure.log" >&2
   exit 1
 }
 echo "== build"
@@ -91,7 +95,7 @@ for t in "${TARGETS[@]}"; do
   echo "== $t: ${SECS}s (log: $log)"
   set +e
   # shellcheck disable=SC2086
-  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}" \
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
     "$BIN/$t" "$corpus" "$SEEDS/$t" \
     -max_total_time="$SECS" -max_len="$(max_len_for "$t")" -rss_limit_mb=2048 -timeout=10 \
@@ -101,6 +105,11 @@ for t in "${TARGETS[@]}"; do
   set -e
   execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n1 | grep -o '[0-9]*$' || true)"
   rate="$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | tail -n1 | grep -o '[0-9]*$' || true)"
+  # Fork mode (-fork=N in HEED_FUZZ_ARGS) prints no final stats: use the last status line.
+  [ -n "$execs" ] || execs="$(grep -Eo '^#[0-9]+' "$log" | tail -n1 | tr -d '#' || true)"
+  if [ -z "$rate" ] || [ "$rate" = 0 ]; then
+    rate="$(grep -Eo 'exec/s: [0-9]+' "$log" | tail -n1 | grep -Eo '[0-9]+$' || true)"
+  fi
   cov="$(grep -Eo '^#[0-9]+.*cov: [0-9]+ ft: [0-9]+' "$log" | tail -n1 | grep -Eo 'cov: [0-9]+ ft: [0-9]+' || true)"
   units="$(find "$corpus" -type f | wc -l)"
   new="$(comm -13 <(echo "$before") <(find "$artifacts" -type f | sort) | sed '/^$/d')"

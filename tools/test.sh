@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh Debian 12 machine (root; apt and PyPI reachable):
 #   1. installs what it needs (apt: compilers, XNNPACK, flatbuffers, cpuinfo, doctest,
 #      cross compilers, qemu, torch; pip: transformers, sentence-transformers, the model)
-#   2. builds (preset default) and runs the C++ suite (ctest, fast and slow tiers)
+#   2. builds (preset default) and runs the C++ suite (ctest, fast and slow tiers),
+#      then builds an app against the installed package (find_package and pkg-config)
 #   3. builds with AddressSanitizer + UBSan and runs the fast tier again
 #   4. cross-builds for aarch64 and armhf and runs the fast tier under qemu
 #      (cortex-a72 = Pi 4, cortex-a76 = Pi 5, cortex-a7 = armv7)
@@ -27,6 +28,9 @@ stage "build (release) and C++ suite"
 cmake --preset default >/dev/null
 cmake --build --preset default
 ctest --preset default
+
+stage "installed package: find_package(heed) and pkg-config consumers"
+bash tools/check-package.sh
 
 stage "AddressSanitizer + UBSan build, fast tier"
 cmake --preset asan >/dev/null

@@ -93,9 +93,9 @@ inline conv::IrGraph tiny_classifier(bool int8, int32_t num_labels = 3) {
 
 // Bigger vocabulary with accented, CJK and long pieces, for the tokenizer
 // target (the tiny graph's 16 pieces leave most WordPiece paths unvisited).
-inline conv::IrGraph tiny_graph_wide_vocab(bool int8) {
+inline conv::IrGraph tiny_graph_wide_vocab(bool int8, int32_t H = 32, int32_t heads = 4, int32_t I = 64) {
   using namespace conv;
-  IrGraph g = test::tiny_graph(false);
+  IrGraph g = test::tiny_graph(false, H, heads, I);
   g.tokenizer.vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat",
                        "##s", ".", "a", "dog", "##gy", "run", "##ning", "##ing", "un", "##aff", "##able",
                        "cafe", "\xc3\xa9", "##\xc3\xa9", "\xe4\xb8\xad", "\xe6\x97\xa5", "\xe6\x9c\xac", "!",
@@ -103,7 +103,6 @@ inline conv::IrGraph tiny_graph_wide_vocab(bool int8) {
                        "\xd0\xbf\xd1\x80\xd0\xb8", "##\xd0\xb2\xd0\xb5\xd1\x82", "\xf0\x9f\x98\x80",
                        "supercalifragilistic", "##expialidocious", "[unused0]", "q", "##q"};
   const int32_t V = int32_t(g.tokenizer.vocab.size());
-  const int32_t H = g.hidden_size;
   IrOp& emb = g.ops.front();
   IrTensor& word = g.tensors[size_t(emb.inputs[2])];
   word.shape = {V, H};
@@ -160,14 +159,13 @@ inline std::vector<std::pair<std::string, std::vector<uint8_t>>> seed_models() {
     add("tiny-int8-static.heed", g);
   }
   {
-    // SmoothQuant: a 4th FULLY_CONNECTED input, fp32 and int8.
+    // SmoothQuant: a 4th FULLY_CONNECTED input (int8 only).
     IrGraph g = test::tiny_graph(false);
     for (size_t i = 0; i < g.ops.size(); ++i) {
       if (g.ops[i].kind != OpKind::kFullyConnected) continue;
       const IrTensor& w = g.tensors[size_t(g.ops[i].inputs[1])];
       smooth_fully_connected(&g, i, std::vector<float>(size_t(w.shape[1]), 2.0f), 0.5f);
     }
-    add("tiny-smooth-fp32.heed", g);
     quantize_weights(&g);
     add("tiny-smooth-int8.heed", g);
   }

@@ -22,8 +22,12 @@ bool is_float(const std::string& dtype) { return dtype == "F32" || dtype == "F16
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // One file rewritten per input; tmpfs (/dev/shm) when there is one, since
+  // every input is written, mapped and unmapped.
   const char* dir = std::getenv("TMPDIR");
-  std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/heed-fuzz-XXXXXX.safetensors";
+  std::string base = dir && *dir ? dir : "/tmp";
+  if (!std::getenv("TMPDIR") && access("/dev/shm", W_OK) == 0) base = "/dev/shm";
+  std::string tmpl = base + "/heed-fuzz-XXXXXX.safetensors";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   g_fd = mkstemps(buf.data(), int(std::string(".safetensors").size()));

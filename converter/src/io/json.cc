@@ -1,5 +1,7 @@
 #include "io/json.h"
 
+#include "io/file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -505,23 +507,10 @@ Status json_parse_file(const std::string& path, JsonValue* out) {
   const size_t slash = path.find_last_of('/');
   const std::string_view base =
       slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);
-  // O_NONBLOCK: opening a FIFO must not hang; it is rejected below as not a regular file.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    return Status::Error(HEED_ERROR_IO, "%s: cannot open: %s", path.c_str(), std::strerror(errno));
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    return Status::Error(HEED_ERROR_IO, "%s: cannot stat: %s", path.c_str(), std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return Status::Error(HEED_ERROR_IO, "%s: not a regular file", path.c_str());
-  }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  InputFile file;
+  HEED_RETURN_IF_ERROR(file.open(path));
+  const int fd = file.fd();
+  const uint64_t size = file.size();
   if (size > kJsonMaxFileBytes) {
     return Status::Error(HEED_ERROR_OUT_OF_MEMORY,
                          "%s: file is %llu bytes, larger than the %llu-byte JSON cap", path.c_str(),

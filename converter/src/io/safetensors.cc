@@ -14,6 +14,7 @@
 #include <new>
 #include <utility>
 
+#include "io/file.h"
 #include "io/json.h"
 
 namespace heed::conv {
@@ -87,24 +88,13 @@ MappedFile::~MappedFile() {
 }
 
 Status MappedFile::map(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO must not hang; it is rejected below as not a regular file.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    return Status::Error(HEED_ERROR_IO, "%s: cannot open: %s", path.c_str(), std::strerror(errno));
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    return Status::Error(HEED_ERROR_IO, "%s: cannot stat: %s", path.c_str(), std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) return Status::Error(HEED_ERROR_IO, "%s: not a regular file", path.c_str());
-  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > SIZE_MAX) {
+  InputFile file;
+  HEED_RETURN_IF_ERROR(file.open(path));
+  const int fd = file.fd();
+  if (file.size() > SIZE_MAX) {
     return Status::Error(HEED_ERROR_IO, "%s: file too large to map on this platform", path.c_str());
   }
-  const size_t size = static_cast<size_t>(st.st_size);
+  const size_t size = static_cast<size_t>(file.size());
   const uint8_t* data = nullptr;
   if (size > 0) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);

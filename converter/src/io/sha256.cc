@@ -1,5 +1,7 @@
 #include "io/sha256.h"
 
+#include "io/file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,20 +130,9 @@ std::string sha256_hex(const void* data, size_t size) {
 }
 
 Status sha256_file_hex(const std::string& path, std::string* hex) {
-  // O_NONBLOCK: opening a FIFO must not hang; it is rejected below as not a regular file.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    return Status::Error(HEED_ERROR_IO, "%s: cannot open: %s", path.c_str(), std::strerror(errno));
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    return Status::Error(HEED_ERROR_IO, "%s: cannot stat: %s", path.c_str(), std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) return Status::Error(HEED_ERROR_IO, "%s: not a regular file", path.c_str());
+  InputFile file;
+  HEED_RETURN_IF_ERROR(file.open(path));
+  const int fd = file.fd();
 
   constexpr size_t kChunk = size_t{1} << 20;
   std::unique_ptr<uint8_t[]> chunk(new (std::nothrow) uint8_t[kChunk]);
