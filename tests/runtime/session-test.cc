@@ -224,6 +224,27 @@ TEST_CASE("bad run arguments give error codes") {
   heed_session_free(s);
 }
 
+TEST_CASE("a buffer that changes after load cannot reach indices, shapes or tokenizer tables") {
+  // Everything but the weight bytes is copied at load; scribbling over the
+  // whole buffer afterwards may change numbers, never memory safety.
+  test::AlignedBytes bytes(test::serialize(test::tiny_graph(true)));
+  heed_model* m = nullptr;
+  REQUIRE(heed_model_load_from_buffer(bytes.data(), bytes.size, &m) == HEED_OK);
+  heed_session* s = nullptr;
+  REQUIRE(heed_session_create(m, nullptr, nullptr, 0, &s) == HEED_OK);
+  std::vector<float> before(32), after(32);
+  size_t n = 0;
+  REQUIRE(heed_embed_text(s, "the cat sat on the mat", SIZE_MAX, before.data(), 32, &n) == HEED_OK);
+  std::memset(bytes.data(), 0xFF, bytes.size);
+  int32_t ids[64];
+  REQUIRE(heed_tokenize(m, "the cat sat on the mat", SIZE_MAX, ids, 64, &n) == HEED_OK);
+  CHECK(n == 8);
+  CHECK(heed_embed_text(s, "the cat sat on the mat", SIZE_MAX, after.data(), 32, &n) == HEED_OK);
+  CHECK(before != after);  // the weights did change
+  heed_session_free(s);
+  heed_model_free(m);
+}
+
 TEST_CASE("NULL arguments to the C API never crash") {
   heed_model* m = nullptr;
   CHECK(heed_model_load(nullptr, &m) == HEED_ERROR_INVALID_ARGUMENT);
