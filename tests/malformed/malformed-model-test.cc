@@ -246,3 +246,16 @@ TEST_CASE("misaligned caller buffers and files that are not regular are refused"
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("fast") {
+
+TEST_CASE("E1: NaN or Inf in float weights is rejected at load") {
+  for (float v : {std::nanf(""), INFINITY, -INFINITY}) {
+    auto g = test::tiny_graph(true);
+    const int32_t fc = op_index(g, OpKind::kFullyConnected);
+    g.tensors[size_t(g.ops[size_t(fc)].inputs[2])].f32[0] = v;  // bias
+    expect_rejected(g, "finite");
+  }
+}
+
+}  // TEST_SUITE

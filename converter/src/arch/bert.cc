@@ -89,7 +89,14 @@ class WeightReader {
       return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: tensor '%s' has shape [%s], expected [%s]",
                            st_.files()[t->file].c_str(), full.c_str(), got.c_str(), want.c_str());
     }
-    return st_.read_f32(*t, out);
+    HEED_RETURN_IF_ERROR(st_.read_f32(*t, out));
+    for (size_t i = 0; i < out->size(); ++i) {
+      if (!std::isfinite((*out)[i])) {
+        return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: tensor '%s' holds a non-finite value (%g) at element %zu",
+                             st_.files()[t->file].c_str(), full.c_str(), double((*out)[i]), i);
+      }
+    }
+    return Status::Ok();
   }
 
  private:

@@ -256,6 +256,17 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
       }
       ti.data = buf->data()->data();
       ti.data_bytes = size_t(need);
+      if (ti.dtype == DType::kF32) {
+        // NaN or Inf weights would poison every activation downstream (E1).
+        for (size_t e = 0; e < size_t(count); ++e) {
+          float v;
+          std::memcpy(&v, ti.data + e * 4, 4);
+          if (!std::isfinite(v)) {
+            return HEED_BAD("tensor %zu '%s': element %zu is %g (weights must be finite)", i, ti.name.c_str(), e,
+                            double(v));
+          }
+        }
+      }
       if (reinterpret_cast<uintptr_t>(ti.data) % 64 != 0) {
         return HEED_BAD("tensor %zu '%s': weight data is not 64-byte aligned", i, ti.name.c_str());
       }

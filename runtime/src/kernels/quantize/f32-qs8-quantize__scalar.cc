@@ -7,11 +7,13 @@ namespace heed {
 namespace {
 // Round half to even under the default rounding mode, then clamp to the
 // symmetric int8 range (-128 is never produced, so negation stays exact).
+// NaN (only reachable from a weight file changed after load) becomes 0, so
+// the float-to-int conversion is always defined.
 inline int8_t quantize_one(float v) {
   float r = std::nearbyint(v);
   if (r > 127.0f) r = 127.0f;
   if (r < -127.0f) r = -127.0f;
-  return static_cast<int8_t>(r);
+  return r == r ? static_cast<int8_t>(r) : int8_t(0);
 }
 inline float smoothed(const float* x, const float* smooth, size_t k) { return smooth ? x[k] * smooth[k] : x[k]; }
 }  // namespace
