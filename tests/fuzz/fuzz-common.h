@@ -21,6 +21,13 @@
 #include "quantize.h"
 #include "runtime/tiny-model.h"
 
+// Sanitizer defaults baked into every binary that includes this header once
+// (each target and the seed generator), so replaying a reproducer by hand
+// prints the same stack trace as the fuzzing run. Environment variables
+// (ASAN_OPTIONS, UBSAN_OPTIONS) still override them.
+extern "C" const char* __ubsan_default_options() { return "print_stacktrace=1:halt_on_error=1"; }
+extern "C" const char* __asan_default_options() { return "detect_leaks=1"; }
+
 namespace heed::fuzz {
 
 // A contract violation that the sanitizers would not see (wrong status code,
