@@ -9,6 +9,7 @@
 # Builds build/fuzz, writes seeds to build/fuzz/seeds/<target>, keeps the
 # growing corpus in build/fuzz/corpus/<target> (reused by later runs) and
 # artifacts (crash-*, leak-*, timeout-*, oom-*) in build/fuzz/artifacts/<target>.
+# First replays the saved reproducers in tests/fuzz/crashes/ (regressions).
 # Exits non-zero if any target found a crash, leak, timeout or OOM, and prints
 # the reproducer and the command that replays it.
 #
@@ -73,6 +74,21 @@ SEEDS="$BUILD/seeds"
 echo "== seeds"
 # The generator is instrumented too; its own leaks would fail here.
 "$BIN/fuzz-seeds" "$SEEDS"
+
+# Saved reproducers (tests/fuzz/crashes/<target without "fuzz-">-*) must pass
+# before fuzzing: they are regression inputs for fixed bugs.
+echo "== regression inputs"
+for t in "${TARGETS[@]}"; do
+  mapfile -t saved < <(find "$ROOT/tests/fuzz/crashes" -maxdepth 1 -type f -name "${t#fuzz-}-*" ! -name '*.md' 2>/dev/null | sort)
+  [ "${#saved[@]}" -gt 0 ] || continue
+  if "$BIN/$t" "${saved[@]}" >"$BUILD/regression-$t.log" 2>&1; then
+    echo "  $t: ${#saved[@]} saved inputs pass"
+  else
+    echo "!! $t: a saved input in tests/fuzz/crashes fails again:" >&2
+    tail -n 40 "$BUILD/regression-$t.log" >&2
+    exit 1
+  fi
+done
 
 max_len_for() {
   case "$1" in
