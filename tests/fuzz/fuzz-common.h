@@ -6,6 +6,8 @@
 // recorded memory plan: each of those takes a different branch of the loader.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -62,6 +64,45 @@ struct AlignedCopy {
   ~AlignedCopy() { std::free(ptr); }
   AlignedCopy(const AlignedCopy&) = delete;
   AlignedCopy& operator=(const AlignedCopy&) = delete;
+};
+
+// One temporary file, rewritten for every input (tmpfs /dev/shm when there is
+// one and TMPDIR is unset: each input is written, mapped and unmapped).
+// Removed at exit.
+class TempFile {
+ public:
+  explicit TempFile(const char* suffix) {
+    const char* dir = std::getenv("TMPDIR");
+    std::string base = dir && *dir ? dir : "/tmp";
+    if (!(dir && *dir) && access("/dev/shm", W_OK) == 0) base = "/dev/shm";
+    std::string tmpl = base + "/heed-fuzz-XXXXXX" + suffix;
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    fd_ = mkstemps(buf.data(), int(std::strlen(suffix)));
+    HEED_FUZZ_CHECK(fd_ >= 0);
+    path_ = buf.data();
+  }
+  ~TempFile() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  void write(const uint8_t* data, size_t size) {
+    HEED_FUZZ_CHECK(ftruncate(fd_, 0) == 0);
+    size_t done = 0;
+    while (done < size) {
+      const ssize_t w = pwrite(fd_, data + done, size - done, off_t(done));
+      HEED_FUZZ_CHECK(w > 0);
+      done += size_t(w);
+    }
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
 };
 
 // ---- seed models ------------------------------------------------------------

@@ -1,6 +1,7 @@
 // libFuzzer target: any byte string as a .heed model (BAD-INPUTS.md A-F).
-// The loader must return HEED_OK or a listed error; a model that loads must
-// survive a session and a few runs on short texts and caller token ids.
+// The loader must return HEED_OK or a listed error, the same from a buffer and
+// from a file; a model that loads must survive a session and a few runs on
+// short texts and caller token ids.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -98,6 +99,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   heed_model* model = nullptr;
   heed_status s = heed_model_load_from_buffer(buf.ptr, size, &model);
   check_status(s);
+  {
+    // The file path (mmap) must agree with the buffer path.
+    static heed::fuzz::TempFile file(".heed");
+    file.write(data, size);
+    heed_model* from_file = nullptr;
+    const heed_status fs = heed_model_load(file.path().c_str(), &from_file);
+    check_status(fs);
+    HEED_FUZZ_CHECK(fs == s);
+    HEED_FUZZ_CHECK((fs == HEED_OK) == (from_file != nullptr));
+    heed_model_free(from_file);
+  }
   if (s != HEED_OK) {
     HEED_FUZZ_CHECK(model == nullptr);
     return 0;

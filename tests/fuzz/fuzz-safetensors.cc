@@ -1,8 +1,6 @@
 // libFuzzer target: any byte string as a .safetensors file (BAD-INPUTS.md H1).
 // open_file must succeed or return an error; every tensor of an opened file
 // must read (float dtypes) or be refused as unsupported, within the file.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,40 +12,23 @@
 
 namespace {
 
-std::string g_path;
-int g_fd = -1;
+heed::fuzz::TempFile* g_file = nullptr;
 
 bool is_float(const std::string& dtype) { return dtype == "F32" || dtype == "F16" || dtype == "BF16"; }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // One file rewritten per input; tmpfs (/dev/shm) when there is one, since
-  // every input is written, mapped and unmapped.
-  const char* dir = std::getenv("TMPDIR");
-  std::string base = dir && *dir ? dir : "/tmp";
-  if (!std::getenv("TMPDIR") && access("/dev/shm", W_OK) == 0) base = "/dev/shm";
-  std::string tmpl = base + "/heed-fuzz-XXXXXX.safetensors";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  g_fd = mkstemps(buf.data(), int(std::string(".safetensors").size()));
-  HEED_FUZZ_CHECK(g_fd >= 0);
-  g_path = buf.data();
-  std::atexit([] { unlink(g_path.c_str()); });
+  static heed::fuzz::TempFile file(".safetensors");
+  g_file = &file;
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace heed::conv;
-  HEED_FUZZ_CHECK(ftruncate(g_fd, 0) == 0);
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t w = pwrite(g_fd, data + done, size - done, off_t(done));
-    HEED_FUZZ_CHECK(w > 0);
-    done += size_t(w);
-  }
+  g_file->write(data, size);
   SafeTensors st;
-  heed::Status s = st.open_file(g_path);
+  heed::Status s = st.open_file(g_file->path());
   if (!s.ok()) {
     HEED_FUZZ_CHECK(s.code() == HEED_ERROR_INVALID_ARGUMENT || s.code() == HEED_ERROR_IO ||
                     s.code() == HEED_ERROR_OUT_OF_MEMORY);
@@ -83,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A second open of the same file must fail: names are unique across files.
   if (!st.tensors().empty()) {
     const size_t before = st.tensors().size();
-    HEED_FUZZ_CHECK(!st.open_file(g_path).ok());
+    HEED_FUZZ_CHECK(!st.open_file(g_file->path()).ok());
     HEED_FUZZ_CHECK(st.tensors().size() == before);
   }
   return 0;

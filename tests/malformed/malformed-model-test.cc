@@ -259,3 +259,16 @@ TEST_CASE("E1: NaN or Inf in float weights is rejected at load") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("fast") {
+
+TEST_CASE("D2: tokenizer vocabulary must match the word embedding rows") {
+  auto g = test::tiny_graph();
+  g.tokenizer.vocab.push_back("extra");
+  expect_rejected(g, "word embedding table");
+  g = test::tiny_graph();
+  g.ops[0].inputs[2] = g.ops[0].inputs[4];  // the token-type table as word table
+  expect_rejected(g, "word embedding table");
+}
+
+}  // TEST_SUITE

@@ -467,6 +467,11 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     if (!ts.ok()) return Status::Error(ts.code(), "tokenizer: %s", ts.message());
     has_tokenizer_ = true;
     if (cfg.max_length < max_seq_) max_seq_ = cfg.max_length;
+    // Every id the tokenizer can emit must index the embedding table (D2).
+    if (tokenizer_.vocab_size() != vocab_size_) {
+      return HEED_BAD("tokenizer has %zu pieces but the word embedding table has %zu rows", tokenizer_.vocab_size(),
+                      vocab_size_);
+    }
   }
   return Status::Ok();
 }
