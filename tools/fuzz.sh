@@ -124,7 +124,7 @@ for t in "${TARGETS[@]}"; do
   # Fork mode (-fork=N in HEED_FUZZ_ARGS) prints no final stats: use the last status line.
   [ -n "$execs" ] || execs="$(grep -Eo '^#[0-9]+' "$log" | tail -n1 | tr -d '#' || true)"
   if [ -z "$rate" ] || [ "$rate" = 0 ]; then
-    rate="$(grep -Eo 'exec/s: [0-9]+' "$log" | tail -n1 | grep -Eo '[0-9]+$' || true)"
+    rate="$(grep -Eo 'exec/s:? [0-9]+' "$log" | tail -n1 | grep -Eo '[0-9]+$' || true)"
   fi
   cov="$(grep -Eo '^#[0-9]+.*cov: [0-9]+ ft: [0-9]+' "$log" | tail -n1 | grep -Eo 'cov: [0-9]+ ft: [0-9]+' || true)"
   units="$(find "$corpus" -type f | wc -l)"

@@ -9,6 +9,7 @@ pkgs=(
   python3-venv python3-pip python3-torch libopenblas0-pthread
   libc-l10n libglib2.0-data
   wordnet-base
+  clang-14 libclang-rt-14-dev
 )
 if [ "${HEED_CROSS:-0}" = 1 ]; then
   pkgs+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)

@@ -5,9 +5,11 @@
 #   2. builds (preset default) and runs the C++ suite (ctest, fast and slow tiers),
 #      then builds an app against the installed package (find_package and pkg-config)
 #   3. builds with AddressSanitizer + UBSan and runs the fast tier again
-#   4. cross-builds for aarch64 and armhf and runs the fast tier under qemu
+#   4. fuzzes the model loader, tokenizer, safetensors and JSON readers briefly
+#      (libFuzzer; saved reproducers in tests/fuzz/crashes are replayed first)
+#   5. cross-builds for aarch64 and armhf and runs the fast tier under qemu
 #      (cortex-a72 = Pi 4, cortex-a76 = Pi 5, cortex-a7 = armv7)
-#   5. runs the end-to-end conformance suite (pytest, against transformers /
+#   6. runs the end-to-end conformance suite (pytest, against transformers /
 #      sentence-transformers on real text)
 # Usage: bash tools/test.sh            (CI: .ci/run calls exactly this)
 set -euo pipefail
@@ -36,6 +38,9 @@ stage "AddressSanitizer + UBSan build, fast tier"
 cmake --preset asan >/dev/null
 cmake --build --preset asan --target heed_tests
 ctest --preset asan -L fast
+
+stage "fuzzing (libFuzzer + ASan/UBSan, 20 s per target, saved reproducers first)"
+bash tools/fuzz.sh 20
 
 stage "cross builds under qemu"
 bash tools/cross-test.sh
