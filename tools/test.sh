@@ -46,7 +46,18 @@ stage "cross builds under qemu"
 bash tools/cross-test.sh
 
 stage "end-to-end conformance (pytest vs transformers / sentence-transformers)"
-HEED_BIN="$repo/build/bin/heed" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+HEED_BIN="$repo/build/bin/heed" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HEED_E2E_REPORT="$repo/build/e2e-report.json" \
   "$python" -m pytest tests/e2e -q -rA -p no:cacheprovider
+
+# The measured numbers (accuracy gates, timings), for the record.
+"$python" - "$repo/build/e2e-report.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["metrics"]
+for name in ("embed fp32 vs sentence-transformers", "embed int8 vs fp32 reference",
+             "nearest neighbour int8 vs fp32 reference", "classify fp32 vs transformers",
+             "classify int8 vs fp32 reference", "tokenize wordnet", "tokenize i18n"):
+    v = {k: x for k, x in m.get(name, {}).items() if not isinstance(x, (list, dict))}
+    print(f"  {name}: " + ", ".join(f"{k}={x:.6g}" if isinstance(x, float) else f"{k}={x}" for k, x in v.items()))
+PY
 
 stage "all tests passed"

@@ -7,7 +7,6 @@
 #include "heed/heed_generated.h"
 
 namespace heed {
-namespace fb = ::heed::fb;
 // Schema version written by this build: major * 1000 + minor.
 constexpr uint32_t kSchemaVersion = 1000;
 }  // namespace heed
