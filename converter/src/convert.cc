@@ -157,13 +157,8 @@ Status measure(const Loaded& ref, const Loaded* quant, const std::vector<std::st
   std::vector<float> out(ref.model.output_size());
   for (size_t t = 0; t < texts.size(); ++t) {
     size_t n = 0;
-    Status st = ref.model.tokenizer().encode(texts[t].data(), texts[t].size(), ids.data(), ids.size(), &n);
-    if (st.code() == HEED_ERROR_BUFFER_TOO_SMALL) {
-      n = ids.size();
-      ids[n - 1] = ref.model.tokenizer().config().sep_id;
-    } else if (!st.ok()) {
-      return st;
-    }
+    HEED_RETURN_IF_ERROR(
+        ref.model.tokenizer().encode_truncated(texts[t].data(), texts[t].size(), ids.data(), ids.size(), &n));
     cap->mode = Capture::kReference;
     HEED_RETURN_IF_ERROR(rs.run(ids.data(), n, out.data(), out.size(), nullptr));
     if (quant) {

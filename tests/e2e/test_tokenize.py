@@ -97,17 +97,23 @@ INVALID_UTF8 = [
 ]
 
 
-def test_invalid_utf8_on_stdin(heed, minilm_fp32, hf_tokenizer, hf_ids):
-    """Ids equal HF's on bytes.decode('utf-8', errors='replace')."""
-    lines, _ = heed.per_line("tokenize", minilm_fp32, INVALID_UTF8)
+def assert_stdin_ids_match_hf(heed, model, hf_tokenizer, hf_ids, inputs, texts, what):
+    """heed tokenize on `inputs` (stdin) gives HF's ids for `texts` (the same strings as HF sees them)."""
+    lines, _ = heed.per_line("tokenize", model, inputs)
     got = [parse_ids(l) for l in lines]
-    decoded = [b.decode("utf-8", errors="replace") for b in INVALID_UTF8]
-    want = hf_ids(decoded)
-    bad = [(t, a, b) for t, a, b in zip(decoded, want, got) if a != b]
+    want = hf_ids(texts)
+    bad = [(t, a, b) for t, a, b in zip(texts, want, got) if a != b]
     if bad:
         t, a, b = zip(*bad)
-        pytest.fail(f"{len(bad)} of {len(INVALID_UTF8)} invalid UTF-8 lines differ:\n"
+        pytest.fail(f"{len(bad)} of {len(texts)} {what} differ:\n"
                     + describe_mismatches(hf_tokenizer, t, a, b))
+
+
+def test_invalid_utf8_on_stdin(heed, minilm_fp32, hf_tokenizer, hf_ids):
+    """Ids equal HF's on bytes.decode('utf-8', errors='replace')."""
+    decoded = [b.decode("utf-8", errors="replace") for b in INVALID_UTF8]
+    assert_stdin_ids_match_hf(heed, minilm_fp32, hf_tokenizer, hf_ids, INVALID_UTF8, decoded,
+                              "invalid UTF-8 lines")
 
 
 CONTROL_AND_SPACES = [
@@ -130,11 +136,5 @@ CONTROL_AND_SPACES = [
 
 
 def test_control_characters_and_unicode_spaces(heed, minilm_fp32, hf_tokenizer, hf_ids):
-    lines, _ = heed.per_line("tokenize", minilm_fp32, CONTROL_AND_SPACES)
-    got = [parse_ids(l) for l in lines]
-    want = hf_ids(CONTROL_AND_SPACES)
-    bad = [(t, a, b) for t, a, b in zip(CONTROL_AND_SPACES, want, got) if a != b]
-    if bad:
-        t, a, b = zip(*bad)
-        pytest.fail(f"{len(bad)} of {len(CONTROL_AND_SPACES)} lines differ:\n"
-                    + describe_mismatches(hf_tokenizer, t, a, b))
+    assert_stdin_ids_match_hf(heed, minilm_fp32, hf_tokenizer, hf_ids, CONTROL_AND_SPACES,
+                              CONTROL_AND_SPACES, "lines")

@@ -190,13 +190,8 @@ static heed_status tokenize_and_run(heed_session* session, const char* text, siz
   // The tokenizer truncates to the model's max length; the session may have
   // been created for fewer tokens, and then the text is truncated to that.
   size_t n = 0;
-  heed::Status st = m.tokenizer().encode(text, text_len, s.token_buffer(), s.max_seq(), &n);
-  if (st.code() == HEED_ERROR_BUFFER_TOO_SMALL) {
-    n = s.max_seq();
-    s.token_buffer()[n - 1] = m.tokenizer().config().sep_id;  // keep the closing [SEP]
-  } else if (!st.ok()) {
-    return report(st);
-  }
+  const heed::Status st = m.tokenizer().encode_truncated(text, text_len, s.token_buffer(), s.max_seq(), &n);
+  if (!st.ok()) return report(st);
   return report(s.run(s.token_buffer(), n, out, capacity, count));
 }
 

@@ -142,7 +142,6 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
   ctx.seq = count;
   ctx.tensor_data = tensor_data_.data();
   ctx.scratch = arena_ + layout_.scratch_offset;
-  ctx.scratch_bytes = layout_.scratch_bytes;
   ctx.pool = static_cast<pthreadpool_t>(pool_);
   const auto& ops = model_->ops();
   for (size_t i = 0; i < ops.size(); ++i) {

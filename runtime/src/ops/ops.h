@@ -20,7 +20,6 @@ struct OpContext {
   size_t seq = 0;            // tokens in this run
   void** tensor_data = nullptr;  // per tensor: arena pointer (activations/inputs) or file data
   uint8_t* scratch = nullptr;    // op scratch, op_scratch_bytes() long
-  size_t scratch_bytes = 0;
   pthreadpool_t pool = nullptr;  // null: run on the calling thread
 
   const TensorInfo& tensor(int32_t i) const { return model->tensors()[size_t(i)]; }

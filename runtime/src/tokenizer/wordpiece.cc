@@ -410,6 +410,18 @@ const WordPieceTokenizer::Special* WordPieceTokenizer::match_special(const uint8
   return nullptr;
 }
 
+Status WordPieceTokenizer::encode_truncated(const char* text, size_t len, int32_t* ids, size_t max_tokens,
+                                            size_t* count) const {
+  if (max_tokens < 2) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "max_tokens must be at least 2");
+  Status st = encode(text, len, ids, max_tokens, count);
+  if (st.code() == HEED_ERROR_BUFFER_TOO_SMALL) {
+    *count = max_tokens;
+    ids[max_tokens - 1] = config_.sep_id;
+    return Status::Ok();
+  }
+  return st;
+}
+
 Status WordPieceTokenizer::encode(const char* text, size_t len, int32_t* ids, size_t capacity,
                                   size_t* count) const {
   if (!ready_) {

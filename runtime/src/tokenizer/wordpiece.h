@@ -83,6 +83,13 @@ class WordPieceTokenizer {
   Status encode(const char* text, size_t len, int32_t* ids, size_t capacity,
                 size_t* count) const;
 
+  // As encode(), but a sequence longer than max_tokens (>= 2) is cut to
+  // max_tokens, still ending in [SEP] (a session shorter than the model's max
+  // length truncates like a tokenizer with that max length). *count is the
+  // number of ids written.
+  Status encode_truncated(const char* text, size_t len, int32_t* ids, size_t max_tokens,
+                          size_t* count) const;
+
   size_t vocab_size() const;
   // Id of an exact piece, or -1.
   int32_t find(std::string_view piece) const;
