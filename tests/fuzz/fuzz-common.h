@@ -49,7 +49,7 @@ namespace heed::fuzz {
 // Status codes the header lists. HEED_ERROR_INTERNAL is listed too but means a
 // heed bug, so the targets treat it as a finding.
 inline bool is_listed_error(heed_status s) {
-  return s >= HEED_ERROR_INVALID_ARGUMENT && s <= HEED_ERROR_INVALID_INPUT;
+  return (s >= HEED_ERROR_INVALID_ARGUMENT && s <= HEED_ERROR_INVALID_INPUT) || s == HEED_ERROR_NON_FINITE;
 }
 
 // 64-byte aligned copy of data[0, size) with at least one byte allocated.

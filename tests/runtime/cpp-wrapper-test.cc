@@ -31,6 +31,8 @@ TEST_CASE("C++ wrapper: load, tokenize, embed, errors as values") {
   heed::Session session;
   REQUIRE_FALSE(heed::Session::create(model, {16, 1}, &session));
   CHECK(session.arena_used() == bytes_needed);
+  CHECK(session.num_threads() == 1);
+  CHECK(model.label(0).empty());  // an embedding model has no labels
   std::vector<float> a, b;
   REQUIRE_FALSE(session.embed("the cat sat", &a));
   REQUIRE_FALSE(session.run(ids, &b));

@@ -235,12 +235,16 @@ TEST_CASE("a buffer that changes after load cannot reach indices, shapes or toke
   std::vector<float> before(32), after(32);
   size_t n = 0;
   REQUIRE(heed_embed_text(s, "the cat sat on the mat", SIZE_MAX, before.data(), 32, &n) == HEED_OK);
-  std::memset(bytes.data(), 0xFF, bytes.size);
+  std::memset(bytes.data(), 0x01, bytes.size);  // finite (tiny) floats, int8 ones
   int32_t ids[64];
   REQUIRE(heed_tokenize(m, "the cat sat on the mat", SIZE_MAX, ids, 64, &n) == HEED_OK);
   CHECK(n == 8);
   CHECK(heed_embed_text(s, "the cat sat on the mat", SIZE_MAX, after.data(), 32, &n) == HEED_OK);
   CHECK(before != after);  // the weights did change
+  // All-ones bytes are NaN floats: the run reports them instead of printing NaN (I5).
+  std::memset(bytes.data(), 0xFF, bytes.size);
+  CHECK(heed_embed_text(s, "the cat sat on the mat", SIZE_MAX, after.data(), 32, &n) == HEED_ERROR_NON_FINITE);
+  CHECK(std::strstr(heed_last_error(), "NaN") != nullptr);
   heed_session_free(s);
   heed_model_free(m);
 }

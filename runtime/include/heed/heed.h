@@ -30,6 +30,11 @@
  *   heap allocation.
  * - Every model is verified on load (structure and meaning); there is no
  *   unverified load path.
+ * - Any bytes given as a model, any text and any argument value yields HEED_OK
+ *   or one of the error codes below with a message; never a crash, a hang or an
+ *   allocation beyond the caps listed in docs/SECURITY.md. Undefined: passing a
+ *   pointer that is not what the call documents (freed handles, buffers shorter
+ *   than the sizes given, a session used by two threads at once).
  */
 #ifndef HEED_HEED_H_
 #define HEED_HEED_H_
@@ -56,7 +61,8 @@ typedef enum heed_status {
   HEED_ERROR_OUT_OF_MEMORY = 5,    /* an allocation failed or exceeds a stated cap */
   HEED_ERROR_BUFFER_TOO_SMALL = 6, /* a caller buffer is smaller than needed */
   HEED_ERROR_INVALID_INPUT = 7,    /* token ids out of range, sequence too long */
-  HEED_ERROR_INTERNAL = 8
+  HEED_ERROR_INTERNAL = 8,         /* a bug in heed: please report it */
+  HEED_ERROR_NON_FINITE = 9        /* the model computed NaN or infinity for this input */
 } heed_status;
 
 /* Short fixed name of a status code ("HEED_ERROR_IO"). Never NULL. */
@@ -101,8 +107,15 @@ typedef struct heed_model_info {
 /* Strings point into the model and live as long as it does. */
 HEED_API heed_status heed_model_get_info(const heed_model* model, heed_model_info* info);
 
-/* Label of class `index` for classification models (NULL if none). */
+/* Label of class `index` for classification models (NULL if none). A label
+ * may contain any bytes, NUL included: this form ends at the first NUL. */
 HEED_API const char* heed_model_label(const heed_model* model, size_t index);
+
+/* The whole label of class `index`: *label points into the model (not
+ * NUL-terminated past an embedded NUL), *length is its byte count.
+ * HEED_ERROR_INVALID_ARGUMENT if index >= the number of labels. */
+HEED_API heed_status heed_model_get_label(const heed_model* model, size_t index, const char** label,
+                                          size_t* length);
 
 /* ---- Tokenizer ----------------------------------------------------------- */
 
@@ -121,8 +134,12 @@ typedef struct heed_session heed_session;
 
 typedef struct heed_session_options {
   size_t max_seq;  /* longest token sequence a run may take; 0 = model max */
-  int num_threads; /* 1 = single thread (default) */
+  int num_threads; /* 1..HEED_MAX_THREADS, default 1; more than the CPUs this
+                      process may run on is capped to that number (see
+                      heed_session_num_threads) */
 } heed_session_options;
+
+#define HEED_MAX_THREADS 256
 
 HEED_API void heed_session_options_init(heed_session_options* options);
 
@@ -142,7 +159,9 @@ HEED_API void heed_session_free(heed_session* session);
 
 /* Runs the model on token ids (with [CLS]/[SEP] already added, as from
  * heed_tokenize). Writes the model output (embedding or logits) to `out`;
- * *out_count receives its length. */
+ * *out_count receives its length. If the output holds a NaN or infinity
+ * (weights that overflow float for this input), returns HEED_ERROR_NON_FINITE
+ * and `out` is left unspecified. */
 HEED_API heed_status heed_session_run(heed_session* session, const int32_t* ids, size_t count,
                                       float* out, size_t out_capacity, size_t* out_count);
 
@@ -157,6 +176,10 @@ HEED_API heed_status heed_classify_text(heed_session* session, const char* text,
 
 /* Bytes of the session arena in use (planned activations + scratch). */
 HEED_API size_t heed_session_arena_used(const heed_session* session);
+
+/* Threads the session runs on: options.num_threads capped at the CPUs
+ * available to this process when the session was created (0 for NULL). */
+HEED_API int heed_session_num_threads(const heed_session* session);
 
 #ifdef __cplusplus
 }

@@ -70,7 +70,12 @@ class Model {
     heed_model_get_info(model_, &i);
     return i;
   }
-  const char* label(size_t index) const { return heed_model_label(model_, index); }
+  // Label of class `index` (empty if none); may hold any bytes, NUL included.
+  std::string_view label(size_t index) const {
+    const char* l = nullptr;
+    size_t n = 0;
+    return heed_model_get_label(model_, index, &l, &n) == HEED_OK ? std::string_view(l, n) : std::string_view();
+  }
 
   Error tokenize(std::string_view text, std::vector<int32_t>* ids) const {
     size_t n = 0;
@@ -140,6 +145,8 @@ class Session {
     return Error::from(heed_classify_text(session_, text.data(), text.size(), logits->data(), logits->size(), &n));
   }
   size_t arena_used() const { return heed_session_arena_used(session_); }
+  // Threads in use: Options::num_threads capped at the CPUs available.
+  int num_threads() const { return heed_session_num_threads(session_); }
   heed_session* get() { return session_; }
 
  private:

@@ -77,6 +77,7 @@ const char* heed_status_name(heed_status status) {
     case HEED_ERROR_BUFFER_TOO_SMALL: return "HEED_ERROR_BUFFER_TOO_SMALL";
     case HEED_ERROR_INVALID_INPUT: return "HEED_ERROR_INVALID_INPUT";
     case HEED_ERROR_INTERNAL: return "HEED_ERROR_INTERNAL";
+    case HEED_ERROR_NON_FINITE: return "HEED_ERROR_NON_FINITE";
   }
   return "HEED_ERROR_UNKNOWN";
 }
@@ -118,6 +119,18 @@ heed_status heed_model_get_info(const heed_model* model, heed_model_info* info) 
 const char* heed_model_label(const heed_model* model, size_t index) {
   if (!model || index >= model->model.metadata().labels.size()) return nullptr;
   return model->model.metadata().labels[index].c_str();
+}
+
+heed_status heed_model_get_label(const heed_model* model, size_t index, const char** label, size_t* length) {
+  if (!model || !label || !length) return invalid("model, label and length must not be NULL");
+  const auto& labels = model->model.metadata().labels;
+  if (index >= labels.size()) {
+    return report(heed::Status::Error(HEED_ERROR_INVALID_ARGUMENT, "label index %zu: the model has %zu labels",
+                                      index, labels.size()));
+  }
+  *label = labels[index].data();
+  *length = labels[index].size();
+  return report(heed::Status::Ok());
 }
 
 heed_status heed_tokenize(const heed_model* model, const char* text, size_t text_len, int32_t* ids,
@@ -213,6 +226,10 @@ heed_status heed_classify_text(heed_session* session, const char* text, size_t t
 
 size_t heed_session_arena_used(const heed_session* session) {
   return session ? session->session.arena_bytes() : 0;
+}
+
+int heed_session_num_threads(const heed_session* session) {
+  return session ? session->session.num_threads() : 0;
 }
 
 }  // extern "C"

@@ -1,10 +1,13 @@
 #include "exec/session.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include <pthreadpool.h>
 
+#include "core/platform.h"
 #include "ops/ops.h"
 #include "kernels/kernels.h"
 #include "plan/planner.h"
@@ -74,16 +77,18 @@ Session::~Session() {
 
 Status Session::init(const Model* model, const SessionOptions& options, void* arena, size_t arena_bytes) {
   if (!model) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "model is NULL");
-  if (options.num_threads < 1 || options.num_threads > 256) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "num_threads must be in 1..256, not %d", options.num_threads);
+  if (options.num_threads < 1 || options.num_threads > kMaxThreads) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "num_threads must be in 1..%d, not %d", kMaxThreads,
+                         options.num_threads);
   }
   model_ = model;
   HEED_RETURN_IF_ERROR(session_layout(*model, options, &layout_));
-  Isa isa = options.force_isa ? options.isa : isa_detect();
-  if (!isa_supported(isa)) {
-    return Status::Error(HEED_ERROR_UNSUPPORTED, "ISA %s is not supported by this CPU", isa_name(isa));
-  }
+  Isa isa;
+  HEED_RETURN_IF_ERROR(isa_select(options.force_isa ? &options.isa : nullptr, &isa));
   kernels_ = &kernel_table(isa);
+  // More threads than CPUs only adds contention (each GEMM waits for its
+  // slowest share): cap at what this process may run on.
+  num_threads_ = int(std::min<size_t>(size_t(options.num_threads), available_cpus()));
   if (arena) {
     if (arena_bytes < layout_.total_bytes) {
       return Status::Error(HEED_ERROR_BUFFER_TOO_SMALL, "arena of %zu bytes is smaller than the %zu needed",
@@ -110,9 +115,9 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
     }
   }
   tokens_.assign(layout_.max_seq, 0);
-  if (options.num_threads > 1) {
-    pool_ = pthreadpool_create(size_t(options.num_threads));
-    if (!pool_) return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "cannot create %d threads", options.num_threads);
+  if (num_threads_ > 1) {
+    pool_ = pthreadpool_create(size_t(num_threads_));
+    if (!pool_) return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "cannot create %d threads", num_threads_);
   }
   return Status::Ok();
 }
@@ -151,7 +156,16 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
       observer_(observer_user_, i, ops[i], ctx.data<float>(o), ctx.rows(o), ctx.tensor(o).row_elements());
     }
   }
-  std::memcpy(out, tensor_data_[size_t(model_->outputs()[0])], n_out * sizeof(float));
+  // Finite weights can still overflow float for some input (I5): report it
+  // instead of handing out NaN.
+  const float* y = static_cast<const float*>(tensor_data_[size_t(model_->outputs()[0])]);
+  for (size_t i = 0; i < n_out; ++i) {
+    if (!std::isfinite(y[i])) {
+      return Status::Error(HEED_ERROR_NON_FINITE, "model output %zu of %zu is %s for this input (the weights overflow float)",
+                           i, n_out, std::isnan(y[i]) ? "NaN" : "infinite");
+    }
+  }
+  std::memcpy(out, y, n_out * sizeof(float));
   return Status::Ok();
 }
 

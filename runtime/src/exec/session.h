@@ -16,10 +16,12 @@ namespace heed {
 
 struct SessionOptions {
   size_t max_seq = 0;  // 0 = model max
-  int num_threads = 1;
-  bool force_isa = false;
+  int num_threads = 1;  // 1..kMaxThreads; capped at available_cpus()
+  bool force_isa = false;  // cap the kernels at `isa` (see isa_select)
   Isa isa = Isa::kScalar;
 };
+
+constexpr int kMaxThreads = HEED_MAX_THREADS;
 
 // Called after every op with its output, for calibration and quantization
 // reports (converter, tests). data is [rows, cols] row-major float.
@@ -59,6 +61,8 @@ class Session {
   size_t max_seq() const { return layout_.max_seq; }
   size_t arena_bytes() const { return layout_.total_bytes; }
   Isa isa() const { return kernels_->isa; }
+  // Threads in use: the requested count capped at the CPUs available at init.
+  int num_threads() const { return num_threads_; }
   // Token buffer the C API tokenizes into before run() (lives in the session
   // object, sized at init).
   int32_t* token_buffer() { return tokens_.data(); }
@@ -71,7 +75,8 @@ class Session {
   void* owned_arena_ = nullptr;
   std::vector<void*> tensor_data_;
   std::vector<int32_t> tokens_;
-  void* pool_ = nullptr;  // pthreadpool_t when num_threads > 1
+  int num_threads_ = 0;
+  void* pool_ = nullptr;  // pthreadpool_t when num_threads_ > 1
   OpObserver observer_ = nullptr;
   void* observer_user_ = nullptr;
 };

@@ -98,14 +98,16 @@ Model::~Model() {
 
 Status Model::load_file(const char* path) {
   if (!path) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "model path is NULL");
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (I1); anything but
+  // a regular file is refused below.
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return Status::Error(HEED_ERROR_IO, "cannot open '%s': %s", path, std::strerror(errno));
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status::Error(HEED_ERROR_IO, "'%s' is not a regular file", path);
+    return Status::Error(HEED_ERROR_IO, "'%s' is not a regular file (a FIFO, directory or device)", path);
   }
   const uint64_t bytes = uint64_t(st.st_size);
   if (bytes < 16) {
@@ -180,7 +182,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
   metadata_.hidden_size = md->hidden_size();
   metadata_.num_layers = md->num_layers();
   if (md->labels()) {
-    if (md->labels()->size() > 65536) return HEED_BAD("metadata: too many labels");
+    if (md->labels()->size() > kMaxLabels) return HEED_BAD("metadata: more than %zu labels", kMaxLabels);
     for (const auto* l : *md->labels()) metadata_.labels.push_back(copy_string(l));
   }
   if (md->quant_report()) {
@@ -191,7 +193,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     }
   }
   if (md->source_files()) {
-    if (md->source_files()->size() > 4096) return HEED_BAD("metadata: too many source files");
+    if (md->source_files()->size() > kMaxSourceFiles) return HEED_BAD("metadata: more than %zu source files", kMaxSourceFiles);
     for (const auto* f : *md->source_files()) {
       if (!f) return HEED_BAD("metadata: null source file row");
       metadata_.source_files.push_back({copy_string(f->name()), f->size(), copy_string(f->sha256())});
@@ -367,7 +369,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
         if (!ao) return HEED_BAD("op %zu '%s': ATTENTION needs AttentionOptions", i, op.name.c_str());
         op.num_heads = ao->num_heads();
         op.head_dim = ao->head_dim();
-        if (op.num_heads <= 0 || op.head_dim <= 0 || op.num_heads > 4096 || op.head_dim > 4096) {
+        if (op.num_heads <= 0 || op.head_dim <= 0 || op.num_heads > kMaxHeads || op.head_dim > kMaxHeadDim) {
           return HEED_BAD("op %zu '%s': heads %d x head_dim %d invalid", i, op.name.c_str(), op.num_heads, op.head_dim);
         }
         const int pattern = int(ao->pattern());
@@ -459,7 +461,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     cfg.max_length = tk->max_length();
     cfg.continuing_prefix = copy_string(tk->continuing_prefix());
     if (tk->special_ids()) {
-      if (tk->special_ids()->size() > 4096) return HEED_BAD("tokenizer: too many special tokens");
+      if (tk->special_ids()->size() > WordPieceTokenizer::kMaxSpecialTokens) return HEED_BAD("tokenizer: too many special tokens");
       cfg.special_ids.assign(tk->special_ids()->begin(), tk->special_ids()->end());
     }
     Status ts = tokenizer_.init(cfg, tk->pieces()->data(), tk->pieces()->size(), tk->offsets()->data(),
@@ -572,7 +574,7 @@ Status Model::check_op_shapes(OpInfo& op) {
       }
       const int32_t N = w->dims[0], K = w->dims[1];
       if (x->dims[1] != K) return HEED_BAD("op '%s': input has %d columns, weights expect %d", n, x->dims[1], K);
-      if (K > (1 << 16)) return HEED_BAD("op '%s': K = %d exceeds the int32 accumulator bound", n, K);
+      if (K > kMaxGemmK) return HEED_BAD("op '%s': K = %d exceeds the int32 accumulator bound", n, K);
       if (b && !is_vec(b, N)) return HEED_BAD("op '%s': bias must be float [%d]", n, N);
       if (out.rank != 2 || out.dims[0] != x->dims[0] || out.dims[1] != N) return HEED_BAD("op '%s': output must be [rows, %d]", n, N);
       if (w->dtype == DType::kF32 && (op.act_quant == ActQuant::kStaticPerTensor || op.act_block != 0 || T(3))) {

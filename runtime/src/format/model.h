@@ -26,6 +26,13 @@ constexpr size_t kMaxRank = 4;
 constexpr int64_t kMaxDim = 1 << 24;
 constexpr uint64_t kMaxFileBytes = uint64_t(1) << 31;  // one FlatBuffer
 constexpr int32_t kMaxSeq = 8192;
+constexpr size_t kMaxLabels = 1 << 16;
+constexpr size_t kMaxSourceFiles = 4096;
+constexpr int32_t kMaxHeads = 4096;
+constexpr int32_t kMaxHeadDim = 4096;
+// Inner dimension of a FULLY_CONNECTED op: keeps the int8 GEMM's int32
+// accumulator from overflowing (65536 * 127 * 127 < 2^31).
+constexpr int32_t kMaxGemmK = 1 << 16;
 constexpr int kMaxOpInputs = 8;
 constexpr int kMaxOpOutputs = 2;
 // Symbolic dimension: the sequence length of the current run.

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #include "kernels/kernels.h"
 
@@ -57,19 +58,33 @@ bool isa_supported(Isa isa) {
   return false;
 }
 
-Isa isa_detect() {
-  Isa best = Isa::kScalar;
-  const Isa order[] = {Isa::kNeonDot, Isa::kNeon, Isa::kAvx512Vnni, Isa::kAvx2};
-  for (Isa isa : order) {
-    if (isa_supported(isa)) {
-      best = isa;
+Status isa_select(const Isa* requested, Isa* out) {
+  Isa isa = Isa::kScalar;
+  for (Isa candidate : {Isa::kNeonDot, Isa::kNeon, Isa::kAvx512Vnni, Isa::kAvx2}) {
+    if (isa_supported(candidate)) {
+      isa = candidate;
       break;
     }
   }
-  const char* cap = std::getenv("HEED_ISA");
-  Isa capped = Isa::kScalar;
-  if (cap && isa_parse(cap, &capped).ok() && isa_supported(capped)) return capped;
-  return best;
+  auto cap = [&](Isa c, const char* source) {
+    if (!isa_supported(c)) {
+      return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: ISA %s is not supported by this CPU (best: %s)", source,
+                           isa_name(c), isa_name(isa));
+    }
+    // Within one family (x86: scalar < avx2 < avx512vnni; ARM: scalar < neon
+    // < neondot) the enum order is the capability order.
+    if (static_cast<int>(c) < static_cast<int>(isa)) isa = c;
+    return Status::Ok();
+  };
+  if (const char* env = std::getenv("HEED_ISA"); env && *env) {  // empty = unset
+    Isa e = Isa::kScalar;
+    const Status s = isa_parse(env, &e);
+    if (!s.ok()) return Status::Error(s.code(), "environment variable HEED_ISA: %s", s.message());
+    HEED_RETURN_IF_ERROR(cap(e, "environment variable HEED_ISA"));
+  }
+  if (requested) HEED_RETURN_IF_ERROR(cap(*requested, "requested"));
+  *out = isa;
+  return Status::Ok();
 }
 
 const KernelTable& kernel_table(Isa isa) {

@@ -12,11 +12,15 @@ namespace heed {
 enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512Vnni = 2, kNeon = 3, kNeonDot = 4 };
 
 const char* isa_name(Isa isa);
-// Parses "scalar|avx2|avx512vnni|neon|neondot".
+// Parses "scalar|avx2|avx512vnni|neon|neondot" (exact, case-sensitive).
 Status isa_parse(const char* name, Isa* out);
-// Best ISA this CPU supports, capped by the HEED_ISA environment variable.
-Isa isa_detect();
 bool isa_supported(Isa isa);
+// The ISA a session uses: the best this CPU supports, capped by `requested`
+// (when not null) and by the HEED_ISA environment variable (when set). A cap
+// must name an ISA this CPU supports: an unknown name is
+// HEED_ERROR_INVALID_ARGUMENT, an unsupported one HEED_ERROR_UNSUPPORTED; a
+// cap is never ignored. Two caps: the lower one (both are of this CPU's family).
+Status isa_select(const Isa* requested, Isa* out);
 
 struct KernelTable {
   Isa isa;
