@@ -8,12 +8,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
+#include <new>
+#include <stdexcept>
 
 #include "arch/arch.h"
 #include "exec/session.h"
 #include "hf/hf-dir.h"
+#include "io/file.h"
 #include "io/safetensors.h"
 #include "quantize.h"
 
@@ -92,6 +94,10 @@ struct ErrorStats {
 
 struct Capture {
   enum Mode { kReference, kCompare } mode = kReference;
+  // First op whose output held a NaN or infinity (-1: none yet), and where.
+  long bad_op = -1;
+  Mode bad_mode = kReference;
+  float bad_value = 0.0f;
   std::vector<std::vector<float>> ref;   // per op: fp32 output of the current text
   std::vector<ErrorStats> stats;         // per op, over all texts
   std::vector<std::vector<float>> col_absmax;  // per op: per-column max |output| (fp32 run)
@@ -102,6 +108,16 @@ struct Capture {
 void observe(void* user, size_t i, const OpInfo&, const float* data, size_t rows, size_t cols) {
   auto* c = static_cast<Capture*>(user);
   const size_t n = rows * cols;
+  if (c->bad_op < 0) {
+    for (size_t k = 0; k < n; ++k) {
+      if (!std::isfinite(data[k])) {
+        c->bad_op = long(i);
+        c->bad_mode = c->mode;
+        c->bad_value = data[k];
+        break;
+      }
+    }
+  }
   if (c->mode == Capture::kReference) {
     c->ref[i].assign(data, data + n);
     std::vector<float>& m = c->col_absmax[i];
@@ -125,15 +141,29 @@ void observe(void* user, size_t i, const OpInfo&, const float* data, size_t rows
   if (i == c->output_op) c->out_cos.push_back(r2 > 0 && q2 > 0 ? dot / std::sqrt(r2 * q2) : 1.0);
 }
 
-Status read_lines(const std::string& path, std::vector<std::string>* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::Error(HEED_ERROR_IO, "%s: cannot open calibration file", path.c_str());
-  std::string line;
-  while (std::getline(f, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) out->push_back(line);
+// Calibration file caps: bytes read, and texts used.
+constexpr uint64_t kCalibMaxBytes = uint64_t{64} << 20;
+constexpr size_t kCalibMaxTexts = 4096;
+
+Status read_lines(const std::string& path, std::vector<std::string>* out, FILE* log) {
+  std::string text;
+  HEED_RETURN_IF_ERROR(read_file(path, kCalibMaxBytes, &text));
+  size_t start = 0, total = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    size_t stop = end;
+    if (stop > start && text[stop - 1] == '\r') --stop;
+    if (stop > start) {
+      ++total;
+      if (out->size() < kCalibMaxTexts) out->emplace_back(text, start, stop - start);
+    }
+    start = end + 1;
   }
   if (out->empty()) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: no calibration texts", path.c_str());
+  if (total > out->size() && log) {
+    std::fprintf(log, "calibration: using the first %zu of the %zu texts in %s\n", out->size(), total, path.c_str());
+  }
   return Status::Ok();
 }
 
@@ -155,15 +185,27 @@ Status measure(const Loaded& ref, const Loaded* quant, const std::vector<std::st
   qs.set_observer(observe, cap);
   std::vector<int32_t> ids(rs.max_seq());
   std::vector<float> out(ref.model.output_size());
+  cap->bad_op = -1;
+  // I5: finite weights can overflow float on real text. That is a property of
+  // the checkpoint: name the first layer where it happens.
+  auto checked = [&](const Status& run, size_t t) {
+    if (cap->bad_op < 0) return run;
+    const OpInfo& op = ref.model.ops()[size_t(cap->bad_op)];
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT,
+                         "layer '%s' of the %s model computes %s on calibration text %zu (\"%.40s\"): the checkpoint's "
+                         "weights overflow float32",
+                         op.name.c_str(), cap->bad_mode == Capture::kReference ? "fp32" : "int8",
+                         std::isnan(cap->bad_value) ? "NaN" : "an infinity", t + 1, texts[t].c_str());
+  };
   for (size_t t = 0; t < texts.size(); ++t) {
     size_t n = 0;
     HEED_RETURN_IF_ERROR(
         ref.model.tokenizer().encode_truncated(texts[t].data(), texts[t].size(), ids.data(), ids.size(), &n));
     cap->mode = Capture::kReference;
-    HEED_RETURN_IF_ERROR(rs.run(ids.data(), n, out.data(), out.size(), nullptr));
+    HEED_RETURN_IF_ERROR(checked(rs.run(ids.data(), n, out.data(), out.size(), nullptr), t));
     if (quant) {
       cap->mode = Capture::kCompare;
-      HEED_RETURN_IF_ERROR(qs.run(ids.data(), n, out.data(), out.size(), nullptr));
+      HEED_RETURN_IF_ERROR(checked(qs.run(ids.data(), n, out.data(), out.size(), nullptr), t));
     }
     progress_cb(prog, t + 1, texts.size(), label);
   }
@@ -173,8 +215,10 @@ Status measure(const Loaded& ref, const Loaded* quant, const std::vector<std::st
 IrQuantRow row_of(const std::string& name, const ErrorStats& s) {
   IrQuantRow r;
   r.name = name;
-  r.rel_rms = s.ref2 > 0 ? float(std::sqrt(s.diff2 / s.ref2)) : 0.0f;
-  r.cosine = (s.ref2 > 0 && s.q2 > 0) ? float(s.dot / std::sqrt(s.ref2 * s.q2)) : 1.0f;
+  // measure() refuses non-finite activations, so these sums are finite; an
+  // all-zero output on both sides counts as exact.
+  r.rel_rms = s.ref2 > 0 ? float(std::sqrt(s.diff2 / s.ref2)) : (s.diff2 > 0 ? 1.0f : 0.0f);
+  r.cosine = (s.ref2 > 0 && s.q2 > 0) ? float(s.dot / std::sqrt(s.ref2 * s.q2)) : (s.diff2 > 0 ? 0.0f : 1.0f);
   return r;
 }
 
@@ -237,20 +281,34 @@ double mean_of(const std::vector<double>& v) {
   return v.empty() ? 0 : s / double(v.size());
 }
 
-}  // namespace
-
-Status convert(const ConvertOptions& o, ConvertResult* result) {
+Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   if (o.precision != "int8" && o.precision != "fp32") {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "--precision must be int8 or fp32, not '%s'", o.precision.c_str());
   }
   Progress prog{o.log, o.log && isatty(fileno(o.log))};
+  // Inputs are read (and refused) before any long work.
+  std::vector<std::string> texts;
+  if (!o.calib_file.empty()) {
+    if (o.precision != "int8") {
+      return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "--calib applies to --precision int8 only");
+    }
+    HEED_RETURN_IF_ERROR(read_lines(o.calib_file, &texts, o.log));
+  } else {
+    texts.assign(std::begin(kDefaultCalibration), std::end(kDefaultCalibration));
+  }
   HfDir dir;
   HEED_RETURN_IF_ERROR(hf_open(o.input_dir, &dir));
   SafeTensors weights;
   HEED_RETURN_IF_ERROR(weights.open_dir(o.input_dir));
   IrGraph g;
+  HEED_RETURN_IF_ERROR(hf_read_tokenizer(&dir, &g.tokenizer));
+  // I3: the output must not be one of the inputs (checked now, before the
+  // long part, and again just before the rename).
+  std::vector<std::string> inputs = dir.read;
+  inputs.insert(inputs.end(), weights.files().begin(), weights.files().end());
+  if (!o.calib_file.empty()) inputs.push_back(o.calib_file);
+  HEED_RETURN_IF_ERROR(check_output_path(o.output_path, inputs));
   HEED_RETURN_IF_ERROR(bert_build(dir, weights, &g, progress_cb, &prog));
-  HEED_RETURN_IF_ERROR(hf_read_tokenizer(dir, &g.tokenizer));
 
   // Max length: sentence-transformers' max_seq_length, else the model's positions.
   int32_t positions = 0;
@@ -265,21 +323,17 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
     }
   }
 
-  std::vector<std::string> names = {"config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
-                                    "sentence_bert_config.json", "modules.json", "1_Pooling/config.json"};
-  for (const auto& f : weights.files()) {
-    const size_t slash = f.find_last_of('/');
-    names.push_back(slash == std::string::npos ? f : f.substr(slash + 1));
+  // Every file read, by its path inside the model directory.
+  std::vector<std::string> names;
+  for (const std::string& f : inputs) {
+    if (f.compare(0, dir.path.size(), dir.path) != 0) continue;  // the calibration file
+    size_t k = dir.path.size();
+    while (k < f.size() && f[k] == '/') ++k;
+    names.push_back(f.substr(k));
   }
   HEED_RETURN_IF_ERROR(hf_source_files(dir, names, &g.source_files));
 
   if (o.precision == "int8") {
-    std::vector<std::string> texts;
-    if (!o.calib_file.empty()) {
-      HEED_RETURN_IF_ERROR(read_lines(o.calib_file, &texts));
-    } else {
-      texts.assign(std::begin(kDefaultCalibration), std::end(kDefaultCalibration));
-    }
     Loaded ref;
     HEED_RETURN_IF_ERROR(load_ir(g, &ref));
     // fp32 activation ranges (per column) for smoothing and static scales.
@@ -370,6 +424,12 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
     g = std::move(best);
   } else {
     g.calibration = "none (fp32)";
+    // No calibration, but the same check: a checkpoint whose weights overflow
+    // float on ordinary text is refused here, naming the layer.
+    Loaded ref;
+    HEED_RETURN_IF_ERROR(load_ir(g, &ref));
+    Capture cap;
+    HEED_RETURN_IF_ERROR(measure(ref, nullptr, texts, &cap, nullptr, ""));
   }
 
   // Record the memory plan for the model's max length (the runtime re-plans
@@ -386,23 +446,9 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
   std::vector<uint8_t> bytes;
   HEED_RETURN_IF_ERROR(write_model(g, &plan, &bytes));
 
-  // Write to a temporary file and rename, so a failed run never leaves a
-  // half-written model under the requested name.
-  const std::string tmp = o.output_path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return Status::Error(HEED_ERROR_IO, "%s: cannot open for writing", tmp.c_str());
-    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    f.close();
-    if (!f) {
-      std::remove(tmp.c_str());
-      return Status::Error(HEED_ERROR_IO, "%s: write failed", tmp.c_str());
-    }
-  }
-  if (std::rename(tmp.c_str(), o.output_path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Status::Error(HEED_ERROR_IO, "%s: cannot rename into place: %s", o.output_path.c_str(), std::strerror(errno));
-  }
+  // A failed run never leaves a half-written model under the requested name,
+  // never follows a planted symlink and never replaces an input (io/file.h).
+  HEED_RETURN_IF_ERROR(write_file_atomic(o.output_path, bytes, inputs));
   if (result) {
     result->report = g.quant_report;
     result->calibration = g.calibration;
@@ -413,6 +459,21 @@ Status convert(const ConvertOptions& o, ConvertResult* result) {
                  g.calibration.c_str());
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status convert(const ConvertOptions& o, ConvertResult* result) {
+  // Every size read from the input is bounded before it is allocated; what
+  // remains (a large but valid checkpoint on a small machine) is an error
+  // code, never an abort.
+  try {
+    return convert_impl(o, result);
+  } catch (const std::bad_alloc&) {
+    return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "%s: out of memory while converting", o.input_dir.c_str());
+  } catch (const std::length_error&) {
+    return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "%s: out of memory while converting", o.input_dir.c_str());
+  }
 }
 
 }  // namespace heed::conv

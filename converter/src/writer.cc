@@ -8,6 +8,19 @@
 namespace heed::conv {
 
 Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* out) {
+  // One FlatBuffer holds at most 2 GiB: refuse a model whose weights alone
+  // exceed that before building anything (the builder would wrap offsets).
+  uint64_t weight_bytes = 0;
+  for (const IrTensor& t : g.tensors) {
+    weight_bytes += t.dtype == DType::kI8 ? t.i8.size() : t.f32.size() * sizeof(float);
+    weight_bytes += t.scales.size() * sizeof(float) + 64;
+  }
+  if (weight_bytes > kMaxFileBytes - 1) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED,
+                         "the converted model's weights take %llu bytes; one .heed file holds at most 2 GiB "
+                         "(try --precision int8)",
+                         (unsigned long long)weight_bytes);
+  }
   flatbuffers::FlatBufferBuilder b(size_t(1) << 20);
   // Buffer 0 is the empty sentinel.
   std::vector<flatbuffers::Offset<fb::Buffer>> buffers;

@@ -32,6 +32,13 @@ std::string parse_err(std::string_view text) {
   return s.message();
 }
 
+std::string parse_err_with(std::string_view text, const JsonLimits& limits) {
+  JsonValue v;
+  const Status s = json_parse(text, "t.json", &v, limits);
+  CHECK_FALSE(s.ok());
+  return s.ok() ? "" : s.message();
+}
+
 bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -379,6 +386,54 @@ TEST_CASE("json: a tokenizer.json-sized document parses quickly") {
   CHECK(v.find("model")->find("merges")->items().size() == 10000);
   // Generous bound (sanitizers, slow CI); catches quadratic behaviour, not tuning.
   CHECK(ms < 2000.0);
+}
+
+TEST_CASE("json: per-file value and depth caps stop the DOM before it grows") {
+  // A tiny document holding many values is the memory bomb (about 80 bytes of
+  // DOM per value): the cap counts values as they are parsed.
+  JsonLimits limits;
+  limits.max_values = 1000;
+  std::string arr = "[";
+  for (int i = 0; i < 999; ++i) arr += i ? ",0" : "0";
+  arr += "]";  // 1000 values: the array and its 999 elements
+  JsonValue v;
+  CHECK(json_parse(arr, "t.json", &v, limits).ok());
+  arr.insert(1, "0,");
+  const Status s = json_parse(arr, "t.json", &v, limits);
+  CHECK(s.code() == HEED_ERROR_OUT_OF_MEMORY);
+  CHECK(contains(s.message(), "more than 1000 values in one document"));
+  limits.max_depth = 3;
+  CHECK(json_parse("[[[1]]]", "t.json", &v, limits).ok());
+  CHECK(contains(parse_err_with("[[[[1]]]]", limits), "nested deeper than 3"));
+  // A cap above the parser's own is the parser's own.
+  limits.max_depth = 100000;
+  CHECK(contains(parse_err_with(std::string(1000, '['), limits), "nested deeper than 512"));
+}
+
+TEST_CASE("json: json_parse_file applies the caller's byte cap") {
+  testing::TempDir dir;
+  testing::write_file(dir.file("a.json"), "{\"a\": [1, 2, 3]}");
+  JsonValue v;
+  CHECK(json_parse_file(dir.file("a.json"), &v, 16).ok());
+  const Status s = json_parse_file(dir.file("a.json"), &v, 15);
+  CHECK(s.code() == HEED_ERROR_OUT_OF_MEMORY);
+  CHECK(contains(s.message(), "larger than the 15-byte cap"));
+  JsonLimits few;
+  few.max_values = 4;
+  CHECK(json_parse_file(dir.file("a.json"), &v, 100, few).code() == HEED_ERROR_OUT_OF_MEMORY);
+}
+
+TEST_CASE("json: as_integer_literal accepts integer literals only") {
+  int64_t x = 0;
+  CHECK(parse_ok("5").as_integer_literal(&x));
+  CHECK(x == 5);
+  CHECK(parse_ok("-7").as_integer_literal(&x));
+  CHECK(x == -7);
+  for (const char* t : {"5.0", "5e0", "5.5", "\"5\"", "true", "null", "18446744073709551615"}) {
+    INFO(t);
+    CHECK_FALSE(parse_ok(t).as_integer_literal(&x));
+  }
+  CHECK(parse_ok("5.0").as_int64(&x));  // the lenient form still reads config integers
 }
 
 }  // TEST_SUITE("fast")

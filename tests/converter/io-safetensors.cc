@@ -389,6 +389,12 @@ TEST_CASE("safetensors: shards, duplicate names across files, open_dir") {
   write_file(empty.file("bad.safetensors"), "1234");
   e = none.open_dir(empty.path());
   CHECK(std::string(e.message()) == "bad.safetensors: file is 4 bytes, too short for the 8-byte header length");
+  // A directory under a shard's name is named, not skipped (I1).
+  TempDir odd;
+  REQUIRE(std::filesystem::create_directory(odd.file("model.safetensors")));
+  e = none.open_dir(odd.path());
+  CHECK(e.code() == HEED_ERROR_IO);
+  CHECK(std::string(e.message()) == odd.file("model.safetensors") + ": not a regular file (a directory)");
 }
 
 TEST_CASE("safetensors: files that cannot be opened") {

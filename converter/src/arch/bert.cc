@@ -5,8 +5,10 @@
 //   f   = FC(h1, Wi) + GELU        [S, I]
 //   x'  = LN(FC(f, Wo2) + h1)      [S, H]
 #include <cmath>
+#include <string>
 
 #include "arch/arch.h"
+#include "tokenizer/wordpiece.h"
 
 namespace heed::conv {
 
@@ -36,32 +38,65 @@ Status read_config(const HfDir& dir, BertConfig* c, std::vector<std::string>* la
   auto bad = [&](const char* field, const char* why) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field '%s' %s", src.c_str(), field, why);
   };
-  if (c->hidden <= 0 || c->hidden > 65536) return bad("hidden_size", "must be in 1..65536");
-  if (c->layers <= 0 || c->layers > 1024) return bad("num_hidden_layers", "must be in 1..1024");
-  if (c->heads <= 0 || c->hidden % c->heads != 0) return bad("num_attention_heads", "must divide hidden_size");
-  if (c->intermediate <= 0 || c->intermediate > 65536) return bad("intermediate_size", "must be in 1..65536");
-  if (c->max_pos < 2 || c->max_pos > kMaxSeq) return bad("max_position_embeddings", "must be in 2..8192");
-  if (c->vocab <= 0 || c->vocab > (1 << 22)) return bad("vocab_size", "must be in 1..4194304");
-  if (c->type_vocab <= 0 || c->type_vocab > 1024) return bad("type_vocab_size", "must be in 1..1024");
-  if (!(c->eps > 0) || !std::isfinite(c->eps)) return bad("layer_norm_eps", "must be positive");
+  // Each range is what the runtime accepts (format/model.h), so a config it
+  // would refuse is named here rather than surfacing as an invalid model.
+  auto range = [&](const char* field, int64_t v, int64_t lo, int64_t hi) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field '%s' is %lld, outside %lld..%lld", src.c_str(), field,
+                         (long long)v, (long long)lo, (long long)hi);
+  };
+  if (c->hidden < 1 || c->hidden > kMaxGemmK) return range("hidden_size", c->hidden, 1, kMaxGemmK);
+  if (c->layers < 1 || c->layers > 1024) return range("num_hidden_layers", c->layers, 1, 1024);
+  if (c->heads < 1 || c->heads > kMaxHeads) return range("num_attention_heads", c->heads, 1, kMaxHeads);
+  if (c->hidden % c->heads != 0) return bad("num_attention_heads", "must divide hidden_size");
+  if (c->hidden / c->heads > kMaxHeadDim) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: hidden_size / num_attention_heads = %lld exceeds heed's head size cap of %d",
+                         src.c_str(), (long long)(c->hidden / c->heads), kMaxHeadDim);
+  }
+  if (c->intermediate < 1 || c->intermediate > kMaxGemmK) return range("intermediate_size", c->intermediate, 1, kMaxGemmK);
+  if (c->max_pos < 2 || c->max_pos > kMaxSeq) return range("max_position_embeddings", c->max_pos, 2, kMaxSeq);
+  if (c->vocab < 1 || c->vocab > int64_t(WordPieceTokenizer::kMaxVocabSize)) {
+    return range("vocab_size", c->vocab, 1, int64_t(WordPieceTokenizer::kMaxVocabSize));
+  }
+  if (c->type_vocab < 1 || c->type_vocab > 1024) return range("type_vocab_size", c->type_vocab, 1, 1024);
+  // The runtime keeps epsilon as a positive normal float32.
+  if (!(c->eps >= 1e-30 && c->eps <= 1.0)) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field 'layer_norm_eps' is %g, outside 1e-30..1", src.c_str(), c->eps);
+  }
   if (c->act != "gelu") return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: hidden_act '%s' is not supported (gelu only)", src.c_str(), c->act.c_str());
-  if (const JsonValue* pe = j.find("position_embedding_type"); pe && pe->is_string() && pe->as_string() != "absolute") {
-    return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: position_embedding_type '%s' is not supported", src.c_str(),
-                         pe->as_string().c_str());
-  }
-  if (const JsonValue* id2label = j.find("id2label"); id2label && id2label->is_object()) {
-    labels->assign(id2label->members().size(), std::string());
-    for (const auto& [k, v] : id2label->members()) {
-      char* end = nullptr;
-      const long id = std::strtol(k.c_str(), &end, 10);
-      if (k.empty() || *end || id < 0 || size_t(id) >= labels->size() || !v.is_string()) {
-        return bad("id2label", "must map ids 0..n-1 to strings");
-      }
-      (*labels)[size_t(id)] = v.as_string();
+  if (const JsonValue* pe = j.find("position_embedding_type"); pe && !pe->is_null()) {
+    if (!pe->is_string()) return bad("position_embedding_type", "must be a string");
+    if (pe->as_string() != "absolute") {
+      return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: position_embedding_type '%s' is not supported", src.c_str(),
+                           pe->as_string().c_str());
     }
-    c->num_labels = int64_t(labels->size());
   }
-  if (j.find("num_labels")) HEED_RETURN_IF_ERROR(json_get_int(j, "num_labels", src, &c->num_labels));
+  // Labels as transformers' PretrainedConfig reads them: id2label when
+  // present (num_labels then ignored), else num_labels (default 2) named
+  // LABEL_0.... Bounded before anything is allocated for them.
+  const JsonValue* id2label = j.find("id2label");
+  if (id2label && !id2label->is_null()) {
+    if (!id2label->is_object()) return bad("id2label", "must map ids 0..n-1 to strings");
+    const size_t n = id2label->members().size();
+    if (n < 1 || n > kMaxLabels) return range("id2label", int64_t(n), 1, int64_t(kMaxLabels));
+    labels->assign(n, std::string());
+    std::vector<uint8_t> seen(n, 0);
+    for (const auto& [k, v] : id2label->members()) {
+      size_t id = 0;
+      bool ok = !k.empty() && k.size() <= 6 && v.is_string();
+      for (char ch : k) ok = ok && ch >= '0' && ch <= '9';
+      if (ok) id = size_t(std::stoul(k));
+      if (!ok || id >= n || seen[id]) return bad("id2label", "must map each id 0..n-1 (decimal keys) to one string");
+      seen[id] = 1;
+      (*labels)[id] = v.as_string();
+    }
+    c->num_labels = int64_t(n);
+  } else {
+    c->num_labels = 2;
+    if (j.find("num_labels")) HEED_RETURN_IF_ERROR(json_get_int(j, "num_labels", src, &c->num_labels));
+    if (c->num_labels < 1 || c->num_labels > int64_t(kMaxLabels)) {
+      return range("num_labels", c->num_labels, 1, int64_t(kMaxLabels));
+    }
+  }
   return Status::Ok();
 }
 
@@ -126,14 +161,12 @@ Status bert_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Prog
                          dir.config_name.c_str(), dir.architecture.c_str());
   }
   BertConfig c;
-  HEED_RETURN_IF_ERROR(read_config(dir, &c, &g->labels));
-  if (classify && c.num_labels <= 0) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: BertForSequenceClassification needs id2label or num_labels",
-                         dir.config_name.c_str());
+  std::vector<std::string> labels;
+  HEED_RETURN_IF_ERROR(read_config(dir, &c, &labels));
+  if (classify && labels.empty()) {
+    for (int64_t i = 0; i < c.num_labels; ++i) labels.push_back("LABEL_" + std::to_string(i));
   }
-  if (classify && g->labels.empty()) {
-    for (int64_t i = 0; i < c.num_labels; ++i) g->labels.push_back("LABEL_" + std::to_string(i));
-  }
+  if (classify) g->labels = std::move(labels);
   // Checkpoints of task models prefix the encoder with "bert.".
   const std::string prefix = weights.find("bert.embeddings.word_embeddings.weight") ? "bert." : "";
   WeightReader w(weights, prefix);

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <algorithm>
 
 namespace heed::conv {
 
@@ -54,6 +55,13 @@ bool JsonValue::as_int64(int64_t* out) const {
   constexpr double kMaxExact = 9007199254740992.0;
   if (d == nullptr || !(std::fabs(*d) <= kMaxExact) || std::trunc(*d) != *d) return false;
   *out = static_cast<int64_t>(*d);
+  return true;
+}
+
+bool JsonValue::as_integer_literal(int64_t* out) const {
+  const int64_t* i = std::get_if<int64_t>(&v_);
+  if (i == nullptr) return false;
+  *out = *i;
   return true;
 }
 
@@ -148,8 +156,10 @@ const char* type_name(JsonValue::Type t) {
 // kJsonMaxDepth frames), so hostile nesting costs heap, never native stack.
 class JsonParser {
  public:
-  JsonParser(std::string_view text, std::string_view source)
-      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), source_(source) {}
+  JsonParser(std::string_view text, std::string_view source, const JsonLimits& limits)
+      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), source_(source),
+        max_values_(std::min(limits.max_values, kJsonMaxValues)),
+        max_depth_(std::min(limits.max_depth, kJsonMaxDepth)) {}
 
   Status parse(JsonValue* out) {
     if (end_ - p_ >= 3 && std::memcmp(p_, "\xEF\xBB\xBF", 3) == 0) p_ += 3;
@@ -166,15 +176,17 @@ class JsonParser {
       // Expect a value; containers push a frame and loop back here for their first element.
       skip_ws();
       if (p_ == end_) return error(p_, "expected a value");
-      if (++value_count > kJsonMaxValues) {
-        static_assert(kJsonMaxValues == 16777216, "keep the message in step");
-        return error(p_, "more than 16777216 values in one document", HEED_ERROR_OUT_OF_MEMORY);
+      if (++value_count > max_values_) {
+        char what[80];
+        std::snprintf(what, sizeof what, "more than %zu values in one document (the cap for this file)", max_values_);
+        return error(p_, what, HEED_ERROR_OUT_OF_MEMORY);
       }
       const char c = *p_;
       if (c == '[' || c == '{') {
-        if (stack.size() >= kJsonMaxDepth) {
-          static_assert(kJsonMaxDepth == 512, "keep the message in step");
-          return error(p_, "arrays/objects nested deeper than 512");
+        if (stack.size() >= max_depth_) {
+          char what[64];
+          std::snprintf(what, sizeof what, "arrays/objects nested deeper than %zu", max_depth_);
+          return error(p_, what);
         }
         ++p_;
         stack.emplace_back();
@@ -488,12 +500,15 @@ class JsonParser {
   const char* p_;
   const char* end_;
   std::string_view source_;
+  size_t max_values_;
+  size_t max_depth_;
 };
 
-Status json_parse(std::string_view text, std::string_view source_name, JsonValue* out) {
+Status json_parse(std::string_view text, std::string_view source_name, JsonValue* out,
+                  const JsonLimits& limits) {
   try {
     JsonValue v;
-    JsonParser parser(text, source_name);
+    JsonParser parser(text, source_name, limits);
     HEED_RETURN_IF_ERROR(parser.parse(&v));
     *out = std::move(v);
     return Status::Ok();
@@ -503,38 +518,13 @@ Status json_parse(std::string_view text, std::string_view source_name, JsonValue
   }
 }
 
-Status json_parse_file(const std::string& path, JsonValue* out) {
+Status json_parse_file(const std::string& path, JsonValue* out, uint64_t max_bytes, const JsonLimits& limits) {
   const size_t slash = path.find_last_of('/');
   const std::string_view base =
       slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);
-  InputFile file;
-  HEED_RETURN_IF_ERROR(file.open(path));
-  const int fd = file.fd();
-  const uint64_t size = file.size();
-  if (size > kJsonMaxFileBytes) {
-    return Status::Error(HEED_ERROR_OUT_OF_MEMORY,
-                         "%s: file is %llu bytes, larger than the %llu-byte JSON cap", path.c_str(),
-                         static_cast<unsigned long long>(size),
-                         static_cast<unsigned long long>(kJsonMaxFileBytes));
-  }
   std::string text;
-  try {
-    text.resize(static_cast<size_t>(size));
-  } catch (const std::bad_alloc&) {
-    return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "%s: out of memory", path.c_str());
-  }
-  size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = ::read(fd, &text[got], text.size() - got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::Error(HEED_ERROR_IO, "%s: read failed: %s", path.c_str(), std::strerror(errno));
-    }
-    if (n == 0) break;  // file shrank since fstat: parse what is there
-    got += static_cast<size_t>(n);
-  }
-  text.resize(got);
-  return json_parse(text, base, out);
+  HEED_RETURN_IF_ERROR(read_file(path, std::min(max_bytes, kJsonMaxFileBytes), &text));
+  return json_parse(text, base, out, limits);
 }
 
 namespace {

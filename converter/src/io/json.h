@@ -37,6 +37,14 @@ inline constexpr size_t kJsonMaxDepth = 512;                      // arrays + ob
 inline constexpr uint64_t kJsonMaxFileBytes = uint64_t{256} << 20;  // json_parse_file input cap
 inline constexpr size_t kJsonMaxValues = size_t{1} << 24;           // values per document
 
+// Per-document caps, checked while parsing (before the value is stored), so a
+// document's DOM never grows past max_values values whatever the input. Each
+// reader states its own, tighter caps (docs/SECURITY.md lists them).
+struct JsonLimits {
+  size_t max_values = kJsonMaxValues;  // <= kJsonMaxValues
+  size_t max_depth = kJsonMaxDepth;    // <= kJsonMaxDepth
+};
+
 class JsonValue {
  public:
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
@@ -61,6 +69,9 @@ class JsonValue {
   // exactly: an integer literal in [-2^63, 2^63-1] ("768", "-0"), or a non-integer
   // literal whose double value is an integer of magnitude <= 2^53 ("7.68e2", "1.0").
   bool as_int64(int64_t* out) const;
+  // True (and *out set) only for an integer literal (no fraction or exponent) that
+  // fits int64: what a strict reader of ids wants ("5.0" and "5e0" are not ids).
+  bool as_integer_literal(int64_t* out) const;
 
   const std::vector<JsonValue>& items() const;  // array; empty otherwise
   const std::vector<std::pair<std::string, JsonValue>>& members() const;  // object, file order
@@ -82,12 +93,15 @@ class JsonValue {
 // the column counts UTF-8 characters). Errors: HEED_ERROR_INVALID_ARGUMENT for malformed
 // text, HEED_ERROR_OUT_OF_MEMORY for more than kJsonMaxValues values or a failed
 // allocation. *out is written only on success.
-Status json_parse(std::string_view text, std::string_view source_name, JsonValue* out);
+Status json_parse(std::string_view text, std::string_view source_name, JsonValue* out,
+                  const JsonLimits& limits = JsonLimits());
 
 // Reads and parses a file; errors name the file's base name. HEED_ERROR_IO if it cannot
-// be opened/read or is not a regular file, HEED_ERROR_OUT_OF_MEMORY if larger than
-// kJsonMaxFileBytes, otherwise as json_parse.
-Status json_parse_file(const std::string& path, JsonValue* out);
+// be opened/read or is not a regular file (a FIFO or device is refused without
+// blocking), HEED_ERROR_OUT_OF_MEMORY if larger than max_bytes (<= kJsonMaxFileBytes),
+// otherwise as json_parse.
+Status json_parse_file(const std::string& path, JsonValue* out, uint64_t max_bytes = kJsonMaxFileBytes,
+                       const JsonLimits& limits = JsonLimits());
 
 // Typed field access on an object, for config files. `source` names the file in errors:
 //   missing (or obj not an object): "config.json: missing field 'hidden_size'"

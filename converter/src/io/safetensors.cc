@@ -248,9 +248,12 @@ Status SafeTensors::open_file(const std::string& path) {
 
     JsonValue header;
     const std::string source = file.name + " header";
+    JsonLimits limits;
+    limits.max_values = kSafeTensorsMaxHeaderValues;
+    limits.max_depth = kSafeTensorsMaxHeaderDepth;
     HEED_RETURN_IF_ERROR(json_parse(
         std::string_view(reinterpret_cast<const char*>(bytes + 8), static_cast<size_t>(header_len)),
-        source, &header));
+        source, &header, limits));
     if (!header.is_object()) return Status::Error(kBad, "%s: header is not a JSON object", f);
 
     const size_t file_index = files_.size();
@@ -342,12 +345,16 @@ Status SafeTensors::open_dir(const std::string& dir) {
     return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "%s: out of memory", dir.c_str());
   }
   std::sort(names.begin(), names.end());
+  if (names.size() > kSafeTensorsMaxFiles) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: %zu *.safetensors files, more than the cap of %zu", dir.c_str(),
+                         names.size(), kSafeTensorsMaxFiles);
+  }
   const std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
   size_t opened = 0;
   for (const std::string& name : names) {
     const std::string path = prefix + name;
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // dirs, dangling links
+    // A FIFO, directory or dangling link under a shard's name is an error
+    // naming it (open_file refuses it without blocking), never skipped.
     HEED_RETURN_IF_ERROR(open_file(path));
     ++opened;
   }

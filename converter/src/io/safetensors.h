@@ -36,8 +36,16 @@
 
 namespace heed::conv {
 
+// The header caps. 100 MiB is about the reference implementation's own limit; the
+// value cap (a tensor entry is about 8 JSON values) bounds the header's DOM
+// whatever its bytes hold, e.g. one array of 50 million zeros; depth 3 is the
+// format's (header -> entry -> shape).
 inline constexpr uint64_t kSafeTensorsMaxHeaderBytes = uint64_t{100} << 20;
+inline constexpr size_t kSafeTensorsMaxHeaderValues = size_t{1} << 21;
+inline constexpr size_t kSafeTensorsMaxHeaderDepth = 3;
 inline constexpr size_t kSafeTensorsMaxRank = 16;
+// Shards of one checkpoint (each is mapped for the whole conversion).
+inline constexpr size_t kSafeTensorsMaxFiles = 1024;
 
 struct SafeTensorInfo {
   std::string name;
@@ -89,8 +97,9 @@ class SafeTensors {
   // Maps and validates one file and adds its tensors (file order). May be called for
   // several shard files; names must stay unique across them.
   Status open_file(const std::string& path);
-  // Opens every "*.safetensors" regular file (or symlink to one) in dir, sorted by name;
-  // hidden files are skipped. Error if there is none.
+  // Opens every "*.safetensors" entry of dir, sorted by name; hidden files are skipped.
+  // Each must be a regular file (or a symlink to one): anything else is an error naming
+  // it. Error if there is none.
   Status open_dir(const std::string& dir);
 
   const std::vector<SafeTensorInfo>& tensors() const { return tensors_; }

@@ -1,0 +1,304 @@
+// Reading a Hugging Face directory (hf/hf-dir.h, arch/bert.cc's config
+// checks): where Hugging Face defines the behaviour heed follows it, where it
+// would tokenize in a way heed does not implement heed refuses, naming the
+// file and field; counts are bounded before anything is allocated (I1, H2,
+// H3, G1 of docs/SECURITY.md).
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "arch/arch.h"
+#include "hf/hf-dir.h"
+#include "io-test-util.h"
+
+namespace heed::conv {
+namespace {
+
+using testing::TempDir;
+using testing::write_file;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+const char* const kConfig =
+    R"({"model_type": "bert", "architectures": ["BertModel"], "hidden_size": 8, "num_hidden_layers": 1,
+        "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 32, "vocab_size": 8})";
+
+// kConfig with more members; a key already there is overridden (the last
+// duplicate wins, as in Python's json).
+std::string with(const std::string& members) {
+  std::string c = kConfig;
+  c.insert(c.rfind('}'), ", " + members);
+  return c;
+}
+
+const std::vector<std::string> kVocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "##s"};
+
+std::string added(int id, const std::string& content, const std::string& extra = "") {
+  return R"({"id": )" + std::to_string(id) + R"(, "content": ")" + content +
+         R"(", "special": true, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false)" + extra +
+         "}";
+}
+
+// A tokenizer.json in the format of Hugging Face `tokenizers`, with parts
+// replaceable by the tests.
+struct TokenizerJson {
+  std::string vocab_ids;  // "" = kVocab with ids 0..7
+  std::string model_extra;
+  std::string normalizer = R"({"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
+                               "strip_accents": null, "lowercase": true})";
+  std::string post_processor = R"({"type": "TemplateProcessing",
+      "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                 {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+      "pair": [], "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
+                                     "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}})";
+  std::string added_tokens = "[" + added(0, "[PAD]") + ", " + added(1, "[UNK]") + ", " + added(2, "[CLS]") + ", " +
+                             added(3, "[SEP]") + ", " + added(4, "[MASK]") + "]";
+
+  std::string str() const {
+    std::string v = vocab_ids;
+    if (v.empty()) {
+      for (size_t i = 0; i < kVocab.size(); ++i) v += (i ? ", \"" : "\"") + kVocab[i] + "\": " + std::to_string(i);
+    }
+    return R"({"version": "1.0", "added_tokens": )" + added_tokens + R"(, "normalizer": )" + normalizer +
+           R"(, "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": )" + post_processor +
+           R"(, "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+               "max_input_chars_per_word": 100)" + model_extra + R"(, "vocab": {)" + v + "}}}";
+  }
+};
+
+struct Dir {
+  TempDir tmp;
+  explicit Dir(const std::string& config = kConfig) { write_file(tmp.file("config.json"), config); }
+  Status tokenizer(IrTokenizer* t) {
+    HfDir d;
+    HEED_RETURN_IF_ERROR(hf_open(tmp.path(), &d));
+    return hf_read_tokenizer(&d, t);
+  }
+  Status config(IrGraph* g) {
+    HfDir d;
+    HEED_RETURN_IF_ERROR(hf_open(tmp.path(), &d));
+    SafeTensors none;  // the config is checked before any weight is looked up
+    return bert_build(d, none, g, nullptr, nullptr);
+  }
+};
+
+TEST_SUITE("fast") {
+
+TEST_CASE("hf: a valid tokenizer.json reads; ids come from the post-processor") {
+  Dir d;
+  TokenizerJson tj;
+  write_file(d.tmp.file("tokenizer.json"), tj.str());
+  IrTokenizer t;
+  REQUIRE(d.tokenizer(&t).ok());
+  CHECK(t.vocab == kVocab);
+  CHECK(t.cls_id == 2);
+  CHECK(t.sep_id == 3);
+  CHECK(t.special_ids == std::vector<int32_t>{0, 1, 2, 3, 4});
+  CHECK(t.strip_accents);  // null follows lowercase
+  // BertProcessing names its ids directly.
+  tj.post_processor = R"({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 4]})";
+  write_file(d.tmp.file("tokenizer.json"), tj.str());
+  REQUIRE(d.tokenizer(&t).ok());
+  CHECK(t.cls_id == 4);
+}
+
+TEST_CASE("hf: tokenizer.json values Hugging Face would not accept are refused, naming the field") {
+  struct Case {
+    const char* what;
+    void (*edit)(TokenizerJson*);
+    heed_status code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"float id", [](TokenizerJson* t) { t->vocab_ids = R"("[PAD]": 0, "[UNK]": 1.0, "[CLS]": 2, "[SEP]": 3)"; },
+       HEED_ERROR_INVALID_ARGUMENT, "model.vocab['[UNK]'] must be an integer id"},
+      {"fractional id", [](TokenizerJson* t) { t->vocab_ids = R"("[PAD]": 0, "[UNK]": 1, "[CLS]": 2.5, "[SEP]": 3)"; },
+       HEED_ERROR_INVALID_ARGUMENT, "model.vocab['[CLS]'] must be an integer id"},
+      {"strip_accents yes",
+       [](TokenizerJson* t) { t->normalizer = R"({"type": "BertNormalizer", "strip_accents": "yes"})"; },
+       HEED_ERROR_INVALID_ARGUMENT, "'strip_accents' must be true, false or null"},
+      {"lowercase 1", [](TokenizerJson* t) { t->normalizer = R"({"type": "BertNormalizer", "lowercase": 1})"; },
+       HEED_ERROR_INVALID_ARGUMENT, "lowercase"},
+      {"prefix not a string", [](TokenizerJson* t) { t->model_extra = R"(, "continuing_subword_prefix": 7)"; },
+       HEED_ERROR_INVALID_ARGUMENT, "continuing_subword_prefix"},
+      {"max_input_chars_per_word 1000", [](TokenizerJson* t) { t->model_extra = R"(, "max_input_chars_per_word": 1000)"; },
+       HEED_ERROR_UNSUPPORTED, "model.max_input_chars_per_word 1000 is not supported (heed supports 1..256)"},
+      {"added id float", [](TokenizerJson* t) { t->added_tokens = "[" + added(0, "[PAD]") + R"(, {"id": 2.0, "content": "[CLS]", "special": true}])"; },
+       HEED_ERROR_INVALID_ARGUMENT, "added_tokens[1]: id must be an integer id"},
+      {"added content differs", [](TokenizerJson* t) { t->added_tokens = "[" + added(2, "<s>") + "]"; },
+       HEED_ERROR_UNSUPPORTED, "content '<s>' that differs from the vocabulary's piece of id 2"},
+      {"added not special", [](TokenizerJson* t) { t->added_tokens = R"([{"id": 5, "content": "the", "special": false}])"; },
+       HEED_ERROR_UNSUPPORTED, "non-special added tokens are not supported"},
+      {"added lstrip", [](TokenizerJson* t) { t->added_tokens = "[" + added(4, "[MASK]").replace(added(4, "[MASK]").find("\"lstrip\": false"), 15, "\"lstrip\": true") + "]"; },
+       HEED_ERROR_UNSUPPORTED, "lstrip = true"},
+      {"post_processor null", [](TokenizerJson* t) { t->post_processor = "null"; },
+       HEED_ERROR_UNSUPPORTED, "post_processor null is not supported"},
+      {"post_processor Roberta", [](TokenizerJson* t) { t->post_processor = R"({"type": "RobertaProcessing"})"; },
+       HEED_ERROR_UNSUPPORTED, "post_processor.type 'RobertaProcessing'"},
+      {"template two ids", [](TokenizerJson* t) {
+         t->post_processor = R"({"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+             {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+             "special_tokens": {"[CLS]": {"ids": [2, 4]}, "[SEP]": {"ids": [3]}}})"; },
+       HEED_ERROR_UNSUPPORTED, "more than one id"},
+      {"template id out of range", [](TokenizerJson* t) {
+         t->post_processor = R"({"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+             {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+             "special_tokens": {"[CLS]": {"ids": [99]}, "[SEP]": {"ids": [3]}}})"; },
+       HEED_ERROR_INVALID_ARGUMENT, "special_tokens['[CLS]'].ids[0] must be an integer id in [0, 8)"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    Dir d;
+    TokenizerJson tj;
+    c.edit(&tj);
+    write_file(d.tmp.file("tokenizer.json"), tj.str());
+    IrTokenizer t;
+    const Status s = d.tokenizer(&t);
+    CHECK(s.code() == c.code);
+    CHECK(contains(s.message(), c.message));
+    CHECK(contains(s.message(), "tokenizer.json"));
+  }
+}
+
+TEST_CASE("hf: more special tokens than the runtime holds are refused by the converter") {
+  // 1100 pieces, each an added special token: the runtime's cap is 1024.
+  Dir d;
+  TokenizerJson tj;
+  tj.vocab_ids.clear();
+  tj.added_tokens = "[";
+  for (int i = 0; i < 1100; ++i) {
+    const std::string piece = i < 5 ? kVocab[size_t(i)] : "[unused" + std::to_string(i) + "]";
+    tj.vocab_ids += (i ? ", \"" : "\"") + piece + "\": " + std::to_string(i);
+    tj.added_tokens += (i ? ", " : "") + added(i, piece);
+  }
+  tj.added_tokens += "]";
+  write_file(d.tmp.file("tokenizer.json"), tj.str());
+  IrTokenizer t;
+  const Status s = d.tokenizer(&t);
+  CHECK(s.code() == HEED_ERROR_UNSUPPORTED);
+  CHECK(contains(s.message(), "added_tokens lists 1100 special tokens; more than heed's cap of 1024"));
+}
+
+TEST_CASE("hf: vocab.txt: a piece listed twice has its last id, as in Hugging Face") {
+  Dir d;
+  write_file(d.tmp.file("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n[CLS]\ncat\r\n##s\n");
+  IrTokenizer t;
+  REQUIRE(d.tokenizer(&t).ok());
+  CHECK(t.cls_id == 6);
+  CHECK(t.vocab.size() == 9);
+  CHECK(t.vocab[7] == "cat");  // CRLF line end stripped
+  // tokenizer_config.json names the special tokens (string or AddedToken form).
+  write_file(d.tmp.file("tokenizer_config.json"),
+             R"({"do_lower_case": false, "cls_token": {"content": "the"}, "sep_token": "cat",
+                 "tokenize_chinese_chars": false, "strip_accents": null})");
+  t = IrTokenizer();
+  REQUIRE(d.tokenizer(&t).ok());
+  CHECK(t.cls_id == 5);
+  CHECK(t.sep_id == 7);
+  CHECK_FALSE(t.lowercase);
+  CHECK_FALSE(t.strip_accents);
+  CHECK_FALSE(t.handle_chinese_chars);
+}
+
+TEST_CASE("hf: vocab.txt and tokenizer_config.json that are malformed are refused, naming the line or field") {
+  struct Case {
+    std::string vocab, config, message;
+  };
+  const Case cases[] = {
+      {"[PAD]\n[UNK]\n[CLS]\n[SEP]\nca\xff" "t\n", "", "vocab.txt:5: token is not valid UTF-8"},
+      {"[PAD]\n[UNK]\n\n[CLS]\n[SEP]\n", "", "vocab.txt:3: empty token"},
+      {"[PAD]\n[UNK]\n[CLS]\n[SEP]\na\rb\n", "", "vocab.txt:5: carriage return inside a token"},
+      {"[PAD]\n[UNK]\n[CLS]\n[SEP]\n", R"({"strip_accents": "yes"})", "'strip_accents' must be true, false or null"},
+      {"[PAD]\n[UNK]\n[CLS]\n[SEP]\n", R"({"do_lower_case": "true"})", "do_lower_case"},
+      {"[PAD]\n[UNK]\n[CLS]\n[SEP]\n", R"({"cls_token": 5})", "'cls_token' must be a string"},
+      {"[PAD]\n[UNK]\n[SEP]\n", "", "special token '[CLS]' is not in the vocabulary"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.message);
+    Dir d;
+    write_file(d.tmp.file("vocab.txt"), c.vocab);
+    if (!c.config.empty()) write_file(d.tmp.file("tokenizer_config.json"), c.config);
+    IrTokenizer t;
+    const Status s = d.tokenizer(&t);
+    CHECK(s.code() == HEED_ERROR_INVALID_ARGUMENT);
+    CHECK(contains(s.message(), c.message));
+  }
+}
+
+TEST_CASE("hf: a FIFO or a directory under a file's name is named as such, not as missing") {
+  for (const char* name : {"config.json", "tokenizer.json", "vocab.txt", "sentence_bert_config.json", "modules.json"}) {
+    INFO(name);
+    Dir d;
+    write_file(d.tmp.file("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+    ::unlink(d.tmp.file(name).c_str());
+    const bool fifo = std::string(name) != "modules.json";
+    REQUIRE((fifo ? ::mkfifo(d.tmp.file(name).c_str(), 0600) : ::mkdir(d.tmp.file(name).c_str(), 0700)) == 0);
+    alarm(20);  // a blocking open would hang here: fail instead
+    IrTokenizer t;
+    const Status s = d.tokenizer(&t);
+    alarm(0);
+    CHECK(s.code() == HEED_ERROR_IO);
+    CHECK(contains(s.message(), std::string(name) + ": not a regular file (" + (fifo ? "a FIFO" : "a directory") + ")"));
+  }
+}
+
+TEST_CASE("hf: config counts are bounded before anything is allocated for them") {
+  struct Case {
+    std::string edit, message;
+  };
+  const Case cases[] = {
+      {R"("architectures": ["BertForSequenceClassification"], "num_labels": 1000000000000)",
+       "field 'num_labels' is 1000000000000, outside 1..65536"},
+      {R"("architectures": ["BertForSequenceClassification"], "num_labels": 70000)",
+       "field 'num_labels' is 70000, outside 1..65536"},
+      {R"("architectures": ["BertForSequenceClassification"], "num_labels": 0)", "field 'num_labels' is 0"},
+      {R"("architectures": ["BertForSequenceClassification"], "id2label": {"0": "a", "00": "b"})", "'id2label'"},
+      {R"("architectures": ["BertForSequenceClassification"], "id2label": {"0": "a", "2": "b"})", "'id2label'"},
+      {R"("layer_norm_eps": 1e-50)", "field 'layer_norm_eps' is 1e-50, outside 1e-30..1"},
+      {R"("layer_norm_eps": 5)", "field 'layer_norm_eps' is 5"},
+      {R"("num_attention_heads": 8192, "hidden_size": 8192)", "field 'num_attention_heads' is 8192, outside 1..4096"},
+      {R"("num_attention_heads": 1, "hidden_size": 8192)", "head size cap of 4096"},
+      {R"("max_position_embeddings": 100000)", "field 'max_position_embeddings' is 100000, outside 2..8192"},
+      {R"("vocab_size": 5000000000)", "field 'vocab_size' is 5000000000"},
+      {R"("position_embedding_type": 5)", "'position_embedding_type' must be a string"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.edit);
+    Dir d(with(c.edit));
+    IrGraph g;
+    const auto t0 = std::chrono::steady_clock::now();
+    const Status s = d.config(&g);
+    CHECK(s.code() == HEED_ERROR_INVALID_ARGUMENT);
+    CHECK(contains(s.message(), "config.json: "));
+    CHECK(contains(s.message(), c.message));
+    CHECK(g.labels.empty());
+    // Not a timing gate: 10^12 label strings would take hours, not a minute.
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60));
+  }
+}
+
+TEST_CASE("hf: labels follow transformers: id2label wins over num_labels, else LABEL_i") {
+  // Both reach the weights (none here): the labels are set before that.
+  const std::string cls = R"("architectures": ["BertForSequenceClassification"], )";
+  Dir d(with(cls + R"("id2label": {"1": "b\u0000\t\nz", "0": "a"}, "num_labels": 7)"));
+  IrGraph g;
+  const Status s = d.config(&g);
+  CHECK(contains(s.message(), "missing tensor"));
+  REQUIRE(g.labels.size() == 2);
+  CHECK(g.labels[0] == "a");
+  CHECK(g.labels[1] == std::string("b\0\t\nz", 5));
+  Dir d2(with(cls + R"("num_labels": 3)"));
+  IrGraph g2;
+  CHECK(contains(d2.config(&g2).message(), "missing tensor"));
+  CHECK(g2.labels == std::vector<std::string>{"LABEL_0", "LABEL_1", "LABEL_2"});
+}
+
+}  // TEST_SUITE
+}  // namespace
+}  // namespace heed::conv
