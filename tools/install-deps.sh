@@ -8,7 +8,7 @@ pkgs=(
   libflatbuffers-dev flatbuffers-compiler doctest-dev
   python3-venv python3-pip python3-torch libopenblas0-pthread
   libc-l10n libglib2.0-data
-  wordnet-base
+  wordnet-base time util-linux
   clang-14 libclang-rt-14-dev
 )
 if [ "${HEED_CROSS:-0}" = 1 ]; then

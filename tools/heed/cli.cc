@@ -1,9 +1,14 @@
 #include "cli.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
-#include <iostream>
+#include <cstring>
+
+// Internal header: the CLI escapes text with the runtime's strict UTF-8
+// decoder, so "valid UTF-8" means the same thing here as in the tokenizer.
+#include "tokenizer/utf8.h"
 
 namespace heed::cli {
 
@@ -14,8 +19,8 @@ bool Args::has(const std::string& name) const {
 }
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {
-  for (const auto& f : flags)
-    if (f.first == name) return f.second;
+  for (auto it = flags.rbegin(); it != flags.rend(); ++it)
+    if (it->first == name) return it->second;
   return fallback;
 }
 
@@ -44,9 +49,13 @@ bool parse_args(int argc, char** argv, const std::vector<std::string>& valued,
         }
         out->flags.emplace_back(a, value);
       } else if (std::find(switches.begin(), switches.end(), a) != switches.end()) {
+        if (eq != std::string::npos) {
+          *error = "option " + a + " takes no value";
+          return false;
+        }
         out->flags.emplace_back(a, "");
       } else {
-        *error = "unknown option " + a;
+        *error = "unknown option " + escape_text(a);
         return false;
       }
     } else {
@@ -56,30 +65,102 @@ bool parse_args(int argc, char** argv, const std::vector<std::string>& valued,
   return true;
 }
 
-std::vector<std::string> read_texts(const Args& args, size_t first) {
-  std::vector<std::string> texts;
-  if (args.positional.size() > first) {
-    texts.assign(args.positional.begin() + long(first), args.positional.end());
-    return texts;
+bool flag_uint(const Args& args, const char* name, uint64_t fallback, uint64_t min, uint64_t max,
+               uint64_t* out, std::string* error) {
+  if (!args.has(name)) {
+    *out = fallback;
+    return true;
   }
-  std::string line;
-  while (std::getline(std::cin, line)) texts.push_back(line);
-  return texts;
-}
-
-bool parse_size(const std::string& s, size_t* out) {
-  if (s.empty() || s[0] == '-') return false;
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (errno || *end) return false;
-  *out = size_t(v);
+  const std::string s = args.get(name);
+  uint64_t v = 0;
+  bool ok = !s.empty() && s.size() <= 20;
+  for (size_t i = 0; ok && i < s.size(); ++i) {
+    const unsigned d = unsigned(static_cast<unsigned char>(s[i])) - '0';
+    if (d > 9 || v > (UINT64_MAX - d) / 10) ok = false;
+    else v = v * 10 + d;
+  }
+  if (!ok || v < min || v > max) {
+    *error = std::string(name) + ": '" + escape_text(s) + "' is not an integer in " + std::to_string(min) + ".." +
+             std::to_string(max);
+    return false;
+  }
+  *out = v;
   return true;
 }
 
-void print_json_string(FILE* f, const std::string& s) {
+TextSource::TextSource(const Args& args, size_t first, uint64_t max_line_bytes)
+    : args_(args), arg_(first), from_stdin_(args.positional.size() <= first), max_line_(max_line_bytes) {}
+
+bool TextSource::fill() {
+  if (eof_ || error_) return false;
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, buf_, sizeof buf_);
+    if (n > 0) {
+      pos_ = 0;
+      end_ = size_t(n);
+      return true;
+    }
+    if (n == 0) {
+      eof_ = true;
+      return false;
+    }
+    if (errno != EINTR) {
+      error_ = true;
+      return false;
+    }
+  }
+}
+
+TextSource::Next TextSource::next(std::string* text) {
+  text->clear();
+  if (!from_stdin_) {
+    if (arg_ >= args_.positional.size()) return Next::kEnd;
+    *text = args_.positional[arg_++];
+    ++line_no_;
+    return Next::kText;
+  }
+  bool any = false, too_long = false;
+  for (;;) {
+    if (pos_ == end_ && !fill()) break;
+    any = true;
+    const char* start = buf_ + pos_;
+    const char* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
+    const size_t take = nl ? size_t(nl - start) : end_ - pos_;
+    if (!too_long && text->size() + take > max_line_) {
+      too_long = true;
+      text->clear();
+      text->shrink_to_fit();
+    }
+    if (!too_long) text->append(start, take);
+    pos_ += take;
+    if (nl) {
+      ++pos_;
+      break;
+    }
+  }
+  if (error_) return Next::kReadError;
+  if (!any) return Next::kEnd;
+  ++line_no_;
+  return too_long ? Next::kTooLong : Next::kText;
+}
+
+std::string TextSource::where() const {
+  return (from_stdin_ ? "stdin line " : "argument ") + std::to_string(line_no_);
+}
+
+void print_json_string(FILE* f, std::string_view s) {
   std::fputc('"', f);
-  for (unsigned char c : s) {
+  const auto* b = reinterpret_cast<const uint8_t*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    const uint8_t c = b[i];
+    if (c >= 0x80) {
+      uint32_t cp;
+      const size_t k = utf8::decode(b + i, s.size() - i, &cp);
+      if (k == 1) std::fputs("\\ufffd", f);
+      else std::fwrite(b + i, 1, k, f);
+      i += k;
+      continue;
+    }
     switch (c) {
       case '"': std::fputs("\\\"", f); break;
       case '\\': std::fputs("\\\\", f); break;
@@ -87,11 +168,49 @@ void print_json_string(FILE* f, const std::string& s) {
       case '\r': std::fputs("\\r", f); break;
       case '\t': std::fputs("\\t", f); break;
       default:
-        if (c < 0x20) std::fprintf(f, "\\u%04x", c);
+        if (c < 0x20 || c == 0x7F) std::fprintf(f, "\\u%04x", c);
         else std::fputc(c, f);
     }
+    ++i;
   }
   std::fputc('"', f);
+}
+
+std::string escape_text(std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [&](uint8_t c) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  };
+  const auto* b = reinterpret_cast<const uint8_t*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    const uint8_t c = b[i];
+    if (c >= 0x80) {
+      uint32_t cp;
+      const size_t k = utf8::decode(b + i, s.size() - i, &cp);
+      if (k == 1 || (cp >= 0x80 && cp <= 0x9F)) {  // invalid, or a C1 control
+        for (size_t j = 0; j < k; ++j) hex(b[i + j]);
+      } else {
+        out.append(s.data() + i, k);
+      }
+      i += k;
+      continue;
+    }
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7F) hex(c);
+        else out += char(c);
+    }
+    ++i;
+  }
+  return out;
 }
 
 }  // namespace heed::cli

@@ -19,26 +19,27 @@ int cmd_bench(int argc, char** argv) {
                  err.empty() ? "" : "\n", err.c_str());
     return 2;
   }
-  size_t seq = 128, threads = 1, iters = 20, warmup = 3;
-  if (!parse_size(args.get("--seq", "128"), &seq) || !parse_size(args.get("--threads", "1"), &threads) ||
-      !parse_size(args.get("--iters", "20"), &iters) || !parse_size(args.get("--warmup", "3"), &warmup) ||
-      seq < 2 || threads < 1 || iters < 1) {
-    std::fprintf(stderr, "heed bench: --seq >= 2, --threads >= 1 and --iters >= 1 must be numbers\n");
+  uint64_t seq = 128, threads = 1, iters = 20, warmup = 3;
+  if (!flag_uint(args, "--seq", 128, 2, uint64_t(kMaxSeq), &seq, &err) ||
+      !flag_uint(args, "--threads", 1, 1, HEED_MAX_THREADS, &threads, &err) ||
+      !flag_uint(args, "--iters", 20, 1, 1000000, &iters, &err) ||
+      !flag_uint(args, "--warmup", 3, 0, 1000000, &warmup, &err)) {
+    std::fprintf(stderr, "heed bench: %s\n", err.c_str());
     return 2;
   }
   Model m;
   Status s = m.load_file(args.positional[0].c_str());
   if (!s.ok()) {
-    std::fprintf(stderr, "heed bench: %s\n", s.message());
+    std::fprintf(stderr, "heed bench: %s\n", escape_text(s.message()).c_str());
     return 1;
   }
   SessionOptions so;
-  so.max_seq = seq;
+  so.max_seq = size_t(seq);
   so.num_threads = int(threads);
   if (args.has("--isa")) {
     s = isa_parse(args.get("--isa").c_str(), &so.isa);
     if (!s.ok()) {
-      std::fprintf(stderr, "heed bench: %s\n", s.message());
+      std::fprintf(stderr, "heed bench: --isa: %s\n", escape_text(s.message()).c_str());
       return 2;
     }
     so.force_isa = true;
@@ -46,9 +47,10 @@ int cmd_bench(int argc, char** argv) {
   Session session;
   s = session.init(&m, so, nullptr, 0);
   if (!s.ok()) {
-    std::fprintf(stderr, "heed bench: %s\n", s.message());
+    std::fprintf(stderr, "heed bench: %s\n", escape_text(s.message()).c_str());
     return 1;
   }
+  const int used_threads = session.num_threads();
   // Deterministic token ids: [CLS] ... [SEP] over the vocabulary's upper part.
   std::vector<int32_t> ids(seq);
   const int32_t V = int32_t(m.vocab_size());
@@ -65,15 +67,21 @@ int cmd_bench(int argc, char** argv) {
   for (size_t i = 0; i < warmup; ++i) {
     s = session.run(ids.data(), seq, out.data(), out.size(), nullptr);
     if (!s.ok()) {
-      std::fprintf(stderr, "heed bench: %s\n", s.message());
+      std::fprintf(stderr, "heed bench: %s\n", escape_text(s.message()).c_str());
       return 1;
     }
   }
+  // The timed loop only calls run(): nothing in it allocates.
   std::vector<double> ms;
+  ms.reserve(size_t(iters));
   for (size_t i = 0; i < iters; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    session.run(ids.data(), seq, out.data(), out.size(), nullptr);
+    s = session.run(ids.data(), seq, out.data(), out.size(), nullptr);
     const auto t1 = std::chrono::steady_clock::now();
+    if (!s.ok()) {
+      std::fprintf(stderr, "heed bench: %s\n", escape_text(s.message()).c_str());
+      return 1;
+    }
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::vector<double> sorted = ms;
@@ -93,18 +101,27 @@ int cmd_bench(int argc, char** argv) {
     }
   }
   const double gops = 2.0 * macs / (median * 1e-3) / 1e9;
+  const std::string& path = args.positional[0];
   if (args.has("--json")) {
-    std::printf("{\"model\": \"%s\", \"precision\": \"%s\", \"isa\": \"%s\", \"seq\": %zu, \"threads\": %zu, "
-                "\"iters\": %zu, \"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"gmac\": %.4f, "
+    std::printf("{\"model\": ");
+    print_json_string(stdout, path);
+    std::printf(", \"precision\": ");
+    print_json_string(stdout, m.metadata().precision);
+    std::printf(", \"isa\": \"%s\", \"seq\": %llu, \"threads\": %d, \"threads_requested\": %llu, "
+                "\"iters\": %llu, \"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"gmac\": %.4f, "
                 "\"gops\": %.3f, \"arena_bytes\": %zu}\n",
-                args.positional[0].c_str(), m.metadata().precision.c_str(), isa_name(session.isa()), seq, threads,
-                iters, median, sorted.front(), sorted.back(), macs / 1e9, gops, session.arena_bytes());
+                isa_name(session.isa()), (unsigned long long)seq, used_threads, (unsigned long long)threads,
+                (unsigned long long)iters, median, sorted.front(), sorted.back(), macs / 1e9, gops,
+                session.arena_bytes());
   } else {
-    std::printf("model      %s (%s)\n", args.positional[0].c_str(), m.metadata().precision.c_str());
-    std::printf("kernels    %s, threads %zu\n", isa_name(session.isa()), threads);
-    std::printf("seq        %zu tokens, %.3f GMAC per pass\n", seq, macs / 1e9);
-    std::printf("latency    median %.3f ms, min %.3f ms, max %.3f ms over %zu iterations\n", median, sorted.front(),
-                sorted.back(), iters);
+    std::printf("model      %s (%s)\n", escape_text(path).c_str(), escape_text(m.metadata().precision).c_str());
+    std::printf("kernels    %s, threads %d", isa_name(session.isa()), used_threads);
+    if (uint64_t(used_threads) < threads) {
+      std::printf(" (--threads %llu capped at the CPUs available)", (unsigned long long)threads);
+    }
+    std::printf("\nseq        %llu tokens, %.3f GMAC per pass\n", (unsigned long long)seq, macs / 1e9);
+    std::printf("latency    median %.3f ms, min %.3f ms, max %.3f ms over %llu iterations\n", median, sorted.front(),
+                sorted.back(), (unsigned long long)iters);
     std::printf("throughput %.2f GOPS, arena %zu bytes\n", gops, session.arena_bytes());
   }
   return 0;

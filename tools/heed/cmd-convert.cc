@@ -26,7 +26,7 @@ int cmd_convert(int argc, char** argv) {
   conv::ConvertResult r;
   Status s = conv::convert(o, &r);
   if (!s.ok()) {
-    std::fprintf(stderr, "heed convert: error: %s\n", s.message());
+    std::fprintf(stderr, "heed convert: error: %s\n", escape_text(s.message()).c_str());
     return 1;
   }
   return 0;

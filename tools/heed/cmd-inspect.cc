@@ -27,7 +27,7 @@ int cmd_inspect(int argc, char** argv) {
   Model m;
   Status s = m.load_file(args.positional[0].c_str());
   if (!s.ok()) {
-    std::fprintf(stderr, "heed inspect: %s\n", s.message());
+    std::fprintf(stderr, "heed inspect: %s\n", escape_text(s.message()).c_str());
     return 1;
   }
   std::map<std::string, size_t> op_counts;
@@ -60,7 +60,9 @@ int cmd_inspect(int argc, char** argv) {
     std::printf(", \"ops\": {");
     bool first = true;
     for (const auto& [k, v] : op_counts) {
-      std::printf("%s\"%s\": %zu", first ? "" : ", ", k.c_str(), v);
+      std::printf("%s", first ? "" : ", ");
+      print_json_string(stdout, k);
+      std::printf(": %zu", v);
       first = false;
     }
     std::printf("}, \"num_ops\": %zu, \"tensors\": {\"constant\": %zu, \"activation\": %zu}", m.ops().size(), n_const, n_act);
@@ -79,8 +81,9 @@ int cmd_inspect(int argc, char** argv) {
     for (size_t i = 0; i < md.source_files.size(); ++i) {
       std::printf("%s{\"name\": ", i ? ", " : "");
       print_json_string(stdout, md.source_files[i].name);
-      std::printf(", \"size\": %llu, \"sha256\": \"%s\"}", (unsigned long long)md.source_files[i].size,
-                  md.source_files[i].sha256.c_str());
+      std::printf(", \"size\": %llu, \"sha256\": ", (unsigned long long)md.source_files[i].size);
+      print_json_string(stdout, md.source_files[i].sha256);
+      std::printf("}");
     }
     std::printf("], \"quant_error\": [");
     for (size_t i = 0; i < md.quant_report.size(); ++i) {
@@ -92,10 +95,13 @@ int cmd_inspect(int argc, char** argv) {
     std::printf("]}\n");
     return 0;
   }
-  std::printf("%s\n", args.positional[0].c_str());
-  std::printf("  architecture   %s (%d layers, hidden %d)\n", md.architecture.c_str(), md.num_layers, md.hidden_size);
-  std::printf("  precision      %s, activations: %s\n", md.precision.c_str(), md.calibration.c_str());
-  std::printf("  converter      %s, schema %u.%u\n", md.converter_version.c_str(), md.schema_version / 1000,
+  // Every string from the file goes through escape_text: a hostile model
+  // cannot add lines or send terminal control sequences.
+  auto e = [](const std::string& v) { return escape_text(v); };
+  std::printf("%s\n", e(args.positional[0]).c_str());
+  std::printf("  architecture   %s (%d layers, hidden %d)\n", e(md.architecture).c_str(), md.num_layers, md.hidden_size);
+  std::printf("  precision      %s, activations: %s\n", e(md.precision).c_str(), e(md.calibration).c_str());
+  std::printf("  converter      %s, schema %u.%u\n", e(md.converter_version).c_str(), md.schema_version / 1000,
               md.schema_version % 1000);
   std::printf("  file           %zu bytes\n", m.file_bytes());
   std::printf("  max sequence   %d tokens, vocabulary %zu, output %zu\n", m.max_seq(), m.vocab_size(), m.output_size());
@@ -104,17 +110,19 @@ int cmd_inspect(int argc, char** argv) {
   std::printf("\n  tensors        %zu constant, %zu activation/input\n", n_const, n_act);
   for (const auto& [k, v] : by_dtype) std::printf("  weights %-6s %zu tensors, %zu bytes\n", k.c_str(), v.first, v.second);
   if (!md.labels.empty()) {
-    std::printf("  labels        ");
-    for (const auto& l : md.labels) std::printf(" %s", l.c_str());
+    // Tab-separated, so labels with spaces stay apart.
+    std::printf("  labels         ");
+    for (size_t i = 0; i < md.labels.size(); ++i) std::printf("%s%s", i ? "\t" : "", e(md.labels[i]).c_str());
     std::printf("\n");
   }
   for (const auto& f : md.source_files) {
-    std::printf("  source         %-28s %12llu  sha256 %s\n", f.name.c_str(), (unsigned long long)f.size, f.sha256.c_str());
+    std::printf("  source         %-28s %12llu  sha256 %s\n", e(f.name).c_str(), (unsigned long long)f.size,
+                e(f.sha256).c_str());
   }
   if (!md.quant_report.empty()) {
     std::printf("  quantization error vs fp32:\n    %-24s %10s %10s\n", "layer", "rel. RMS", "cosine");
     for (const auto& r : md.quant_report) {
-      std::printf("    %-24s %10.5f %10.6f\n", r.name.c_str(), double(r.rel_rms), double(r.cosine));
+      std::printf("    %-24s %10.5f %10.6f\n", e(r.name).c_str(), double(r.rel_rms), double(r.cosine));
     }
   }
   return 0;

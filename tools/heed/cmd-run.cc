@@ -1,4 +1,5 @@
-// tokenize, embed, classify: texts in, one output line per text.
+// tokenize, embed, classify: texts in, one output line per text, streamed
+// (each line is printed and flushed before the next text is read).
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -12,57 +13,85 @@ namespace {
 
 enum class Mode { kTokenize, kEmbed, kClassify };
 
-int fail(const char* what) {
-  std::fprintf(stderr, "heed: %s: %s\n", what, heed_last_error());
+int fail(const char* name, const std::string& what) {
+  std::fprintf(stderr, "heed %s: %s: %s\n", name, what.c_str(), escape_text(heed_last_error()).c_str());
   return 1;
+}
+
+std::string label_of(const heed_model* model, size_t i) {
+  const char* l = nullptr;
+  size_t n = 0;
+  if (heed_model_get_label(model, i, &l, &n) != HEED_OK) return std::to_string(i);
+  return std::string(l, n);
 }
 
 int run(int argc, char** argv, Mode mode, const char* name) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--threads", "--max-seq"}, {"--json"}, &args, &err)) {
+  if (!parse_args(argc, argv, {"--threads", "--max-seq", "--max-line-bytes"}, {"--json"}, &args, &err)) {
     std::fprintf(stderr, "heed %s: %s\n", name, err.c_str());
     return 2;
   }
   if (args.positional.empty()) {
-    std::fprintf(stderr, "usage: heed %s model.heed [TEXT...] [--json]\n", name);
+    std::fprintf(stderr, "usage: heed %s model.heed [TEXT...] [--json] [--max-line-bytes N]%s\n", name,
+                 mode == Mode::kTokenize ? "" : " [--threads N] [--max-seq N]");
+    return 2;
+  }
+  uint64_t threads = 1, max_seq = 0, max_line = kDefaultMaxLineBytes;
+  if (!flag_uint(args, "--max-line-bytes", kDefaultMaxLineBytes, 1, kMaxLineBytesCap, &max_line, &err) ||
+      !flag_uint(args, "--threads", 1, 1, HEED_MAX_THREADS, &threads, &err) ||
+      !flag_uint(args, "--max-seq", 0, 0, UINT32_MAX, &max_seq, &err)) {
+    std::fprintf(stderr, "heed %s: %s\n", name, err.c_str());
     return 2;
   }
   const bool json = args.has("--json");
   heed_model* model = nullptr;
-  if (heed_model_load(args.positional[0].c_str(), &model) != HEED_OK) return fail("cannot load model");
+  if (heed_model_load(args.positional[0].c_str(), &model) != HEED_OK) return fail(name, "cannot load model");
   heed_model_info info;
   heed_model_get_info(model, &info);
   heed_session* session = nullptr;
   if (mode != Mode::kTokenize) {
     const heed_task want = mode == Mode::kEmbed ? HEED_TASK_EMBEDDING : HEED_TASK_SEQUENCE_CLASSIFICATION;
     if (info.task != want) {
-      std::fprintf(stderr, "heed %s: %s is a %s model\n", name, args.positional[0].c_str(),
+      std::fprintf(stderr, "heed %s: %s is a %s model\n", name, escape_text(args.positional[0]).c_str(),
                    info.task == HEED_TASK_EMBEDDING ? "sentence-embedding" : "classification");
       heed_model_free(model);
       return 1;
     }
     heed_session_options opts;
     heed_session_options_init(&opts);
-    size_t threads = 1;
-    if ((args.has("--max-seq") && !parse_size(args.get("--max-seq"), &opts.max_seq)) ||
-        !parse_size(args.get("--threads", "1"), &threads) || threads < 1 || threads > 256) {
-      std::fprintf(stderr, "heed %s: --max-seq and --threads (1..256) need numbers\n", name);
-      heed_model_free(model);
-      return 2;
-    }
+    opts.max_seq = size_t(max_seq);
     opts.num_threads = int(threads);
     if (heed_session_create(model, &opts, nullptr, 0, &session) != HEED_OK) {
-      const int rc = fail("cannot create session");
+      const int rc = fail(name, "cannot create session");
       heed_model_free(model);
       return rc;
     }
+    if (uint64_t(heed_session_num_threads(session)) < threads) {
+      std::fprintf(stderr, "heed %s: --threads %llu capped at the %d CPUs available\n", name,
+                   (unsigned long long)threads, heed_session_num_threads(session));
+    }
   }
-  const std::vector<std::string> texts = read_texts(args, 1);
   std::vector<int32_t> ids(info.max_seq);
   std::vector<float> out(info.output_size);
+  std::vector<double> p(info.output_size);
   int rc = 0;
-  for (const std::string& text : texts) {
+  TextSource source(args, 1, max_line);
+  std::string text;
+  for (;;) {
+    const TextSource::Next next = source.next(&text);
+    if (next == TextSource::Next::kEnd) break;
+    if (next == TextSource::Next::kReadError) {
+      std::fprintf(stderr, "heed %s: cannot read stdin\n", name);
+      rc = 1;
+      break;
+    }
+    if (next == TextSource::Next::kTooLong) {
+      std::fprintf(stderr, "heed %s: %s: longer than %llu bytes (--max-line-bytes)\n", name, source.where().c_str(),
+                   (unsigned long long)max_line);
+      rc = 1;
+      break;
+    }
     size_t n = 0;
     heed_status st;
     if (mode == Mode::kTokenize) {
@@ -73,7 +102,7 @@ int run(int argc, char** argv, Mode mode, const char* name) {
       st = heed_classify_text(session, text.data(), text.size(), out.data(), out.size(), &n);
     }
     if (st != HEED_OK) {
-      rc = fail(name);
+      rc = fail(name, source.where());
       break;
     }
     if (mode == Mode::kTokenize) {
@@ -85,36 +114,36 @@ int run(int argc, char** argv, Mode mode, const char* name) {
       for (size_t i = 0; i < n; ++i) std::printf(i ? (json ? ", %.9g" : " %.9g") : "%.9g", double(out[i]));
       std::fputs(json ? "]\n" : "\n", stdout);
     } else {
-      // Softmax scores (max subtracted for range).
+      // Softmax scores (max subtracted for range); the logits are finite
+      // (heed_classify_text reports non-finite ones as an error).
       float mx = out[0];
       for (size_t i = 1; i < n; ++i) mx = std::fmax(mx, out[i]);
-      std::vector<double> p(n);
       double sum = 0;
       for (size_t i = 0; i < n; ++i) sum += p[i] = std::exp(double(out[i] - mx));
       size_t best = 0;
       for (size_t i = 1; i < n; ++i)
         if (out[i] > out[best]) best = i;
-      const char* label = heed_model_label(model, best);
-      const std::string lab = label ? label : std::to_string(best);
       if (json) {
         std::fputs("{\"label\": ", stdout);
-        print_json_string(stdout, lab);
+        print_json_string(stdout, label_of(model, best));
         std::fputs(", \"logits\": [", stdout);
         for (size_t i = 0; i < n; ++i) std::printf(i ? ", %.9g" : "%.9g", double(out[i]));
         std::fputs("], \"scores\": [", stdout);
         for (size_t i = 0; i < n; ++i) std::printf(i ? ", %.9g" : "%.9g", p[i] / sum);
         std::fputs("]}\n", stdout);
       } else {
-        std::printf("%s", lab.c_str());
-        for (size_t i = 0; i < n; ++i) {
-          const char* l = heed_model_label(model, i);
-          std::printf("\t%s=%.4f", l ? l : std::to_string(i).c_str(), p[i] / sum);
-        }
-        std::printf("\n");
+        // LABEL<TAB>LABEL0=SCORE<TAB>...: labels in escape_text form, so no
+        // label can add a tab or a line; split a field at its last '='.
+        std::fputs(escape_text(label_of(model, best)).c_str(), stdout);
+        for (size_t i = 0; i < n; ++i) std::printf("\t%s=%.4f", escape_text(label_of(model, i)).c_str(), p[i] / sum);
+        std::fputc('\n', stdout);
       }
     }
+    if (std::fflush(stdout) != 0) {
+      rc = 1;  // stdout closed or full: nothing more can be delivered
+      break;
+    }
   }
-  std::fflush(stdout);
   heed_session_free(session);
   heed_model_free(model);
   return rc;

@@ -1,6 +1,7 @@
 // heed: command line front end. No logic lives here beyond argument handling.
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 #include "cli.h"
 #include "heed/heed.h"
@@ -18,16 +19,34 @@ void usage(FILE* f) {
                "  embed model.heed [TEXT...] [--json] [--threads N] [--max-seq N]\n"
                "                     sentence embeddings, one line per text\n"
                "  classify model.heed [TEXT...] [--json] [--threads N] [--max-seq N]\n"
-               "                     label and scores, one line per text\n"
-               "  bench model.heed [--seq N] [--threads N] [--iters N] [--isa ISA] [--json]\n"
+               "                     label and scores, one line per text:\n"
+               "                     LABEL<TAB>LABEL0=SCORE<TAB>...; labels escaped (\\\\ \\t \\n \\r \\xHH)\n"
+               "  bench model.heed [--seq N] [--threads N] [--iters N] [--warmup N] [--isa ISA] [--json]\n"
                "                     latency of one forward pass (median)\n\n"
-               "Without TEXT arguments, texts are read from stdin, one per line.\n"
-               "Set HEED_ISA=scalar|avx2|avx512vnni|neon|neondot to cap the kernels used.\n",
+               "Without TEXT arguments, tokenize/embed/classify read stdin one line at a time and\n"
+               "print each result as soon as it is computed; a line longer than --max-line-bytes N\n"
+               "(default 1048576) stops the run with an error naming the line.\n"
+               "--threads N (1..256) is capped at the CPUs this process may use.\n"
+               "Set HEED_ISA=scalar|avx2|avx512vnni|neon|neondot to cap the kernels used; an unknown\n"
+               "or unsupported name is an error.\n",
                heed_version());
 }
 }  // namespace
 
+int dispatch(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  // Inputs are bounded before anything is allocated for them; a machine that
+  // is short of memory still gets a message and exit status 1, not an abort.
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fputs("heed: out of memory\n", stderr);
+    return 1;
+  }
+}
+
+int dispatch(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
