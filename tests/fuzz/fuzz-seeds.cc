@@ -1,9 +1,10 @@
 // Writes the seed corpora for the fuzz targets:
 //   fuzz-seeds <dir>
-// creates <dir>/fuzz-model-load, <dir>/fuzz-tokenize, <dir>/fuzz-safetensors and
-// <dir>/fuzz-json, one file per seed. Every seed model is loaded and run once
-// here, so a broken seed fails the generator rather than silently shrinking
-// the corpus.
+// creates <dir>/fuzz-model-load, <dir>/fuzz-tokenize, <dir>/fuzz-safetensors,
+// <dir>/fuzz-json and <dir>/fuzz-convert, one file per seed. Every seed model
+// is loaded and run once here, so a broken seed fails the generator rather
+// than silently shrinking the corpus (fuzz-convert checks at start that each
+// unmodified checkpoint variant converts).
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "fuzz-common.h"
+#include "tiny-hf-checkpoint.h"
 
 namespace {
 
@@ -180,6 +182,59 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 8 && size_t(i) < s.size(); ++i) n |= uint64_t(uint8_t(s[size_t(i)])) << (8 * i);
     if (s.size() >= 8 + n) write_file(jd + "/header-" + f + ".json", s.substr(8, n));
   }
+
+  // ---- converter inputs: selector byte + one file of the tiny checkpoint
+  // (tests/fuzz/tiny-hf-checkpoint.h), for both variants and both precisions.
+  const std::string cd = root + "/fuzz-convert";
+  make_dir(cd);
+  using heed::fuzz::TinyHfOptions;
+  size_t n_convert = 0;
+  // Seeds for `o`'s checkpoint, one per fuzzed file (`only`: just that one).
+  auto convert_seeds = [&](const std::string& tag, const TinyHfOptions& o, bool int8, const char* only = nullptr) {
+    const heed::fuzz::TinyHfFiles files = heed::fuzz::tiny_hf_checkpoint(o);
+    for (int f = 0; f < 7; ++f) {
+      const std::string name = heed::fuzz::kTinyHfFuzzedFiles[f];
+      if (only && name != only) continue;
+      for (const auto& [n, content] : files) {
+        if (n != name) continue;
+        std::string seed(1, char(heed::fuzz::tiny_hf_encode(f, o.classify, int8, o.layers, o.three_labels)));
+        std::string file = name;
+        for (char& c : file) c = c == '/' ? '-' : c;
+        write_file(cd + "/" + tag + (int8 ? "-int8-" : "-fp32-") + file, seed + content);
+        ++n_convert;
+      }
+    }
+  };
+  for (bool classify : {false, true}) {
+    for (bool int8 : {false, true}) {
+      TinyHfOptions o;
+      o.classify = classify;
+      convert_seeds(classify ? "cls" : "emb", o, int8);
+    }
+  }
+  {
+    TinyHfOptions o;
+    o.layers = 2;
+    convert_seeds("emb-2layers", o, false, "config.json");
+    o.classify = true;
+    o.three_labels = true;
+    convert_seeds("cls-2layers-3labels", o, false, "config.json");
+    convert_seeds("cls-2layers-3labels", o, true, "config.json");
+    o = TinyHfOptions();
+    o.strip_accents_false = true;
+    convert_seeds("emb-nostrip", o, false, "tokenizer.json");
+    convert_seeds("emb-nostrip", o, false, "tokenizer_config.json");
+    o = TinyHfOptions();
+    o.crlf_vocab = true;
+    convert_seeds("emb-crlf", o, false, "vocab.txt");
+    o = TinyHfOptions();
+    o.bert_processing = true;
+    convert_seeds("emb-bertprocessing", o, false, "tokenizer.json");
+    o = TinyHfOptions();
+    o.cls_pooling = true;
+    convert_seeds("emb-clspool", o, false, "1_Pooling/config.json");
+  }
+  std::printf("fuzz-convert seeds: %zu\n", n_convert);
 
   if (g_failed) return 1;
   std::printf("seeds written to %s\n", root.c_str());
