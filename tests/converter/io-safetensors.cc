@@ -1,5 +1,5 @@
 // safetensors reader: valid files and shards, exact f16/bf16 conversion, and every
-// malformed-header class of BAD-INPUTS.md H1. All files are generated here.
+// malformed-header class of docs/SECURITY.md H1. All files are generated here.
 #include <doctest/doctest.h>
 
 #include <cmath>

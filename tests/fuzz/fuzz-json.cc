@@ -1,5 +1,5 @@
 // libFuzzer target: any byte string through json_parse (config.json,
-// tokenizer.json and safetensors headers are untrusted; BAD-INPUTS.md H1/H2).
+// tokenizer.json and safetensors headers are untrusted; docs/SECURITY.md H1/H2).
 // On success the DOM must respect the stated caps, hold only valid UTF-8, and
 // survive a print -> parse round trip unchanged.
 #include <cinttypes>

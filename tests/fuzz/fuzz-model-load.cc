@@ -1,4 +1,4 @@
-// libFuzzer target: any byte string as a .heed model (BAD-INPUTS.md A-F).
+// libFuzzer target: any byte string as a .heed model (docs/SECURITY.md A-F).
 // The loader must return HEED_OK or a listed error, the same from a buffer and
 // from a file; a model that loads must survive a session and a few runs on
 // short texts and caller token ids.

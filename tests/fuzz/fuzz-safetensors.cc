@@ -1,4 +1,4 @@
-// libFuzzer target: any byte string as a .safetensors file (BAD-INPUTS.md H1).
+// libFuzzer target: any byte string as a .safetensors file (docs/SECURITY.md H1).
 // open_file must succeed or return an error; every tensor of an opened file
 // must read (float dtypes) or be refused as unsupported, within the file.
 #include <cstddef>

@@ -1,4 +1,4 @@
-// libFuzzer target: caller text (BAD-INPUTS.md G2) through heed_tokenize and
+// libFuzzer target: caller text (docs/SECURITY.md G2) through heed_tokenize and
 // heed_embed_text on fixed valid tiny models. Every byte string is valid
 // input: tokenizing must succeed with [CLS] ... [SEP], ids in range, within
 // the model's max length; embedding must succeed with a finite unit vector.

@@ -1,4 +1,4 @@
-// Malformed .heed files (BAD-INPUTS.md classes A-F): every one must give a
+// Malformed .heed files (docs/SECURITY.md classes A-F): every one must give a
 // listed error code and message, never a crash. Files are made from a valid
 // tiny model by editing its IR (semantic classes) or its bytes (structural).
 #include <doctest/doctest.h>

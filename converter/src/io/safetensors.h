@@ -5,7 +5,7 @@
 //             ..., "__metadata__": {...}}
 //   offsets are relative to the start of the data section; end is exclusive.
 //
-// Everything in a file is untrusted (BAD-INPUTS.md H1). open_file() validates the whole
+// Everything in a file is untrusted (docs/SECURITY.md H1). open_file() validates the whole
 // header before adding anything: size >= 8, N <= kSafeTensorsMaxHeaderBytes and within
 // the file, header is a JSON object, each entry has a known dtype string, a shape of at
 // most kSafeTensorsMaxRank non-negative integer dims, and exactly two integer offsets with

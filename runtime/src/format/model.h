@@ -19,7 +19,7 @@
 
 namespace heed {
 
-// Caps (F1, F2, C2 of BAD-INPUTS.md). A file asking for more is rejected.
+// Caps (F1, F2, C2 of docs/SECURITY.md). A file asking for more is rejected.
 constexpr size_t kMaxTensors = 1 << 16;
 constexpr size_t kMaxOps = 1 << 16;
 constexpr size_t kMaxRank = 4;

@@ -57,7 +57,7 @@ struct WordPieceConfig {
 
 class WordPieceTokenizer {
  public:
-  // Caps checked by init() (F2 in BAD-INPUTS.md).
+  // Caps checked by init() (F2 in docs/SECURITY.md).
   static constexpr size_t kMaxVocabSize = size_t{1} << 22;
   static constexpr size_t kMaxPiecesBytes = size_t{1} << 28;
   static constexpr int32_t kMaxInputCharsPerWord = 256;  // sizes encode()'s stack buffers
@@ -65,7 +65,7 @@ class WordPieceTokenizer {
   static constexpr size_t kMaxSpecialTokens = 1024;
 
   // pieces/offsets as in schemas/heed.fbs Tokenizer: token i is
-  // pieces[offsets[i], offsets[i+1]). Validates everything (G1 in BAD-INPUTS.md):
+  // pieces[offsets[i], offsets[i+1]). Validates everything (G1 in docs/SECURITY.md):
   // offsets start at 0, never decrease, end at pieces_size; pieces valid UTF-8
   // and non-empty; ids in config within range; vocab size capped.
   // Errors: HEED_ERROR_INVALID_MODEL (with a message naming the problem),
