@@ -12,21 +12,13 @@
 
 #include "core/platform.h"
 #include "heed/heed.h"
-#include "runtime/tiny-model.h"
+#include "runtime/loaded-model.h"
 
 using namespace heed;
 
 namespace {
 
-struct Loaded {
-  test::AlignedBytes bytes;
-  heed_model* model = nullptr;
-  explicit Loaded(const conv::IrGraph& g) : bytes(test::serialize(g)) {
-    REQUIRE(bytes.size > 0);
-    REQUIRE(heed_model_load_from_buffer(bytes.data(), bytes.size, &model) == HEED_OK);
-  }
-  ~Loaded() { heed_model_free(model); }
-};
+using test::Loaded;
 
 bool contains(const char* haystack, const char* needle) { return std::strstr(haystack, needle) != nullptr; }
 

@@ -11,7 +11,7 @@
 #include "exec/session.h"
 #include "plan/planner.h"
 #include "heed/heed.h"
-#include "runtime/tiny-model.h"
+#include "runtime/loaded-model.h"
 
 using namespace heed;
 
@@ -42,15 +42,7 @@ void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 namespace {
 
-struct Loaded {
-  test::AlignedBytes bytes;
-  heed_model* model = nullptr;
-  explicit Loaded(const conv::IrGraph& g) : bytes(test::serialize(g)) {
-    REQUIRE(bytes.size > 0);
-    REQUIRE(heed_model_load_from_buffer(bytes.data(), bytes.size, &model) == HEED_OK);
-  }
-  ~Loaded() { heed_model_free(model); }
-};
+using test::Loaded;
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   double d = 0, na = 0, nb = 0;

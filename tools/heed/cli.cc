@@ -148,31 +148,54 @@ std::string TextSource::where() const {
   return (from_stdin_ ? "stdin line " : "argument ") + std::to_string(line_no_);
 }
 
-void print_json_string(FILE* f, std::string_view s) {
-  std::fputc('"', f);
+namespace {
+
+// Walks arbitrary bytes: ascii(c) for each ASCII byte, sequence(p, n, cp) for
+// each valid multi-byte UTF-8 sequence, invalid(c) for each byte that starts
+// none.
+template <typename Ascii, typename Sequence, typename Invalid>
+void walk_utf8(std::string_view s, Ascii ascii, Sequence sequence, Invalid invalid) {
   const auto* b = reinterpret_cast<const uint8_t*>(s.data());
   for (size_t i = 0; i < s.size();) {
-    const uint8_t c = b[i];
-    if (c >= 0x80) {
-      uint32_t cp;
-      const size_t k = utf8::decode(b + i, s.size() - i, &cp);
-      if (k == 1) std::fputs("\\ufffd", f);
-      else std::fwrite(b + i, 1, k, f);
-      i += k;
+    if (b[i] < 0x80) {
+      ascii(b[i++]);
       continue;
     }
-    switch (c) {
-      case '"': std::fputs("\\\"", f); break;
-      case '\\': std::fputs("\\\\", f); break;
-      case '\n': std::fputs("\\n", f); break;
-      case '\r': std::fputs("\\r", f); break;
-      case '\t': std::fputs("\\t", f); break;
-      default:
-        if (c < 0x20 || c == 0x7F) std::fprintf(f, "\\u%04x", c);
-        else std::fputc(c, f);
-    }
-    ++i;
+    uint32_t cp;
+    const size_t k = utf8::decode(b + i, s.size() - i, &cp);
+    if (k == 1) invalid(b[i]);
+    else sequence(s.data() + i, k, cp);
+    i += k;
   }
+}
+
+// The escapes JSON and the text form share, or nullptr.
+const char* short_escape(uint8_t c) {
+  switch (c) {
+    case '\\': return "\\\\";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default: return nullptr;
+  }
+}
+
+bool is_control(uint8_t c) { return c < 0x20 || c == 0x7F; }
+
+}  // namespace
+
+void print_json_string(FILE* f, std::string_view s) {
+  std::fputc('"', f);
+  walk_utf8(
+      s,
+      [&](uint8_t c) {
+        if (c == '"') std::fputs("\\\"", f);
+        else if (const char* e = short_escape(c)) std::fputs(e, f);
+        else if (is_control(c)) std::fprintf(f, "\\u%04x", c);
+        else std::fputc(c, f);
+      },
+      [&](const char* p, size_t n, uint32_t) { std::fwrite(p, 1, n, f); },
+      [&](uint8_t) { std::fputs("\\ufffd", f); });
   std::fputc('"', f);
 }
 
@@ -185,31 +208,21 @@ std::string escape_text(std::string_view s) {
     out += kHex[c >> 4];
     out += kHex[c & 15];
   };
-  const auto* b = reinterpret_cast<const uint8_t*>(s.data());
-  for (size_t i = 0; i < s.size();) {
-    const uint8_t c = b[i];
-    if (c >= 0x80) {
-      uint32_t cp;
-      const size_t k = utf8::decode(b + i, s.size() - i, &cp);
-      if (k == 1 || (cp >= 0x80 && cp <= 0x9F)) {  // invalid, or a C1 control
-        for (size_t j = 0; j < k; ++j) hex(b[i + j]);
-      } else {
-        out.append(s.data() + i, k);
-      }
-      i += k;
-      continue;
-    }
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) hex(c);
+  walk_utf8(
+      s,
+      [&](uint8_t c) {
+        if (const char* e = short_escape(c)) out += e;
+        else if (is_control(c)) hex(c);
         else out += char(c);
-    }
-    ++i;
-  }
+      },
+      [&](const char* p, size_t n, uint32_t cp) {
+        if (cp <= 0x9F) {  // a C1 control (U+0080..U+009F)
+          for (size_t k = 0; k < n; ++k) hex(uint8_t(p[k]));
+        } else {
+          out.append(p, n);
+        }
+      },
+      hex);
   return out;
 }
 
