@@ -424,18 +424,18 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     g = std::move(best);
   } else {
     g.calibration = "none (fp32)";
-    // No calibration, but the same check: a checkpoint whose weights overflow
-    // float on ordinary text is refused here, naming the layer.
-    Loaded ref;
-    HEED_RETURN_IF_ERROR(load_ir(g, &ref));
-    Capture cap;
-    HEED_RETURN_IF_ERROR(measure(ref, nullptr, texts, &cap, nullptr, ""));
   }
 
   // Record the memory plan for the model's max length (the runtime re-plans
   // per session with the same planner).
   Loaded fin;
   HEED_RETURN_IF_ERROR(load_ir(g, &fin));
+  if (o.precision == "fp32") {
+    // No calibration, but the same check: a checkpoint whose weights overflow
+    // float on ordinary text is refused here, naming the layer.
+    Capture cap;
+    HEED_RETURN_IF_ERROR(measure(fin, nullptr, texts, &cap, nullptr, ""));
+  }
   ArenaLayout layout;
   SessionOptions so;
   HEED_RETURN_IF_ERROR(session_layout(fin.model, so, &layout));
