@@ -41,15 +41,20 @@ def run_measured(args, stdin=b"", timeout=120, env=None, prefix=()):
         rss_file = Path(tmp) / "rss"
         cmd = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *prefix, str(HEED_BIN), *(str(a) for a in args)]
         shown = " ".join(cmd[5:])
+        # Own process group: on a timeout, heed (time's child) is killed too.
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             start_new_session=True)
         try:
-            p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, env=env)
+            out, err = p.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            p.communicate()
             pytest.fail(f"{shown} did not finish within {timeout} s")
-        err = p.stderr.decode("utf-8", errors="replace")
+        err = err.decode("utf-8", errors="replace")
         report = rss_file.read_text().strip().split("\n")  # ["Command ... status N" or "... signal N",] RSS
         if "terminated by signal" in report[0]:
             pytest.fail(f"{shown} was killed: {report[0]}\n{err}")
-        return p.returncode, p.stdout, err, int(report[-1]) / 1024
+        return p.returncode, out, err, int(report[-1]) / 1024
 
 
 def copy_dir(src, dst):
