@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "format/schema.h"
+#include "format/weight-layout.h"
 #include "ir.h"
 
 namespace heed::conv {
@@ -22,16 +23,37 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
                          (unsigned long long)weight_bytes);
   }
   flatbuffers::FlatBufferBuilder b(size_t(1) << 20);
+  // Fully connected weights are written in the kernels' packed layouts.
+  std::vector<uint8_t> fc_weight(g.tensors.size(), 0);
+  for (const IrOp& op : g.ops)
+    if (op.kind == OpKind::kFullyConnected && op.inputs.size() > 1 && op.inputs[1] >= 0) fc_weight[size_t(op.inputs[1])] = 1;
   // Buffer 0 is the empty sentinel.
   std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
   buffers.push_back(fb::CreateBuffer(b));
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
-  for (const IrTensor& t : g.tensors) {
+  std::vector<uint8_t> packed;
+  for (size_t ti = 0; ti < g.tensors.size(); ++ti) {
+    const IrTensor& t = g.tensors[ti];
     uint32_t buffer_index = 0;
+    fb::WeightLayout layout = fb::WeightLayout::ROW_MAJOR;
     if (t.kind == TensorKind::kConstant) {
       const uint8_t* bytes = t.dtype == DType::kI8 ? reinterpret_cast<const uint8_t*>(t.i8.data())
                                                    : reinterpret_cast<const uint8_t*>(t.f32.data());
-      const size_t n = t.dtype == DType::kI8 ? t.i8.size() : t.f32.size() * sizeof(float);
+      size_t n = t.dtype == DType::kI8 ? t.i8.size() : t.f32.size() * sizeof(float);
+      if (fc_weight[ti] && t.shape.size() == 2) {
+        const size_t rows = size_t(t.shape[0]), cols = size_t(t.shape[1]);
+        if (t.dtype == DType::kI8) {
+          packed.resize(qs8_packed_bytes(rows, cols));
+          qs8_pack_weights(rows, cols, t.i8.data(), reinterpret_cast<int8_t*>(packed.data()));
+          layout = fb::WeightLayout::PACKED_N16K4;
+        } else {
+          packed.resize(f32_packed_floats(rows, cols) * sizeof(float));
+          f32_pack_weights(rows, cols, t.f32.data(), reinterpret_cast<float*>(packed.data()));
+          layout = fb::WeightLayout::PACKED_N16;
+        }
+        bytes = packed.data();
+        n = packed.size();
+      }
       b.ForceVectorAlignment(n, 1, 64);
       auto data = b.CreateVector(bytes, n);
       buffers.push_back(fb::CreateBuffer(b, data));
@@ -42,7 +64,7 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
     auto name = b.CreateString(t.name);
     auto shape = b.CreateVector(t.shape);
     tensors.push_back(fb::CreateTensor(b, name, static_cast<fb::DType>(t.dtype), static_cast<fb::TensorKind>(t.kind),
-                                       shape, buffer_index, quant));
+                                       shape, buffer_index, quant, layout));
   }
   std::vector<flatbuffers::Offset<fb::Op>> ops;
   for (const IrOp& op : g.ops) {

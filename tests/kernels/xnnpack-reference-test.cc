@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/kernels.h"
+#include "kernels/kernel-harness.h"
 
 TEST_SUITE("fast") {
 
@@ -24,7 +24,11 @@ TEST_CASE("f32 gemm agrees with XNNPACK fully connected") {
     for (auto& v : x) v = d(rng);
     for (auto& v : w) v = d(rng) * 0.05f;
     for (auto& v : b) v = d(rng);
-    heed::heed_f32_gemm_ukernel__scalar(s.M, s.N, s.K, x.data(), s.K, w.data(), b.data(), ours.data(), s.N);
+    heed::test::F32Problem p(s.M, s.N, s.K, 1);
+    p.x = x;
+    p.w = w;
+    p.bias = b;
+    ours = heed::test::run_f32_gemm(heed::kF32GemmVariants[0], p);
     xnn_operator_t op = nullptr;
     REQUIRE(xnn_create_fully_connected_nc_f32(s.K, s.N, s.K, s.N, w.data(), b.data(),
                                               -std::numeric_limits<float>::infinity(),

@@ -15,6 +15,15 @@
 namespace heed {
 
 Status session_layout(const Model& model, const SessionOptions& options, ArenaLayout* layout) {
+  if (options.num_threads < 1 || options.num_threads > kMaxThreads) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "num_threads must be in 1..%d, not %d", kMaxThreads,
+                         options.num_threads);
+  }
+  HEED_RETURN_IF_ERROR(isa_select(options.force_isa ? &options.isa : nullptr, &layout->isa));
+  const KernelTable& kernels = kernel_table(layout->isa);
+  // More threads than CPUs only adds contention (each GEMM waits for its
+  // slowest share): cap at what this process may run on.
+  layout->threads = int(std::min<size_t>(size_t(options.num_threads), available_cpus()));
   size_t max_seq = options.max_seq == 0 ? size_t(model.max_seq()) : options.max_seq;
   if (max_seq > size_t(model.max_seq())) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "max_seq %zu exceeds the model's maximum of %d", max_seq,
@@ -52,13 +61,23 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
     if (req[t].bytes) layout->offsets[t] = plan.offsets[t];
   size_t scratch = 0;
   for (const OpInfo& op : ops) {
-    const size_t s = op_scratch_bytes(model, op, max_seq);
+    const size_t s = op_scratch_bytes(model, kernels, op, max_seq, size_t(layout->threads));
     if (s > scratch) scratch = s;
   }
   layout->planned_bytes = plan.total_bytes;
   layout->scratch_offset = plan.total_bytes;
   layout->scratch_bytes = (scratch + kArenaPadBytes + 63) / 64 * 64;
-  layout->total_bytes = layout->scratch_offset + layout->scratch_bytes;
+  layout->state_offset = layout->scratch_offset + layout->scratch_bytes;
+  layout->state_offsets.assign(ops.size(), SIZE_MAX);
+  size_t state = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const size_t s = op_state_bytes(model, kernels, ops[i]);
+    if (s == 0) continue;
+    layout->state_offsets[i] = layout->state_offset + state;
+    state += (s + 63) / 64 * 64;
+  }
+  layout->state_bytes = state;
+  layout->total_bytes = layout->state_offset + layout->state_bytes;
   layout->max_seq = max_seq;
   // F1: a small file must not be able to ask for an unbounded arena.
   // 16 GiB on 64-bit targets, 2 GiB on 32-bit ones.
@@ -77,18 +96,10 @@ Session::~Session() {
 
 Status Session::init(const Model* model, const SessionOptions& options, void* arena, size_t arena_bytes) {
   if (!model) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "model is NULL");
-  if (options.num_threads < 1 || options.num_threads > kMaxThreads) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "num_threads must be in 1..%d, not %d", kMaxThreads,
-                         options.num_threads);
-  }
   model_ = model;
   HEED_RETURN_IF_ERROR(session_layout(*model, options, &layout_));
-  Isa isa;
-  HEED_RETURN_IF_ERROR(isa_select(options.force_isa ? &options.isa : nullptr, &isa));
-  kernels_ = &kernel_table(isa);
-  // More threads than CPUs only adds contention (each GEMM waits for its
-  // slowest share): cap at what this process may run on.
-  num_threads_ = int(std::min<size_t>(size_t(options.num_threads), available_cpus()));
+  kernels_ = &kernel_table(layout_.isa);
+  num_threads_ = layout_.threads;
   if (arena) {
     if (arena_bytes < layout_.total_bytes) {
       return Status::Error(HEED_ERROR_BUFFER_TOO_SMALL, "arena of %zu bytes is smaller than the %zu needed",
@@ -115,6 +126,13 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
     }
   }
   tokens_.assign(layout_.max_seq, 0);
+  const auto& ops = model->ops();
+  op_state_.assign(ops.size(), nullptr);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (layout_.state_offsets[i] == SIZE_MAX) continue;
+    op_init_state(*model, *kernels_, ops[i], arena_ + layout_.state_offsets[i]);
+    op_state_[i] = arena_ + layout_.state_offsets[i];
+  }
   if (num_threads_ > 1) {
     pool_ = pthreadpool_create(size_t(num_threads_));
     if (!pool_) return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "cannot create %d threads", num_threads_);
@@ -148,8 +166,10 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
   ctx.tensor_data = tensor_data_.data();
   ctx.scratch = arena_ + layout_.scratch_offset;
   ctx.pool = static_cast<pthreadpool_t>(pool_);
+  ctx.threads = size_t(num_threads_);
   const auto& ops = model_->ops();
   for (size_t i = 0; i < ops.size(); ++i) {
+    ctx.op_state = op_state_[i];
     HEED_RETURN_IF_ERROR(op_run(ctx, ops[i]));
     if (observer_) {
       const int32_t o = ops[i].outputs[0];

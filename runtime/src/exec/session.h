@@ -1,5 +1,6 @@
 // Session: per-run state over one arena. The arena holds, from its start:
 //   [planned activations and graph inputs (offsets from plan/)] [op scratch]
+//   [persistent op state (kernel-specific weight sums), filled at init]
 // Nothing else is allocated after init(); run() makes no heap calls.
 // A session is used by one thread at a time; many sessions may share a Model.
 #pragma once
@@ -10,7 +11,7 @@
 
 #include "core/status.h"
 #include "format/model.h"
-#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
 
 namespace heed {
 
@@ -30,11 +31,16 @@ using OpObserver = void (*)(void* user, size_t op_index, const OpInfo& op, const
 
 struct ArenaLayout {
   std::vector<size_t> offsets;  // per tensor; SIZE_MAX = not in the arena
+  std::vector<size_t> state_offsets;  // per op; SIZE_MAX = no persistent state
   size_t planned_bytes = 0;
   size_t scratch_offset = 0;
   size_t scratch_bytes = 0;
+  size_t state_offset = 0;
+  size_t state_bytes = 0;
   size_t total_bytes = 0;
   size_t max_seq = 0;
+  Isa isa = Isa::kScalar;  // the kernels these sizes are for
+  int threads = 1;         // threads in use (requested, capped at the CPUs)
 };
 
 // Exact layout for `options` (same computation init() uses).
@@ -61,6 +67,7 @@ class Session {
   size_t max_seq() const { return layout_.max_seq; }
   size_t arena_bytes() const { return layout_.total_bytes; }
   Isa isa() const { return kernels_->isa; }
+  const KernelTable& kernels() const { return *kernels_; }
   // Threads in use: the requested count capped at the CPUs available at init.
   int num_threads() const { return num_threads_; }
   // Token buffer the C API tokenizes into before run() (lives in the session
@@ -70,6 +77,7 @@ class Session {
  private:
   const Model* model_ = nullptr;
   const KernelTable* kernels_ = nullptr;
+  std::vector<const void*> op_state_;  // per op: its persistent state in the arena, or null
   ArenaLayout layout_;
   uint8_t* arena_ = nullptr;
   void* owned_arena_ = nullptr;

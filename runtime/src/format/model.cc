@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -221,7 +222,9 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     const int kind = int(t->kind());
     if (kind < 0 || kind > 2) return HEED_BAD("tensor %zu '%s': unknown kind %d", i, ti.name.c_str(), kind);
     ti.kind = static_cast<TensorKind>(kind);
-    if (int(t->layout()) != 0) return HEED_BAD("tensor %zu '%s': unknown weight layout %d", i, ti.name.c_str(), int(t->layout()));
+    const int layout = int(t->layout());
+    if (layout < 0 || layout > 2) return HEED_BAD("tensor %zu '%s': unknown weight layout %d", i, ti.name.c_str(), layout);
+    ti.layout = static_cast<WeightLayout>(layout);
     const auto* shape = t->shape();
     if (!shape || shape->size() == 0 || shape->size() > kMaxRank) {
       return HEED_BAD("tensor %zu '%s': rank must be 1..%zu", i, ti.name.c_str(), kMaxRank);
@@ -251,7 +254,16 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
       }
       const fb::Buffer* buf = buffers->Get(b);
       if (!buf || !buf->data()) return HEED_BAD("tensor %zu '%s': buffer %u is empty", i, ti.name.c_str(), b);
-      const uint64_t need = count * dtype_size(ti.dtype);
+      uint64_t need = count * dtype_size(ti.dtype);
+      if (ti.layout != WeightLayout::kRowMajor) {
+        const bool i8 = ti.layout == WeightLayout::kPackedN16K4;
+        if (ti.rank != 2 || ti.dtype != (i8 ? DType::kI8 : DType::kF32)) {
+          return HEED_BAD("tensor %zu '%s': layout %d needs a 2-D %s tensor", i, ti.name.c_str(), layout,
+                          i8 ? "int8" : "float");
+        }
+        const size_t n = size_t(ti.dims[0]), k = size_t(ti.dims[1]);
+        need = i8 ? qs8_packed_bytes(n, k) : f32_packed_floats(n, k) * sizeof(float);
+      }
       if (buf->data()->size() != need) {
         return HEED_BAD("tensor %zu '%s': buffer %u holds %u bytes, shape needs %llu", i, ti.name.c_str(), b,
                         buf->data()->size(), (unsigned long long)need);
@@ -260,7 +272,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
       ti.data_bytes = size_t(need);
       if (ti.dtype == DType::kF32) {
         // NaN or Inf weights would poison every activation downstream (E1).
-        for (size_t e = 0; e < size_t(count); ++e) {
+        for (size_t e = 0; e < size_t(need / 4); ++e) {
           float v;
           std::memcpy(&v, ti.data + e * 4, 4);
           if (!std::isfinite(v)) {
@@ -441,6 +453,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     outputs_.push_back(idx);
   }
   HEED_RETURN_IF_ERROR(check_graph());
+  HEED_RETURN_IF_ERROR(prepare_weights());
 
   // ---- tokenizer (G1): validated and copied by WordPieceTokenizer::init.
   const fb::Tokenizer* tk = m->tokenizer();
@@ -473,6 +486,54 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     if (tokenizer_.vocab_size() != vocab_size_) {
       return HEED_BAD("tokenizer has %zu pieces but the word embedding table has %zu rows", tokenizer_.vocab_size(),
                       vocab_size_);
+    }
+  }
+  return Status::Ok();
+}
+
+// Fully connected weights end up packed (format/weight-layout.h): row-major
+// ones of older files are packed here, once. A packed tensor may only be a
+// fully connected op's weights, and such weights are used by nothing else.
+Status Model::prepare_weights() {
+  std::vector<uint8_t> fc_weight(tensors_.size(), 0), other_use(tensors_.size(), 0);
+  for (const OpInfo& op : ops_) {
+    for (int k = 0; k < op.num_inputs; ++k) {
+      if (op.inputs[k] < 0) continue;
+      (op.kind == OpKind::kFullyConnected && k == 1 ? fc_weight : other_use)[size_t(op.inputs[k])] = 1;
+    }
+  }
+  for (size_t t = 0; t < tensors_.size(); ++t) {
+    TensorInfo& ti = tensors_[t];
+    if (!fc_weight[t]) {
+      if (ti.layout != WeightLayout::kRowMajor) {
+        return HEED_BAD("tensor '%s': a packed layout is only for fully connected weights", ti.name.c_str());
+      }
+      continue;
+    }
+    if (other_use[t]) {
+      return Status::Error(HEED_ERROR_UNSUPPORTED, "tensor '%s': fully connected weights shared with another op",
+                           ti.name.c_str());
+    }
+    const size_t n = size_t(ti.dims[0]), k = size_t(ti.dims[1]);
+    const bool i8 = ti.dtype == DType::kI8;
+    if (ti.layout == WeightLayout::kRowMajor) {
+      const size_t bytes = i8 ? qs8_packed_bytes(n, k) : f32_packed_floats(n, k) * sizeof(float);
+      void* mem = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+      if (!mem) return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "tensor '%s': cannot pack %zu bytes", ti.name.c_str(), bytes);
+      ti.owned = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(mem), std::free);
+      if (i8) {
+        qs8_pack_weights(n, k, reinterpret_cast<const int8_t*>(ti.data), reinterpret_cast<int8_t*>(mem));
+      } else {
+        f32_pack_weights(n, k, reinterpret_cast<const float*>(ti.data), static_cast<float*>(mem));
+      }
+      ti.data = ti.owned.get();
+      ti.data_bytes = bytes;
+      ti.layout = i8 ? WeightLayout::kPackedN16K4 : WeightLayout::kPackedN16;
+    }
+    if (i8) {
+      const size_t nb = (k + size_t(ti.quant_block) - 1) / size_t(ti.quant_block);
+      ti.panel_scales.resize(panels_of(n) * nb * kPanelN);
+      qs8_panel_scales(n, nb, ti.scales.data(), ti.panel_scales.data());
     }
   }
   return Status::Ok();
@@ -539,6 +600,7 @@ Status Model::check_op_shapes(OpInfo& op) {
       }
       if ((types == nullptr) != (type == nullptr)) return HEED_BAD("op '%s': token types and their table go together", n);
       if (word->kind != TensorKind::kConstant || word->rank != 2) return HEED_BAD("op '%s': word table must be a 2-D constant", n);
+      if (word->layout != WeightLayout::kRowMajor) return HEED_BAD("op '%s': word table must be row-major", n);
       const int32_t H = word->dims[1];
       if (pos->kind != TensorKind::kConstant || pos->rank != 2 || pos->dims[1] != H || pos->dtype != DType::kF32) {
         return HEED_BAD("op '%s': position table must be a float [P, %d] constant", n, H);
@@ -581,6 +643,10 @@ Status Model::check_op_shapes(OpInfo& op) {
         return HEED_BAD("op '%s': activation quantization options need int8 weights", n);
       }
       if (op.act_block > K) return HEED_BAD("op '%s': act_block %d exceeds K = %d", n, op.act_block, K);
+      // The int8 kernels read K in groups of 4 that never straddle two blocks.
+      if (op.act_block != 0 && op.act_block < K && op.act_block % int32_t(kGroupK) != 0) {
+        return HEED_BAD("op '%s': act_block %d must be a multiple of %zu (or K)", n, op.act_block, kGroupK);
+      }
       if (w->dtype == DType::kI8 && (op.act_block == 0 ? K : op.act_block) != w->quant_block) {
         return HEED_BAD("op '%s': act_block %d differs from the weights' block %d", n, op.act_block, w->quant_block);
       }

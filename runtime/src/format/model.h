@@ -11,10 +11,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "format/weight-layout.h"
 #include "tokenizer/wordpiece.h"
 
 namespace heed {
@@ -68,6 +70,13 @@ struct TensorInfo {
   size_t data_bytes = 0;
   std::vector<float> scales;  // int8 constants: [dims[0], ceil(row_elements / quant_block)]
   int32_t quant_block = 0;    // int8 constants: columns per scale (row_elements when per row)
+  // Constants: how `data` is laid out. Fully connected weights are always
+  // packed after load (format/weight-layout.h): in place when the file holds
+  // them packed, else packed at load into `owned`, which `data` then points to.
+  WeightLayout layout = WeightLayout::kRowMajor;
+  std::shared_ptr<uint8_t> owned;
+  // int8 fully connected weights: scales per panel [ceil(N/16)][nb][16].
+  std::vector<float> panel_scales;
 
   bool has_seq_dim() const { return rank > 0 && dims[0] == kSeqDim; }
   // Elements for a given sequence length (checked at load not to overflow for kMaxSeq).
@@ -153,6 +162,7 @@ class Model {
   Status verify_and_copy(const uint8_t* data, size_t size);
   Status check_graph();
   Status check_op_shapes(OpInfo& op);
+  Status prepare_weights();
 
   void* mapping_ = nullptr;
   size_t mapping_bytes_ = 0;

@@ -1,5 +1,4 @@
-#include "kernels/dispatch.h"
-
+// ISA detection (cpuinfo) and the per-session kernel table.
 #include <cpuinfo.h>
 
 #include <cstdlib>
@@ -13,27 +12,29 @@ namespace heed {
 namespace {
 const char* const kIsaNames[] = {"scalar", "avx2", "avx512vnni", "neon", "neondot"};
 
-const KernelTable kScalarTable = {
-    Isa::kScalar,
-    heed_f32_gemm_ukernel__scalar,
-    heed_f32_qs8_quantize_blocks__scalar,
-    heed_f32_qs8_quantize_static__scalar,
-    heed_qs8_qc8w_gemm_f32_ukernel__scalar,
-    heed_f32_layernorm__scalar,
-    heed_f32_gelu__scalar,
-    heed_f32_tanh__scalar,
-    heed_f32_relu__scalar,
-    heed_f32_attention__scalar,
-};
+bool is_x86(Isa isa) { return isa == Isa::kAvx2 || isa == Isa::kAvx512Vnni; }
+bool is_arm(Isa isa) { return isa == Isa::kNeon || isa == Isa::kNeonDot; }
+
+KernelTable make_table(Isa isa) {
+  KernelTable t;
+  t.isa = isa;
+  t.qs8_gemm = select_variant(kQs8GemmVariants, kQs8GemmVariantCount, isa);
+  t.f32_gemm = select_variant(kF32GemmVariants, kF32GemmVariantCount, isa);
+  t.quantize = select_variant(kQuantizeVariants, kQuantizeVariantCount, isa);
+  t.layernorm = select_variant(kLayerNormVariants, kLayerNormVariantCount, isa);
+  t.activation = select_variant(kActivationVariants, kActivationVariantCount, isa);
+  t.attention = select_variant(kAttentionVariants, kAttentionVariantCount, isa);
+  return t;
+}
 }  // namespace
 
 const char* isa_name(Isa isa) {
   const int i = static_cast<int>(isa);
-  return i >= 0 && i < 5 ? kIsaNames[i] : "unknown";
+  return i >= 0 && i < kIsaCount ? kIsaNames[i] : "unknown";
 }
 
 Status isa_parse(const char* name, Isa* out) {
-  for (int i = 0; name && i < 5; ++i) {
+  for (int i = 0; name && i < kIsaCount; ++i) {
     if (std::strcmp(name, kIsaNames[i]) == 0) {
       *out = static_cast<Isa>(i);
       return Status::Ok();
@@ -48,8 +49,13 @@ bool isa_supported(Isa isa) {
   if (isa == Isa::kScalar) return true;
   if (!cpuinfo_initialize()) return false;
 #if defined(__x86_64__) || defined(__i386__)
-  if (isa == Isa::kAvx2) return cpuinfo_has_x86_avx2();
-  if (isa == Isa::kAvx512Vnni) return cpuinfo_has_x86_avx512vnni() && cpuinfo_has_x86_avx512bw();
+  // The avx2 files are built with -mavx2 -mfma, the avx512vnni ones with AVX-512 F/BW/DQ/VL/VNNI too.
+  const bool avx2 = cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3();
+  if (isa == Isa::kAvx2) return avx2;
+  if (isa == Isa::kAvx512Vnni) {
+    return avx2 && cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512bw() && cpuinfo_has_x86_avx512dq() &&
+           cpuinfo_has_x86_avx512vl() && cpuinfo_has_x86_avx512vnni();
+  }
 #endif
 #if defined(__aarch64__) || defined(__arm__)
   if (isa == Isa::kNeon) return cpuinfo_has_arm_neon();
@@ -87,10 +93,20 @@ Status isa_select(const Isa* requested, Isa* out) {
   return Status::Ok();
 }
 
+bool isa_within(Isa kernel, Isa session) {
+  if (kernel == Isa::kScalar) return true;
+  const bool same_family = (is_x86(kernel) && is_x86(session)) || (is_arm(kernel) && is_arm(session));
+  return same_family && static_cast<int>(kernel) <= static_cast<int>(session);
+}
+
 const KernelTable& kernel_table(Isa isa) {
-  // Only the scalar reference exists so far; SIMD variants slot in here.
-  (void)isa;
-  return kScalarTable;
+  // Every table's first entry is its scalar reference, so each family always
+  // has a variant.
+  static const KernelTable tables[kIsaCount] = {make_table(Isa::kScalar), make_table(Isa::kAvx2),
+                                                make_table(Isa::kAvx512Vnni), make_table(Isa::kNeon),
+                                                make_table(Isa::kNeonDot)};
+  const int i = static_cast<int>(isa);
+  return tables[i >= 0 && i < kIsaCount ? i : 0];
 }
 
 }  // namespace heed

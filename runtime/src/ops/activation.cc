@@ -6,7 +6,7 @@ namespace heed {
 
 Status op_gelu_run(const OpContext& ctx, const OpInfo& op) {
   const size_t n = ctx.rows(op.inputs[0]) * size_t(ctx.tensor(op.inputs[0]).dims[1]);
-  ctx.kernels->gelu(n, ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]));
+  ctx.kernels->activation->gelu(n, ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]));
   return Status::Ok();
 }
 

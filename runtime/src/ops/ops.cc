@@ -2,7 +2,7 @@
 
 namespace heed {
 
-size_t op_scratch_bytes(const Model& model, const OpInfo& op, size_t max_seq) {
+size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads) {
   switch (op.kind) {
     case OpKind::kFullyConnected: {
       const TensorInfo& x = model.tensors()[size_t(op.inputs[0])];
@@ -12,10 +12,18 @@ size_t op_scratch_bytes(const Model& model, const OpInfo& op, size_t max_seq) {
       return fully_connected_scratch_bytes(op, rows, size_t(w.dims[1]));
     }
     case OpKind::kAttention:
-      return size_t(op.head_dim) * sizeof(float);
+      return attention_scratch_bytes(k, op, max_seq, threads);
     default:
       return 0;
   }
+}
+
+size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op) {
+  return op.kind == OpKind::kFullyConnected ? fully_connected_state_bytes(k, model, op) : 0;
+}
+
+void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, void* state) {
+  if (op_state_bytes(model, k, op) > 0) fully_connected_init_state(model, op, state);
 }
 
 Status op_run(const OpContext& ctx, const OpInfo& op) {

@@ -10,7 +10,7 @@
 
 #include "core/status.h"
 #include "format/model.h"
-#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
 
 namespace heed {
 
@@ -21,6 +21,8 @@ struct OpContext {
   void** tensor_data = nullptr;  // per tensor: arena pointer (activations/inputs) or file data
   uint8_t* scratch = nullptr;    // op scratch, op_scratch_bytes() long
   pthreadpool_t pool = nullptr;  // null: run on the calling thread
+  size_t threads = 1;            // threads of the pool (1 without one)
+  const void* op_state = nullptr;  // the running op's persistent state (op_state_bytes), or null
 
   const TensorInfo& tensor(int32_t i) const { return model->tensors()[size_t(i)]; }
   template <typename T>
@@ -29,10 +31,18 @@ struct OpContext {
   size_t rows(int32_t i) const { return tensor(i).has_seq_dim() ? seq : size_t(tensor(i).dims[0]); }
 };
 
-// Scratch bytes `op` needs at sequence length `max_seq`.
-size_t op_scratch_bytes(const Model& model, const OpInfo& op, size_t max_seq);
+// Scratch bytes `op` needs at sequence length `max_seq` with these kernels
+// and threads (reused by the next op).
+size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads);
+// Persistent state bytes `op` needs with these kernels (kept for the
+// session's life, filled once by op_init_state at session creation).
+size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op);
+void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, void* state);
 
 size_t fully_connected_scratch_bytes(const OpInfo& op, size_t rows, size_t K);
+size_t fully_connected_state_bytes(const KernelTable& k, const Model& model, const OpInfo& op);
+void fully_connected_init_state(const Model& model, const OpInfo& op, void* state);
+size_t attention_scratch_bytes(const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads);
 
 Status op_embedding_run(const OpContext& ctx, const OpInfo& op);
 Status op_layer_norm_run(const OpContext& ctx, const OpInfo& op);

@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "kernels/kernels.h"
+#include "kernels/activation/f32-activation.h"
 
 namespace heed {
 
@@ -16,7 +16,7 @@ void heed_f32_tanh__scalar(size_t n, const float* x, float* y) {
   for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
 
-void heed_f32_relu__scalar(size_t n, const float* x, float* y) {
+void heed_f32_relu(size_t n, const float* x, float* y) {
   for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 

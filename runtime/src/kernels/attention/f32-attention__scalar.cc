@@ -1,15 +1,17 @@
 #include <cmath>
 
-#include "kernels/kernels.h"
+#include "kernels/attention/f32-attention.h"
 
 namespace heed {
 
-void heed_f32_attention__scalar(size_t S, size_t H, size_t D, const float* qkv, float* out,
+size_t heed_f32_attention_scratch__scalar(size_t, size_t D) { return D; }
+
+void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
                                 float scale, int window, bool causal, float* scratch) {
   const size_t hidden = H * D;
   const size_t row = 3 * hidden;  // qkv row stride
   float* acc = scratch;           // [D]
-  for (size_t h = 0; h < H; ++h) {
+  for (size_t h = h0; h < h1; ++h) {
     for (size_t i = 0; i < S; ++i) {
       const float* q = qkv + i * row + h * D;
       size_t j_begin = 0, j_end = causal ? i + 1 : S;

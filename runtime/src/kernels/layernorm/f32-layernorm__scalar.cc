@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "kernels/kernels.h"
+#include "kernels/layernorm/f32-layernorm.h"
 
 namespace heed {
 

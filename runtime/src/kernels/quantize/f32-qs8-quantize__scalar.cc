@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "kernels/kernels.h"
+#include "kernels/quantize/f32-qs8-quantize.h"
 
 namespace heed {
 
@@ -16,40 +16,35 @@ inline int8_t quantize_one(float v) {
   return r == r ? static_cast<int8_t>(r) : int8_t(0);
 }
 inline float smoothed(const float* x, const float* smooth, size_t k) { return smooth ? x[k] * smooth[k] : x[k]; }
+inline int8_t masked(int8_t q, uint8_t mask) { return static_cast<int8_t>(static_cast<uint8_t>(q) ^ mask); }
 }  // namespace
 
-void heed_f32_qs8_quantize_blocks__scalar(size_t M, size_t K, size_t block, const float* x, size_t ldx,
-                                          const float* smooth, int8_t* q, size_t ldq, float* scales) {
-  const size_t nb = (K + block - 1) / block;
-  for (size_t m = 0; m < M; ++m) {
-    const float* xr = x + m * ldx;
-    int8_t* qr = q + m * ldq;
-    for (size_t b = 0; b < nb; ++b) {
-      const size_t k0 = b * block, k1 = k0 + block < K ? k0 + block : K;
-      float absmax = 0.0f;
-      for (size_t k = k0; k < k1; ++k) absmax = std::fmax(absmax, std::fabs(smoothed(xr, smooth, k)));
-      if (!(absmax > 0.0f)) {
-        scales[m * nb + b] = 0.0f;
-        for (size_t k = k0; k < k1; ++k) qr[k] = 0;
-        continue;
+void heed_f32_qs8_quantize__scalar(const QuantizeParams& p) {
+  const size_t nb = (p.K + p.block - 1) / p.block;
+  for (size_t m = 0; m < p.M; ++m) {
+    const float* xr = p.x + m * p.ldx;
+    int8_t* qr = p.q + m * p.ldq;
+    float* sr = p.scales + m * nb;
+    if (p.static_scale > 0.0f) {
+      const float inv = 1.0f / p.static_scale;
+      for (size_t k = 0; k < p.K; ++k) qr[k] = masked(quantize_one(smoothed(xr, p.smooth, k) * inv), p.xor_mask);
+      for (size_t b = 0; b < nb; ++b) sr[b] = p.static_scale;
+    } else {
+      for (size_t b = 0; b < nb; ++b) {
+        const size_t k0 = b * p.block, k1 = k0 + p.block < p.K ? k0 + p.block : p.K;
+        float absmax = 0.0f;
+        for (size_t k = k0; k < k1; ++k) absmax = std::fmax(absmax, std::fabs(smoothed(xr, p.smooth, k)));
+        if (!(absmax > 0.0f)) {
+          sr[b] = 0.0f;
+          for (size_t k = k0; k < k1; ++k) qr[k] = masked(0, p.xor_mask);
+          continue;
+        }
+        sr[b] = absmax / 127.0f;
+        const float inv = 127.0f / absmax;
+        for (size_t k = k0; k < k1; ++k) qr[k] = masked(quantize_one(smoothed(xr, p.smooth, k) * inv), p.xor_mask);
       }
-      scales[m * nb + b] = absmax / 127.0f;
-      const float inv = 127.0f / absmax;
-      for (size_t k = k0; k < k1; ++k) qr[k] = quantize_one(smoothed(xr, smooth, k) * inv);
     }
-  }
-}
-
-void heed_f32_qs8_quantize_static__scalar(size_t M, size_t K, size_t block, const float* x, size_t ldx,
-                                          const float* smooth, float scale, int8_t* q, size_t ldq,
-                                          float* scales) {
-  const float inv = 1.0f / scale;
-  const size_t nb = (K + block - 1) / block;
-  for (size_t m = 0; m < M; ++m) {
-    const float* xr = x + m * ldx;
-    int8_t* qr = q + m * ldq;
-    for (size_t k = 0; k < K; ++k) qr[k] = quantize_one(smoothed(xr, smooth, k) * inv);
-    for (size_t b = 0; b < nb; ++b) scales[m * nb + b] = scale;
+    for (size_t k = p.K; k < p.kp; ++k) qr[k] = masked(0, p.xor_mask);
   }
 }
 

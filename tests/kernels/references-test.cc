@@ -1,6 +1,6 @@
-// Kernel tests: the scalar references against straightforward double-precision
-// (or exact integer) formulas, and every ISA variant in the dispatch table
-// against the scalar reference bit for bit.
+// The scalar references against straightforward double-precision (or exact
+// integer) formulas. The SIMD variants are then held to the references bit
+// for bit (variants-test.cc).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,33 +10,28 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
-#include "kernels/kernels.h"
+#include "kernels/kernel-harness.h"
 
 using namespace heed;
+using namespace heed::test;
 
 namespace {
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -2.0f, float hi = 2.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-std::vector<int8_t> random_i8(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(-127, 127);
-  std::vector<int8_t> v(n);
-  for (auto& x : v) x = int8_t(d(rng));
-  return v;
-}
-
 // Shapes that hit the edges: 1, below/at/above the 16-lane width, M not a
-// multiple of 4 (the GEMM row block), and the MiniLM sizes.
+// multiple of 4 (the reference's row block), and the MiniLM sizes.
 const size_t kM[] = {1, 2, 3, 4, 5, 7, 13};
 const size_t kN[] = {1, 3, 16, 17, 33};
 const size_t kK[] = {1, 7, 15, 16, 17, 31, 64, 100, 384};
+
+const Qs8GemmVariant& qs8_ref() { return kQs8GemmVariants[0]; }
+const F32GemmVariant& f32_ref() { return kF32GemmVariants[0]; }
+
+// Dynamic (scale 0) or static quantization of x [M, K] with the reference.
+void quantize_ref(size_t M, size_t K, size_t block, const float* x, const float* smooth, float static_scale, int8_t* q,
+                  float* s) {
+  QuantizeParams p{M, K, K, block, x, K, smooth, static_scale, q, K, s, 0};
+  kQuantizeVariants[0].fn(p);
+}
 
 }  // namespace
 
@@ -46,28 +41,36 @@ TEST_CASE("f32 gemm matches a double-precision reference") {
   for (size_t M : kM)
     for (size_t N : kN)
       for (size_t K : kK) {
-        auto x = random_floats(M * K, 1 + uint32_t(M * 131 + N * 17 + K));
-        auto w = random_floats(N * K, 2 + uint32_t(M + N * 7 + K));
-        auto b = random_floats(N, 3);
-        std::vector<float> y(M * N);
-        heed_f32_gemm_ukernel__scalar(M, N, K, x.data(), K, w.data(), b.data(), y.data(), N);
+        const F32Problem p(M, N, K, uint32_t(M * 131 + N * 17 + K));
+        const std::vector<float> y = run_f32_gemm(f32_ref(), p);
         for (size_t m = 0; m < M; ++m)
           for (size_t n = 0; n < N; ++n) {
-            double ref = b[n], mag = std::fabs(b[n]);
+            double ref = p.bias[n], mag = std::fabs(p.bias[n]);
             for (size_t k = 0; k < K; ++k) {
-              ref += double(x[m * K + k]) * double(w[n * K + k]);
-              mag += std::fabs(double(x[m * K + k]) * double(w[n * K + k]));
+              ref += double(p.x[m * K + k]) * double(p.w[n * K + k]);
+              mag += std::fabs(double(p.x[m * K + k]) * double(p.w[n * K + k]));
             }
             REQUIRE(std::fabs(y[m * N + n] - ref) <= 1e-6 * mag + 1e-6);
           }
       }
 }
 
+TEST_CASE("f32 gemm: one fused multiply-add per k, in ascending order, from the bias") {
+  const F32Problem p(3, 20, 37, 5);
+  const std::vector<float> y = run_f32_gemm(f32_ref(), p);
+  for (size_t m = 0; m < p.M; ++m)
+    for (size_t n = 0; n < p.N; ++n) {
+      float acc = p.bias[n];
+      for (size_t k = 0; k < p.K; ++k) acc = std::fma(p.x[m * p.K + k], p.w[n * p.K + k], acc);
+      REQUIRE(std::memcmp(&acc, &y[m * p.N + n], sizeof(float)) == 0);
+    }
+}
+
 TEST_CASE("dynamic row quantization: scale, rounding half to even, zero rows") {
   const float x[8] = {-1.0f, 0.5f, 0.25f, 1.0f / 254.0f, 0.0f, 3.0f / 254.0f, -1.0f / 254.0f, 0.9f};
   int8_t q[8];
   float s;
-  heed_f32_qs8_quantize_blocks__scalar(1, 8, 8, x, 8, nullptr, q, 8, &s);
+  quantize_ref(1, 8, 8, x, nullptr, 0.0f, q, &s);
   CHECK(s == doctest::Approx(1.0f / 127.0f));
   CHECK(q[0] == -127);
   CHECK(q[1] == 64);   // 63.5 -> 64 (even)
@@ -77,7 +80,7 @@ TEST_CASE("dynamic row quantization: scale, rounding half to even, zero rows") {
   CHECK(q[6] == 0);    // -0.5 -> -0 (even)
   const float zeros[4] = {0, 0, 0, 0};
   int8_t qz[4] = {1, 1, 1, 1};
-  heed_f32_qs8_quantize_blocks__scalar(1, 4, 4, zeros, 4, nullptr, qz, 4, &s);
+  quantize_ref(1, 4, 4, zeros, nullptr, 0.0f, qz, &s);
   CHECK(s == 0.0f);
   for (int8_t v : qz) CHECK(v == 0);
 }
@@ -86,7 +89,7 @@ TEST_CASE("static quantization clamps to [-127, 127]") {
   const float x[4] = {-10.0f, 10.0f, 0.26f, -0.26f};
   int8_t q[4];
   float s;
-  heed_f32_qs8_quantize_static__scalar(1, 4, 4, x, 4, nullptr, 0.01f, q, 4, &s);
+  quantize_ref(1, 4, 4, x, nullptr, 0.01f, q, &s);
   CHECK(q[0] == -127);
   CHECK(q[1] == 127);
   CHECK(q[2] == 26);
@@ -101,7 +104,7 @@ TEST_CASE("block quantization: one scale per block, smoothing multiplies first")
     const size_t nb = (70 + block - 1) / block;
     std::vector<int8_t> q(3 * 70);
     std::vector<float> s(3 * nb);
-    heed_f32_qs8_quantize_blocks__scalar(3, 70, block, x.data(), 70, sm.data(), q.data(), 70, s.data());
+    quantize_ref(3, 70, block, x.data(), sm.data(), 0.0f, q.data(), s.data());
     for (size_t m = 0; m < 3; ++m)
       for (size_t b = 0; b < nb; ++b) {
         float absmax = 0;
@@ -118,33 +121,38 @@ TEST_CASE("block quantization: one scale per block, smoothing multiplies first")
   }
 }
 
+TEST_CASE("quantize: rows are padded to whole groups of 4, and XOR 0x80 gives x + 128") {
+  const float x[5] = {1.0f, -1.0f, 0.5f, 0.0f, 0.25f};
+  int8_t q[16];
+  float s;
+  for (uint8_t mask : {uint8_t(0), uint8_t(0x80)}) {
+    std::memset(q, 0x55, sizeof q);
+    QuantizeParams p{1, 5, 8, 5, x, 5, nullptr, 0.0f, q, 8, &s, mask};
+    kQuantizeVariants[0].fn(p);
+    const int expect[8] = {127, -127, 64, 0, 32, 0, 0, 0};
+    for (int k = 0; k < 8; ++k) CHECK(uint8_t(q[k]) == uint8_t(uint8_t(expect[k]) ^ mask));
+    CHECK(q[8] == 0x55);  // nothing past kp
+  }
+}
+
 TEST_CASE("qs8 x qc8w gemm: exact int32 block sums, documented float order") {
   for (size_t M : kM)
     for (size_t N : kN)
       for (size_t K : kK)
-        for (size_t block : {size_t(1), size_t(16), size_t(32), K}) {
+        for (size_t block : {size_t(4), size_t(16), size_t(32), K}) {
           if (block > K) continue;
-          const size_t nb = (K + block - 1) / block;
-          auto xq = random_i8(M * K, 11 + uint32_t(M * 3 + N * 5 + K));
-          auto w = random_i8(N * K, 12 + uint32_t(M + N + K * 3));
-          auto xs = random_floats(M * nb, 13, 0.001f, 0.1f);
-          auto ws = random_floats(N * nb, 14, 0.001f, 0.1f);
-          auto b = random_floats(N, 15);
-          std::vector<float> y(M * N);
-          heed_qs8_qc8w_gemm_f32_ukernel__scalar(M, N, K, block, xq.data(), K, xs.data(), w.data(), ws.data(),
-                                                 b.data(), y.data(), N);
+          const Qs8Problem p(M, N, K, block, 11 + uint32_t(M * 3 + N * 5 + K));
+          const std::vector<float> y = run_qs8_gemm(qs8_ref(), p);
           for (size_t m = 0; m < M; ++m)
             for (size_t n = 0; n < N; ++n) {
               float acc = 0.0f;
-              for (size_t bb = 0; bb < nb; ++bb) {
+              for (size_t bb = 0; bb < p.nb; ++bb) {
                 int64_t isum = 0;
                 for (size_t k = bb * block; k < std::min(K, (bb + 1) * block); ++k)
-                  isum += int64_t(xq[m * K + k]) * int64_t(w[n * K + k]);
-                const float sc = xs[m * nb + bb] * ws[n * nb + bb];
-                const float t = float(isum) * sc;
-                acc += t;
+                  isum += int64_t(p.x[m * K + k]) * int64_t(p.w[n * K + k]);
+                acc = std::fma(float(isum), p.xs[m * p.nb + bb] * p.ws[n * p.nb + bb], acc);
               }
-              const float expect = acc + b[n];
+              const float expect = acc + p.bias[n];
               REQUIRE(std::memcmp(&expect, &y[m * N + n], sizeof(float)) == 0);
             }
         }
@@ -152,11 +160,33 @@ TEST_CASE("qs8 x qc8w gemm: exact int32 block sums, documented float order") {
 
 TEST_CASE("qs8 gemm at the int8 extremes does not overflow") {
   const size_t K = 4096;
-  std::vector<int8_t> x(K, -127), w(K, -127);
-  const float one = 1.0f;
-  float y = 0;
-  heed_qs8_qc8w_gemm_f32_ukernel__scalar(1, 1, K, K, x.data(), K, &one, w.data(), &one, nullptr, &y, 1);
-  CHECK(y == float(int64_t(127 * 127) * int64_t(K)));
+  Qs8Problem p(1, 1, K, K, 1, true);
+  p.xs = {1.0f};
+  p.ws = {1.0f};
+  const std::vector<float> y = run_qs8_gemm(qs8_ref(), p, 0, false);
+  CHECK(y[0] == float(int64_t(127 * 127) * int64_t(K)));
+}
+
+TEST_CASE("packed weight layouts: every element lands where weight-layout.h says") {
+  for (size_t N : {1, 15, 16, 17, 33})
+    for (size_t K : {1, 3, 4, 5, 9, 64}) {
+      const std::vector<int8_t> w = random_i8(N * K, uint32_t(N * 7 + K));
+      std::vector<int8_t> packed(qs8_packed_bytes(N, K), 99);
+      qs8_pack_weights(N, K, w.data(), packed.data());
+      size_t nonzero_pad = 0;
+      for (size_t n = 0; n < panels_of(N) * kPanelN; ++n)
+        for (size_t k = 0; k < padded_k(K); ++k) {
+          const int8_t v = qs8_packed_at(packed.data(), K, n, k);
+          if (n < N && k < K) REQUIRE(v == w[n * K + k]);
+          else nonzero_pad += v != 0;
+        }
+      CHECK(nonzero_pad == 0);
+      const std::vector<float> f = random_floats(N * K, 3);
+      std::vector<float> fp(f32_packed_floats(N, K), 9.0f);
+      f32_pack_weights(N, K, f.data(), fp.data());
+      for (size_t n = 0; n < N; ++n)
+        for (size_t k = 0; k < K; ++k) REQUIRE(f32_packed_at(fp.data(), K, n, k) == f[n * K + k]);
+    }
 }
 
 TEST_CASE("layernorm matches a double-precision reference, with and without residual") {
@@ -168,7 +198,7 @@ TEST_CASE("layernorm matches a double-precision reference, with and without resi
     auto b = random_floats(N, 6);
     for (bool with_res : {false, true}) {
       std::vector<float> y(M * N);
-      heed_f32_layernorm__scalar(M, N, x.data(), with_res ? r.data() : nullptr, g.data(), b.data(), 1e-5f, y.data());
+      kLayerNormVariants[0].fn(M, N, x.data(), with_res ? r.data() : nullptr, g.data(), b.data(), 1e-5f, y.data());
       for (size_t m = 0; m < M; ++m) {
         double mean = 0, var = 0;
         std::vector<double> v(N);
@@ -190,22 +220,22 @@ TEST_CASE("layernorm works in place") {
   auto g = random_floats(40, 10);
   auto b = random_floats(40, 11);
   std::vector<float> out(2 * 40), inplace = x;
-  heed_f32_layernorm__scalar(2, 40, x.data(), nullptr, g.data(), b.data(), 1e-12f, out.data());
-  heed_f32_layernorm__scalar(2, 40, inplace.data(), nullptr, g.data(), b.data(), 1e-12f, inplace.data());
+  kLayerNormVariants[0].fn(2, 40, x.data(), nullptr, g.data(), b.data(), 1e-12f, out.data());
+  kLayerNormVariants[0].fn(2, 40, inplace.data(), nullptr, g.data(), b.data(), 1e-12f, inplace.data());
   CHECK(std::memcmp(out.data(), inplace.data(), out.size() * sizeof(float)) == 0);
 }
 
 TEST_CASE("gelu, tanh and relu match libm formulas") {
   auto x = random_floats(1000, 21, -8.0f, 8.0f);
   std::vector<float> y(x.size());
-  heed_f32_gelu__scalar(x.size(), x.data(), y.data());
+  kActivationVariants[0].gelu(x.size(), x.data(), y.data());
   for (size_t i = 0; i < x.size(); ++i) {
     const double ref = 0.5 * x[i] * (1.0 + std::erf(double(x[i]) / std::sqrt(2.0)));
     REQUIRE(std::fabs(y[i] - ref) <= 1e-6 * (1 + std::fabs(ref)));
   }
-  heed_f32_tanh__scalar(x.size(), x.data(), y.data());
+  kActivationVariants[0].tanh(x.size(), x.data(), y.data());
   for (size_t i = 0; i < x.size(); ++i) REQUIRE(std::fabs(y[i] - std::tanh(double(x[i]))) <= 1e-6);
-  heed_f32_relu__scalar(x.size(), x.data(), y.data());
+  heed_f32_relu(x.size(), x.data(), y.data());
   for (size_t i = 0; i < x.size(); ++i) REQUIRE(y[i] == (x[i] > 0 ? x[i] : 0.0f));
 }
 
@@ -220,9 +250,9 @@ TEST_CASE("attention matches a materialized softmax reference (dense, causal, wi
   for (const Case& c : cases) {
     const size_t hid = c.H * c.D;
     auto qkv = random_floats(c.S * 3 * hid, uint32_t(c.S * 7 + c.D), -3.0f, 3.0f);
-    std::vector<float> out(c.S * hid), scratch(c.D);
+    std::vector<float> out(c.S * hid), scratch(kAttentionVariants[0].scratch_floats(c.S, c.D));
     const float scale = 1.0f / std::sqrt(float(c.D));
-    heed_f32_attention__scalar(c.S, c.H, c.D, qkv.data(), out.data(), scale, c.window, c.causal, scratch.data());
+    kAttentionVariants[0].fn(c.S, c.H, c.D, 0, c.H, qkv.data(), out.data(), scale, c.window, c.causal, scratch.data());
     for (size_t h = 0; h < c.H; ++h)
       for (size_t i = 0; i < c.S; ++i) {
         std::vector<double> p(c.S, 0.0);
@@ -250,31 +280,24 @@ TEST_CASE("attention matches a materialized softmax reference (dense, causal, wi
   }
 }
 
-TEST_CASE("every ISA variant equals the scalar reference bit for bit") {
-  const KernelTable& ref = kernel_table(Isa::kScalar);
+TEST_CASE("dispatch: a session's table holds variants within its ISA, the reference for scalar") {
+  const KernelTable& scalar = kernel_table(Isa::kScalar);
+  CHECK(scalar.qs8_gemm == &kQs8GemmVariants[0]);
+  CHECK(scalar.f32_gemm == &kF32GemmVariants[0]);
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
-    if (!isa_supported(isa)) continue;
-    CAPTURE(isa_name(isa));
     const KernelTable& t = kernel_table(isa);
-    for (size_t M : {1, 5}) {
-      for (size_t K : {1, 17, 384}) {
-        const size_t N = 33;
-        auto x = random_floats(M * K, 31);
-        std::vector<int8_t> q1(M * K), q2(M * K);
-        std::vector<float> s1(M), s2(M);
-        ref.quantize_blocks(M, K, K, x.data(), K, nullptr, q1.data(), K, s1.data());
-        t.quantize_blocks(M, K, K, x.data(), K, nullptr, q2.data(), K, s2.data());
-        REQUIRE(q1 == q2);
-        REQUIRE(std::memcmp(s1.data(), s2.data(), M * sizeof(float)) == 0);
-        auto w = random_i8(N * K, 32);
-        auto ws = random_floats(N, 33, 0.001f, 0.01f);
-        std::vector<float> y1(M * N), y2(M * N);
-        ref.qs8_gemm(M, N, K, K, q1.data(), K, s1.data(), w.data(), ws.data(), nullptr, y1.data(), N);
-        t.qs8_gemm(M, N, K, K, q1.data(), K, s1.data(), w.data(), ws.data(), nullptr, y2.data(), N);
-        REQUIRE(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)) == 0);
-      }
-    }
+    CHECK(t.isa == isa);
+    CHECK(isa_within(t.qs8_gemm->isa, isa));
+    CHECK(isa_within(t.f32_gemm->isa, isa));
+    CHECK(isa_within(t.quantize->isa, isa));
+    CHECK(isa_within(t.layernorm->isa, isa));
+    CHECK(isa_within(t.activation->isa, isa));
+    CHECK(isa_within(t.attention->isa, isa));
   }
+  CHECK(isa_within(Isa::kAvx2, Isa::kAvx512Vnni));
+  CHECK_FALSE(isa_within(Isa::kAvx512Vnni, Isa::kAvx2));
+  CHECK_FALSE(isa_within(Isa::kNeon, Isa::kAvx512Vnni));
+  CHECK(isa_within(Isa::kNeon, Isa::kNeonDot));
 }
 
 TEST_CASE("ISA names parse and HEED_ISA-style caps are validated") {

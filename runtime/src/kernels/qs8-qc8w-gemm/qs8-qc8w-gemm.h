@@ -1,0 +1,58 @@
+// qs8-qc8w-gemm: int8 activations x int8 weights, float output, with scales
+// per row and per block of K on both sides (block >= K: per-token activations
+// x per-channel weights; the converter picks, docs/decisions.md #1).
+//
+// A microkernel computes one tile y[0:mr, 0:nc] (mr <= MR, nc <= NR) of
+//   isum[m,n,b] = sum_{k in block b} int32(x[m,k]) * int32(W[n,k])      exact
+//   acc = 0; for b = 0 .. nb-1:  acc = fma(float(isum[m,n,b]), xs[m,b] * ws[n,b], acc)
+//   y[m,n] = acc + bias[n]        (bias null: acc + 0.0f)
+// in exactly this order of float operations (xs * ws rounded first, one
+// fused multiply-add per block), so every variant gives the same bits.
+// Weights are PACKED_N16K4 (format/weight-layout.h): NR / 16 consecutive
+// panels from w. Activations are rows of kp = padded_k(K) bytes, zero padded
+// past K (the quantize kernels write them so).
+//
+// Variants with u8_activations read x as unsigned bytes x + 128 (the quantize
+// kernels write q ^ 0x80 for them) and subtract 128 * the block's column sum
+// (ws_sum128): VNNI's vpdpbusd multiplies unsigned by signed bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/isa.h"
+
+namespace heed {
+
+struct Qs8GemmParams {
+  size_t mr, nc;       // tile rows and columns (1..MR, 1..NR)
+  size_t kp;           // padded_k(K): bytes per activation row the kernel reads
+  size_t block;        // K per scale block: a multiple of 4, or >= K
+  size_t nb;           // ceil(K / block) blocks
+  const int8_t* x;     // [mr, ldx] activations (u8 variants: x ^ 0x80), zero padded to kp
+  size_t ldx;
+  const float* xs;     // [mr, nb] activation scales, row stride nb
+  const int8_t* w;     // packed panels of the tile's columns
+  const float* ws;     // panel scales [NR/16][nb][16] of the tile's columns
+  const int32_t* ws_sum128;  // panel column sums x 128 [NR/16][nb][16] (u8 variants)
+  const float* bias;   // [nc] or null
+  float* y;            // [mr, ldy]
+  size_t ldy;
+};
+
+using Qs8GemmUkernel = void (*)(const Qs8GemmParams& p);
+
+struct Qs8GemmVariant {
+  const char* name;
+  Isa isa;
+  uint32_t mr, nr;      // tile: rows, columns (a multiple of 16)
+  bool u8_activations;  // reads x + 128 and ws_sum128
+  Qs8GemmUkernel fn;
+};
+
+extern const Qs8GemmVariant kQs8GemmVariants[];
+extern const size_t kQs8GemmVariantCount;
+
+void heed_qs8_qc8w_gemm_f32_ukernel_4x16c4__scalar(const Qs8GemmParams& p);
+
+}  // namespace heed

@@ -1,0 +1,308 @@
+// Every ISA variant of every kernel family equals its scalar reference bit
+// for bit, over edge-case shapes (tile remainders, K not a multiple of the
+// group or block, odd row strides) and extreme values. The variants come from
+// the same tables dispatch uses (kernels/*/variants.cc), so a new table line
+// is covered here on every machine that runs its ISA (x86 natively, ARM under
+// qemu). The fast tier runs a reduced grid; the slow tier the full one
+// (M, N, K in 1..17, 31..33, 255..257).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels/kernel-harness.h"
+
+using namespace heed;
+using namespace heed::test;
+
+namespace {
+
+const std::vector<size_t> kFullGrid = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,  12,  13,
+                                       14, 15, 16, 17, 31, 32, 33, 255, 256, 257};
+
+// Blocks to try for K: a multiple of 4 below K (the block scheme), and K (per row).
+std::vector<size_t> blocks_for(size_t K) {
+  std::vector<size_t> b;
+  for (size_t blk : {size_t(4), size_t(32)})
+    if (blk < K) b.push_back(blk);
+  b.push_back(K);
+  return b;
+}
+
+// The variants to check on this CPU: all but the reference itself (entry 0,
+// checked against exact formulas in references-test.cc).
+template <typename V>
+std::vector<const V*> supported(const V* table, size_t n) {
+  std::vector<const V*> out;
+  for (size_t i = 1; i < n; ++i)
+    if (isa_supported(table[i].isa)) out.push_back(&table[i]);
+  return out;
+}
+
+bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
+// Inputs that hit the corners of float kernels: zeros of both signs,
+// denormals, the largest finite values, values around rounding ties.
+std::vector<float> special_floats() {
+  std::vector<float> v = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-38f, 3e38f, -3e38f, 0.5f, -0.5f, 1.5f, 2.5f,
+                          88.0f, -88.0f, 89.0f, -104.0f, 1e-7f, 10.0f, -10.0f, 5.9f, -5.9f, 9.0f, -9.0f};
+  for (int i = -200; i <= 200; ++i) v.push_back(float(i) * 0.05f);
+  return v;
+}
+
+void check_qs8(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns, const std::vector<size_t>& Ks) {
+  const Qs8GemmVariant& ref = kQs8GemmVariants[0];
+  for (const Qs8GemmVariant* v : supported(kQs8GemmVariants, kQs8GemmVariantCount)) {
+    CAPTURE(v->name);
+    for (size_t M : Ms)
+      for (size_t N : Ns)
+        for (size_t K : Ks)
+          for (size_t block : blocks_for(K)) {
+            CAPTURE(M);
+            CAPTURE(N);
+            CAPTURE(K);
+            CAPTURE(block);
+            const Qs8Problem p(M, N, K, block, uint32_t(M * 7919 + N * 104729 + K * 31 + block));
+            REQUIRE(compare_qs8_gemm(*v, ref, p, (M + N + K) % 3) == "");
+          }
+  }
+}
+
+void check_f32(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns, const std::vector<size_t>& Ks) {
+  const F32GemmVariant& ref = kF32GemmVariants[0];
+  for (const F32GemmVariant* v : supported(kF32GemmVariants, kF32GemmVariantCount)) {
+    CAPTURE(v->name);
+    for (size_t M : Ms)
+      for (size_t N : Ns)
+        for (size_t K : Ks) {
+          CAPTURE(M);
+          CAPTURE(N);
+          CAPTURE(K);
+          const F32Problem p(M, N, K, uint32_t(M * 7919 + N * 104729 + K * 31));
+          REQUIRE(compare_f32_gemm(*v, ref, p, (M + N + K) % 3, (M + N) % 2 == 0) == "");
+        }
+  }
+}
+
+// Plausible mistakes: a multiply and an add where the family specifies one
+// fused multiply-add. They give different bits on ordinary inputs.
+void qs8_unfused(const Qs8GemmParams& p) {
+  const size_t kg = p.kp / kGroupK;
+  for (size_t m = 0; m < p.mr; ++m)
+    for (size_t n = 0; n < p.nc; ++n) {
+      const int8_t* wc = p.w + (n / kPanelN) * kg * kPanelN * kGroupK + (n % kPanelN) * kGroupK;
+      float acc = 0.0f;
+      for (size_t b = 0; b < p.nb; ++b) {
+        const size_t k0 = b * p.block, k1 = std::min(k0 + p.block, p.kp);
+        int32_t isum = 0;
+        for (size_t k = k0; k < k1; ++k) isum += int32_t(p.x[m * p.ldx + k]) * wc[(k / 4) * 64 + k % 4];
+        acc += float(isum) * (p.xs[m * p.nb + b] * p.ws[(n / kPanelN) * p.nb * kPanelN + b * kPanelN + n % kPanelN]);
+      }
+      p.y[m * p.ldy + n] = acc + (p.bias ? p.bias[n] : 0.0f);
+    }
+}
+
+void f32_unfused(const F32GemmParams& p) {
+  for (size_t m = 0; m < p.mr; ++m)
+    for (size_t n = 0; n < p.nc; ++n) {
+      float acc = p.bias ? p.bias[n] : 0.0f;
+      for (size_t k = 0; k < p.K; ++k) acc += p.x[m * p.ldx + k] * p.w[(n / kPanelN) * p.K * kPanelN + k * kPanelN + n % kPanelN];
+      p.y[m * p.ldy + n] = acc;
+    }
+}
+
+void check_quantize(const std::vector<size_t>& Ms, const std::vector<size_t>& Ks) {
+  const QuantizeVariant& ref = kQuantizeVariants[0];
+  for (const QuantizeVariant* v : supported(kQuantizeVariants, kQuantizeVariantCount)) {
+    CAPTURE(v->name);
+    for (size_t M : Ms)
+      for (size_t K : Ks)
+        for (size_t block : blocks_for(K))
+          for (int mode = 0; mode < 8; ++mode) {  // bit 0 smooth, bit 1 static, bit 2 xor 0x80
+            CAPTURE(M);
+            CAPTURE(K);
+            CAPTURE(block);
+            CAPTURE(mode);
+            const size_t ldx = K + (M % 3), kp = padded_k(K), ldq = kp + (K % 2), nb = (K + block - 1) / block;
+            std::vector<float> x = random_floats(M * ldx, uint32_t(M * 31 + K * 7 + block + mode), -4.0f, 4.0f);
+            const std::vector<float> sp = special_floats();
+            for (size_t i = 0; i < x.size() && i < sp.size() && M > 2; ++i) x[i] = sp[i];
+            if (M > 1) std::fill(x.begin() + long(ldx), x.begin() + long(ldx + K), 0.0f);  // an all-zero row
+            const std::vector<float> sm = random_floats(K, 5, 0.25f, 4.0f);
+            std::vector<int8_t> q1(M * ldq, 7), q2(M * ldq, 7);
+            std::vector<float> s1(M * nb, -1.0f), s2(M * nb, -1.0f);
+            QuantizeParams a{M,        K,         kp, block, x.data(), ldx, (mode & 1) ? sm.data() : nullptr,
+                             (mode & 2) ? 0.03f : 0.0f, q1.data(), ldq, s1.data(), uint8_t((mode & 4) ? 0x80 : 0)};
+            ref.fn(a);
+            a.q = q2.data();
+            a.scales = s2.data();
+            v->fn(a);
+            REQUIRE(q1 == q2);
+            REQUIRE(same_bits(s1.data(), s2.data(), s1.size()));
+          }
+  }
+}
+
+void check_layernorm(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns) {
+  const LayerNormVariant& ref = kLayerNormVariants[0];
+  for (const LayerNormVariant* v : supported(kLayerNormVariants, kLayerNormVariantCount)) {
+    CAPTURE(v->name);
+    for (size_t M : Ms)
+      for (size_t N : Ns)
+        for (int mode = 0; mode < 4; ++mode) {  // bit 0 residual, bit 1 in place
+          CAPTURE(M);
+          CAPTURE(N);
+          CAPTURE(mode);
+          const std::vector<float> x = random_floats(M * N, uint32_t(M * 13 + N), -30.0f, 30.0f);
+          const std::vector<float> r = random_floats(M * N, uint32_t(M * 17 + N));
+          const std::vector<float> g = random_floats(N, 3, 0.5f, 1.5f), be = random_floats(N, 4);
+          std::vector<float> y1 = x, y2 = x;
+          const float* res = (mode & 1) ? r.data() : nullptr;
+          ref.fn(M, N, (mode & 2) ? y1.data() : x.data(), res, g.data(), be.data(), 1e-12f, y1.data());
+          v->fn(M, N, (mode & 2) ? y2.data() : x.data(), res, g.data(), be.data(), 1e-12f, y2.data());
+          REQUIRE(same_bits(y1.data(), y2.data(), y1.size()));
+        }
+  }
+}
+
+void check_activation(size_t repeats) {
+  const ActivationVariant& ref = kActivationVariants[0];
+  for (const ActivationVariant* v : supported(kActivationVariants, kActivationVariantCount)) {
+    CAPTURE(v->name);
+    std::vector<float> x = special_floats();
+    for (size_t r = 0; r < repeats; ++r) {
+      const std::vector<float> more = random_floats(4099, uint32_t(r), -12.0f, 12.0f);
+      x.insert(x.end(), more.begin(), more.end());
+    }
+    for (size_t n : {size_t(1), size_t(7), size_t(16), size_t(17), x.size()}) {
+      CAPTURE(n);
+      std::vector<float> y1(n), y2(n);
+      ref.gelu(n, x.data(), y1.data());
+      v->gelu(n, x.data(), y2.data());
+      REQUIRE(first_difference(y2.data(), y1.data(), n, n) == "");
+      ref.tanh(n, x.data(), y1.data());
+      v->tanh(n, x.data(), y2.data());
+      REQUIRE(first_difference(y2.data(), y1.data(), n, n) == "");
+    }
+  }
+}
+
+struct AttentionCase {
+  size_t S, H, D;
+  int window;
+  bool causal;
+};
+
+void check_attention(const std::vector<AttentionCase>& cases) {
+  const AttentionVariant& ref = kAttentionVariants[0];
+  for (const AttentionVariant* v : supported(kAttentionVariants, kAttentionVariantCount)) {
+    CAPTURE(v->name);
+    for (const AttentionCase& c : cases) {
+      CAPTURE(c.S);
+      CAPTURE(c.D);
+      CAPTURE(c.window);
+      const size_t hid = c.H * c.D;
+      const std::vector<float> qkv = random_floats(c.S * 3 * hid, uint32_t(c.S * 7 + c.D), -3.0f, 3.0f);
+      std::vector<float> o1(c.S * hid, -1.0f), o2(c.S * hid, -1.0f);
+      std::vector<float> s1(ref.scratch_floats(c.S, c.D) + 1), s2(v->scratch_floats(c.S, c.D) + 1);
+      const float scale = 1.0f / std::sqrt(float(c.D));
+      ref.fn(c.S, c.H, c.D, 0, c.H, qkv.data(), o1.data(), scale, c.window, c.causal, s1.data());
+      v->fn(c.S, c.H, c.D, 0, c.H, qkv.data(), o2.data(), scale, c.window, c.causal, s2.data());
+      REQUIRE(first_difference(o2.data(), o1.data(), o1.size(), hid) == "");
+    }
+  }
+}
+
+const std::vector<AttentionCase> kAttentionCases = {
+    {1, 1, 4, -1, false},  {7, 2, 8, -1, false},  {16, 3, 32, -1, false}, {17, 2, 32, -1, false},
+    {33, 2, 64, -1, true}, {20, 2, 8, 3, false},  {20, 1, 16, 0, false},  {128, 2, 32, -1, false},
+    {65, 1, 128, 5, true}, {31, 2, 17, -1, false}};
+
+}  // namespace
+
+TEST_SUITE("fast") {
+
+TEST_CASE("variants: quantize equals the scalar reference bit for bit (reduced grid)") {
+  check_quantize({1, 3, 8}, {1, 3, 4, 5, 17, 31, 32, 33, 100, 384});
+}
+
+TEST_CASE("variants: layernorm equals the scalar reference bit for bit") {
+  check_layernorm({1, 3, 8}, {1, 5, 15, 16, 17, 31, 32, 33, 100, 384});
+}
+
+TEST_CASE("variants: gelu and tanh equal the scalar reference bit for bit") { check_activation(1); }
+
+TEST_CASE("variants: attention equals the scalar reference bit for bit") { check_attention(kAttentionCases); }
+
+
+TEST_CASE("variants: every variant table starts with its scalar reference") {
+  CHECK(kQs8GemmVariants[0].isa == Isa::kScalar);
+  CHECK(kF32GemmVariants[0].isa == Isa::kScalar);
+  CHECK(kQuantizeVariants[0].isa == Isa::kScalar);
+  CHECK(kLayerNormVariants[0].isa == Isa::kScalar);
+  CHECK(kActivationVariants[0].isa == Isa::kScalar);
+  CHECK(kAttentionVariants[0].isa == Isa::kScalar);
+  for (size_t i = 0; i < kQs8GemmVariantCount; ++i) CHECK(kQs8GemmVariants[i].nr % kPanelN == 0);
+  for (size_t i = 0; i < kF32GemmVariantCount; ++i) CHECK(kF32GemmVariants[i].nr % kPanelN == 0);
+}
+
+TEST_CASE("variants: qs8 gemm equals the scalar reference bit for bit (reduced grid)") {
+  check_qs8({1, 3, 4, 5, 8, 9, 17}, {1, 15, 16, 17, 33, 64, 65}, {1, 3, 4, 5, 31, 32, 33, 100, 384});
+}
+
+TEST_CASE("variants: qs8 gemm at the int8 extremes (K = 65536 would overflow int16, not int32)") {
+  for (const Qs8GemmVariant* v : supported(kQs8GemmVariants, kQs8GemmVariantCount)) {
+    CAPTURE(v->name);
+    for (size_t K : {size_t(4096), size_t(65536)}) {
+      const Qs8Problem p(3, 17, K, K, 7, true);
+      REQUIRE(compare_qs8_gemm(*v, kQs8GemmVariants[0], p) == "");
+      const std::vector<float> y = run_qs8_gemm(*v, p, 0, false);
+      REQUIRE(y[0] == float(int32_t(127 * 127) * int32_t(K)) * (p.xs[0] * p.ws[0]));
+    }
+  }
+}
+
+TEST_CASE("variants: f32 gemm equals the scalar reference bit for bit (reduced grid)") {
+  check_f32({1, 3, 4, 5, 8, 9, 17}, {1, 15, 16, 17, 33, 64, 65}, {1, 3, 4, 5, 17, 100, 384});
+}
+
+TEST_CASE("variants: the comparison catches a wrong variant") {
+  // The same check that passes every shipped variant fails these, on a plain
+  // shape: so a pass above means bit-identical, not "close".
+  const Qs8GemmVariant wrong_qs8 = {"qs8 unfused (wrong on purpose)", Isa::kScalar, 4, 16, false, qs8_unfused};
+  const Qs8Problem p(5, 33, 384, 32, 99);
+  CHECK(compare_qs8_gemm(wrong_qs8, kQs8GemmVariants[0], p) != "");
+  const F32GemmVariant wrong_f32 = {"f32 unfused (wrong on purpose)", Isa::kScalar, 4, 16, f32_unfused};
+  const F32Problem f(5, 33, 384, 99);
+  CHECK(compare_f32_gemm(wrong_f32, kF32GemmVariants[0], f) != "");
+  // And a variant that is right except for its last tile's remainder.
+  const Qs8GemmVariant truncating = {"drops the last column", Isa::kScalar, 4, 16, false, [](const Qs8GemmParams& a) {
+                                       Qs8GemmParams b = a;
+                                       if (b.nc > 1) b.nc -= 1;
+                                       heed_qs8_qc8w_gemm_f32_ukernel_4x16c4__scalar(b);
+                                     }};
+  CHECK(compare_qs8_gemm(truncating, kQs8GemmVariants[0], Qs8Problem(3, 17, 64, 32, 5)) != "");
+}
+
+}  // TEST_SUITE("fast")
+
+TEST_SUITE("slow") {
+
+TEST_CASE("variants: qs8 gemm, full grid") { check_qs8(kFullGrid, kFullGrid, kFullGrid); }
+
+TEST_CASE("variants: f32 gemm, full grid") { check_f32(kFullGrid, kFullGrid, kFullGrid); }
+
+TEST_CASE("variants: quantize, full grid") { check_quantize(kFullGrid, kFullGrid); }
+
+TEST_CASE("variants: layernorm, full grid") { check_layernorm(kFullGrid, kFullGrid); }
+
+TEST_CASE("variants: gelu and tanh, a million values") { check_activation(250); }
+
+TEST_CASE("variants: attention, long sequences and windows") {
+  check_attention({{257, 2, 64, -1, false}, {300, 1, 32, 31, true}, {513, 1, 32, 64, false}});
+}
+
+}  // TEST_SUITE("slow")
