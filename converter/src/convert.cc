@@ -169,7 +169,7 @@ Status read_lines(const std::string& path, std::vector<std::string>* out, FILE* 
 
 // Runs every text through the fp32 model (and the quantized one, if given).
 Status measure(const Loaded& ref, const Loaded* quant, const std::vector<std::string>& texts, Capture* cap,
-               Progress* prog, const char* label) {
+               Progress* prog, const char* label, const SessionOptions& so) {
   const size_t n_ops = ref.model.ops().size();
   cap->ref.assign(n_ops, {});
   cap->stats.assign(n_ops, {});
@@ -177,7 +177,6 @@ Status measure(const Loaded& ref, const Loaded* quant, const std::vector<std::st
   if (cap->col_absmax.size() != n_ops) cap->col_absmax.assign(n_ops, {});
   for (size_t i = 0; i < n_ops; ++i)
     if (ref.model.ops()[i].outputs[0] == ref.model.outputs()[0]) cap->output_op = i;
-  SessionOptions so;
   Session rs, qs;
   HEED_RETURN_IF_ERROR(rs.init(&ref.model, so, nullptr, 0));
   if (quant) HEED_RETURN_IF_ERROR(qs.init(&quant->model, so, nullptr, 0));
@@ -286,6 +285,11 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "--precision must be int8 or fp32, not '%s'", o.precision.c_str());
   }
   Progress prog{o.log, o.log && isatty(fileno(o.log))};
+  SessionOptions so;  // the measuring sessions
+  if (!o.isa.empty()) {
+    HEED_RETURN_IF_ERROR(isa_parse(o.isa.c_str(), &so.isa));
+    so.force_isa = true;
+  }
   // Inputs are read (and refused) before any long work.
   std::vector<std::string> texts;
   if (!o.calib_file.empty()) {
@@ -338,7 +342,7 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     HEED_RETURN_IF_ERROR(load_ir(g, &ref));
     // fp32 activation ranges (per column) for smoothing and static scales.
     Capture ranges;
-    HEED_RETURN_IF_ERROR(measure(ref, nullptr, texts, &ranges, &prog, "fp32 ranges"));
+    HEED_RETURN_IF_ERROR(measure(ref, nullptr, texts, &ranges, &prog, "fp32 ranges", so));
     // Comparisons of candidate models run on at most 64 texts (each costs a
     // fp32 and an int8 pass); the activation ranges above use all of them.
     const std::vector<std::string> eval(texts.begin(), texts.begin() + long(std::min<size_t>(texts.size(), 64)));
@@ -360,7 +364,7 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
       HEED_RETURN_IF_ERROR(load_ir(q, &ql));
       Capture cap;
       cap.col_absmax = ranges.col_absmax;
-      HEED_RETURN_IF_ERROR(measure(ref, &ql, eval, &cap, nullptr, ""));
+      HEED_RETURN_IF_ERROR(measure(ref, &ql, eval, &cap, nullptr, "", so));
       const double mean = mean_of(cap.out_cos);
       const double mn = cap.out_cos.empty() ? 0 : *std::min_element(cap.out_cos.begin(), cap.out_cos.end());
       if (o.log) std::fprintf(o.log, "  %-50s mean cosine %.6f  min %.6f\n", a.describe().c_str(), mean, mn);
@@ -392,7 +396,7 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
       Loaded st;
       HEED_RETURN_IF_ERROR(load_ir(s, &st));
       Capture scap;
-      HEED_RETURN_IF_ERROR(measure(ref, &st, eval, &scap, &prog, "measuring static"));
+      HEED_RETURN_IF_ERROR(measure(ref, &st, eval, &scap, &prog, "measuring static", so));
       size_t kept = 0, total = 0;
       for (size_t i = 0; i < s.ops.size(); ++i) {
         IrOp& op = s.ops[i];
@@ -411,7 +415,7 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
       Loaded fin;
       HEED_RETURN_IF_ERROR(load_ir(s, &fin));
       Capture fcap;
-      HEED_RETURN_IF_ERROR(measure(ref, &fin, eval, &fcap, &prog, "measuring final"));
+      HEED_RETURN_IF_ERROR(measure(ref, &fin, eval, &fcap, &prog, "measuring final", so));
       report = make_report(s, fcap);
       char buf[256];
       std::snprintf(buf, sizeof buf, "static per-tensor scales (ranges from %zu texts) on %zu of %zu GEMMs; others %s",
@@ -424,27 +428,17 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     g = std::move(best);
   } else {
     g.calibration = "none (fp32)";
-  }
-
-  // Record the memory plan for the model's max length (the runtime re-plans
-  // per session with the same planner).
-  Loaded fin;
-  HEED_RETURN_IF_ERROR(load_ir(g, &fin));
-  if (o.precision == "fp32") {
     // No calibration, but the same check: a checkpoint whose weights overflow
     // float on ordinary text is refused here, naming the layer.
+    Loaded ref;
+    HEED_RETURN_IF_ERROR(load_ir(g, &ref));
     Capture cap;
-    HEED_RETURN_IF_ERROR(measure(fin, nullptr, texts, &cap, nullptr, ""));
+    HEED_RETURN_IF_ERROR(measure(ref, nullptr, texts, &cap, nullptr, "", so));
   }
-  ArenaLayout layout;
-  SessionOptions so;
-  HEED_RETURN_IF_ERROR(session_layout(fin.model, so, &layout));
-  IrPlan plan;
-  plan.seq_len = int32_t(layout.max_seq);
-  plan.arena_bytes = layout.total_bytes;
-  for (size_t off : layout.offsets) plan.tensor_offsets.push_back(off == SIZE_MAX ? UINT64_MAX : uint64_t(off));
+  // No memory plan is stored: the runtime plans each session for its own
+  // length, kernels and threads (heed inspect prints the arena sizes).
   std::vector<uint8_t> bytes;
-  HEED_RETURN_IF_ERROR(write_model(g, &plan, &bytes));
+  HEED_RETURN_IF_ERROR(write_model(g, nullptr, &bytes));
 
   // A failed run never leaves a half-written model under the requested name,
   // never follows a planted symlink and never replaces an input (io/file.h).

@@ -15,6 +15,7 @@ struct ConvertOptions {
   std::string output_path;
   std::string precision = "int8";  // "int8" | "fp32"
   std::string calib_file;          // one text per line: static activation scales
+  std::string isa;                 // kernels the measurements run on ("" = best; any gives the same bytes)
   FILE* log = stderr;              // progress and report; null = quiet
 };
 

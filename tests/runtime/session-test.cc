@@ -15,31 +15,6 @@
 
 using namespace heed;
 
-// Counts every operator new while armed: the zero-heap-call test arms it
-// around inference. (malloc from C code is not counted; the runtime's
-// inference path is C++ and calls no malloc.)
-namespace {
-std::atomic<bool> g_count_allocs{false};
-std::atomic<size_t> g_allocs{0};
-}  // namespace
-
-void* operator new(size_t n) {
-  if (g_count_allocs.load(std::memory_order_relaxed)) g_allocs.fetch_add(1);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t n) { return operator new(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  if (g_count_allocs.load(std::memory_order_relaxed)) g_allocs.fetch_add(1);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-
 namespace {
 
 using test::Loaded;
@@ -121,29 +96,8 @@ TEST_CASE("caller arena of exactly heed_session_arena_size bytes; too small is r
   std::free(arena);
 }
 
-TEST_CASE("inference makes zero heap allocations once the session exists") {
-  Loaded m(test::tiny_graph(true));
-  heed_session* s = nullptr;
-  REQUIRE(heed_session_create(m.model, nullptr, nullptr, 0, &s) == HEED_OK);
-  std::vector<float> e(32);
-  size_t n = 0;
-  std::string long_text;
-  for (int i = 0; i < 500; ++i) long_text += "the cat sat on the mat . ";
-  g_allocs = 0;
-  g_count_allocs = true;
-  heed_status st1 = heed_embed_text(s, "the doggy sat", SIZE_MAX, e.data(), e.size(), &n);
-  heed_status st2 = heed_embed_text(s, long_text.c_str(), SIZE_MAX, e.data(), e.size(), &n);
-  int32_t ids[8] = {2, 5, 6, 3};
-  heed_status st3 = heed_session_run(s, ids, 4, e.data(), e.size(), &n);
-  g_count_allocs = false;
-  CHECK(st1 == HEED_OK);
-  CHECK(st2 == HEED_OK);
-  CHECK(st3 == HEED_OK);
-  CHECK(g_allocs.load() == 0);
-  heed_session_free(s);
-}
-
-TEST_CASE("two threads give bit-identical results and allocate nothing while running") {
+// (Zero heap calls during inference: tests/heap/heap-test.cc.)
+TEST_CASE("two threads give bit-identical results") {
   Loaded m(test::tiny_graph(true));
   heed_session_options opts;
   heed_session_options_init(&opts);
@@ -154,12 +108,8 @@ TEST_CASE("two threads give bit-identical results and allocate nothing while run
   std::vector<float> a(32), b(32);
   size_t n = 0;
   REQUIRE(heed_embed_text(one, "the cat sat on the mat . a dog run", SIZE_MAX, a.data(), 32, &n) == HEED_OK);
-  g_allocs = 0;
-  g_count_allocs = true;
   const heed_status st = heed_embed_text(two, "the cat sat on the mat . a dog run", SIZE_MAX, b.data(), 32, &n);
-  g_count_allocs = false;
   CHECK(st == HEED_OK);
-  CHECK(g_allocs.load() == 0);
   CHECK(std::memcmp(a.data(), b.data(), 32 * sizeof(float)) == 0);
   heed_session_free(one);
   heed_session_free(two);

@@ -74,6 +74,15 @@ void print_json_string(FILE* f, std::string_view s);
 // bytes can be recovered from it.
 std::string escape_text(std::string_view s);
 
+// The kernels a table holds, one "family: variant" per entry (bench,
+// inspect). Declared here, defined in cmd-bench.cc (it needs the runtime's
+// internal kernel tables).
+struct KernelNames {
+  const char* isa;
+  std::vector<std::pair<const char*, const char*>> families;  // family, variant
+};
+KernelNames kernel_names(int isa_index);
+
 int cmd_convert(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);

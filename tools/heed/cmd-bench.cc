@@ -4,11 +4,26 @@
 #include <cstdio>
 #include <vector>
 
+#include "bench-loop.h"
 #include "cli.h"
+// Internal headers: bench times Session::run directly (no tokenizer in the
+// loop), counts the model's MACs from its ops and names the kernel variants.
 #include "exec/session.h"
 #include "format/model.h"
+#include "kernels/kernels.h"
 
 namespace heed::cli {
+
+KernelNames kernel_names(int isa_index) {
+  const KernelTable& k = kernel_table(static_cast<Isa>(isa_index));
+  return {isa_name(k.isa),
+          {{"qs8_gemm", k.qs8_gemm->name},
+           {"f32_gemm", k.f32_gemm->name},
+           {"quantize", k.quantize->name},
+           {"layernorm", k.layernorm->name},
+           {"activation", k.activation->name},
+           {"attention", k.attention->name}}};
+}
 
 int cmd_bench(int argc, char** argv) {
   Args args;
@@ -71,18 +86,11 @@ int cmd_bench(int argc, char** argv) {
       return 1;
     }
   }
-  // The timed loop only calls run(): nothing in it allocates.
-  std::vector<double> ms;
-  ms.reserve(size_t(iters));
-  for (size_t i = 0; i < iters; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    s = session.run(ids.data(), seq, out.data(), out.size(), nullptr);
-    const auto t1 = std::chrono::steady_clock::now();
-    if (!s.ok()) {
-      std::fprintf(stderr, "heed bench: %s\n", escape_text(s.message()).c_str());
-      return 1;
-    }
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  std::vector<double> ms(static_cast<size_t>(iters), 0.0);
+  s = timed_runs(session, ids.data(), seq, out.data(), out.size(), size_t(iters), ms.data());
+  if (!s.ok()) {
+    std::fprintf(stderr, "heed bench: %s\n", escape_text(s.message()).c_str());
+    return 1;
   }
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());
@@ -109,15 +117,24 @@ int cmd_bench(int argc, char** argv) {
     print_json_string(stdout, m.metadata().precision);
     std::printf(", \"isa\": \"%s\", \"seq\": %llu, \"threads\": %d, \"threads_requested\": %llu, "
                 "\"iters\": %llu, \"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"gmac\": %.4f, "
-                "\"gops\": %.3f, \"arena_bytes\": %zu}\n",
+                "\"gops\": %.3f, \"arena_bytes\": %zu, \"kernels\": {",
                 isa_name(session.isa()), (unsigned long long)seq, used_threads, (unsigned long long)threads,
                 (unsigned long long)iters, median, sorted.front(), sorted.back(), macs / 1e9, gops,
                 session.arena_bytes());
+    const KernelNames kn = kernel_names(static_cast<int>(session.isa()));
+    for (size_t i = 0; i < kn.families.size(); ++i) {
+      std::printf("%s\"%s\": ", i ? ", " : "", kn.families[i].first);
+      print_json_string(stdout, kn.families[i].second);
+    }
+    std::printf("}}\n");
   } else {
     std::printf("model      %s (%s)\n", escape_text(path).c_str(), escape_text(m.metadata().precision).c_str());
     std::printf("kernels    %s, threads %d", isa_name(session.isa()), used_threads);
     if (uint64_t(used_threads) < threads) {
       std::printf(" (--threads %llu capped at the CPUs available)", (unsigned long long)threads);
+    }
+    for (const auto& [family, variant] : kernel_names(static_cast<int>(session.isa())).families) {
+      std::printf("\n           %-10s %s", family, variant);
     }
     std::printf("\nseq        %llu tokens, %.3f GMAC per pass\n", (unsigned long long)seq, macs / 1e9);
     std::printf("latency    median %.3f ms, min %.3f ms, max %.3f ms over %llu iterations\n", median, sorted.front(),

@@ -2,6 +2,9 @@
 #include <map>
 
 #include "cli.h"
+// Internal headers: inspect lists what the file holds (tensors, ops, layouts)
+// and sizes sessions with the runtime's own planner (session_layout).
+#include "exec/session.h"
 #include "format/model.h"
 
 namespace heed::cli {
@@ -20,9 +23,25 @@ const char* dtype_name(DType t) {
 int cmd_inspect(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {}, {"--json"}, &args, &err) || args.positional.size() != 1) {
-    std::fprintf(stderr, "usage: heed inspect model.heed [--json]%s%s\n", err.empty() ? "" : "\n", err.c_str());
+  if (!parse_args(argc, argv, {"--isa", "--threads"}, {"--json"}, &args, &err) || args.positional.size() != 1) {
+    std::fprintf(stderr, "usage: heed inspect model.heed [--json] [--isa ISA] [--threads N]%s%s\n",
+                 err.empty() ? "" : "\n", err.c_str());
     return 2;
+  }
+  SessionOptions so;
+  uint64_t threads = 1;
+  if (!flag_uint(args, "--threads", 1, 1, HEED_MAX_THREADS, &threads, &err)) {
+    std::fprintf(stderr, "heed inspect: %s\n", err.c_str());
+    return 2;
+  }
+  so.num_threads = int(threads);
+  if (args.has("--isa")) {
+    Status is = isa_parse(args.get("--isa").c_str(), &so.isa);
+    if (!is.ok()) {
+      std::fprintf(stderr, "heed inspect: --isa: %s\n", escape_text(is.message()).c_str());
+      return 2;
+    }
+    so.force_isa = true;
   }
   Model m;
   Status s = m.load_file(args.positional[0].c_str());
@@ -46,6 +65,25 @@ int cmd_inspect(int argc, char** argv) {
   }
   const ModelMetadata& md = m.metadata();
   const bool json = args.has("--json");
+  // Exact session arenas (the bytes heed_session_arena_size gives) for a few
+  // lengths, with this CPU's kernels (or --isa) and --threads.
+  std::vector<std::pair<size_t, size_t>> arenas;  // seq, bytes
+  Isa isa = Isa::kScalar;
+  for (size_t seq : {size_t(16), size_t(128), size_t(m.max_seq())}) {
+    if (seq > size_t(m.max_seq()) || (!arenas.empty() && arenas.back().first == seq)) continue;
+    ArenaLayout layout;
+    so.max_seq = seq;
+    s = session_layout(m, so, &layout);
+    if (!s.ok()) {
+      std::fprintf(stderr, "heed inspect: %s\n", escape_text(s.message()).c_str());
+      return 1;
+    }
+    isa = layout.isa;
+    arenas.emplace_back(seq, layout.total_bytes);
+  }
+  const KernelNames kernels = kernel_names(static_cast<int>(isa));
+  size_t packed = 0;
+  for (const TensorInfo& t : m.tensors()) packed += t.layout != WeightLayout::kRowMajor;
   if (json) {
     std::printf("{\"file_bytes\": %zu, \"schema_version\": %u, \"architecture\": ", m.file_bytes(), md.schema_version);
     print_json_string(stdout, md.architecture);
@@ -85,7 +123,15 @@ int cmd_inspect(int argc, char** argv) {
       print_json_string(stdout, md.source_files[i].sha256);
       std::printf("}");
     }
-    std::printf("], \"quant_error\": [");
+    std::printf("], \"packed_weights\": %zu, \"threads\": %llu, \"arena_bytes\": {", packed,
+                (unsigned long long)threads);
+    for (size_t i = 0; i < arenas.size(); ++i) std::printf("%s\"%zu\": %zu", i ? ", " : "", arenas[i].first, arenas[i].second);
+    std::printf("}, \"kernels\": {\"isa\": \"%s\"", kernels.isa);
+    for (const auto& [family, variant] : kernels.families) {
+      std::printf(", \"%s\": ", family);
+      print_json_string(stdout, variant);
+    }
+    std::printf("}, \"quant_error\": [");
     for (size_t i = 0; i < md.quant_report.size(); ++i) {
       std::printf("%s{\"name\": ", i ? ", " : "");
       print_json_string(stdout, md.quant_report[i].name);
@@ -109,6 +155,14 @@ int cmd_inspect(int argc, char** argv) {
   for (const auto& [k, v] : op_counts) std::printf(" %s x%zu", k.c_str(), v);
   std::printf("\n  tensors        %zu constant, %zu activation/input\n", n_const, n_act);
   for (const auto& [k, v] : by_dtype) std::printf("  weights %-6s %zu tensors, %zu bytes\n", k.c_str(), v.first, v.second);
+  std::printf("  packed         %zu fully connected weights in the kernels' tile layout\n", packed);
+  std::printf("  kernels        %s:", kernels.isa);
+  for (const auto& [family, variant] : kernels.families) std::printf(" %s", variant);
+  std::printf("\n  arena          ");
+  for (size_t i = 0; i < arenas.size(); ++i) {
+    std::printf("%s%zu bytes at %zu tokens", i ? ", " : "", arenas[i].second, arenas[i].first);
+  }
+  std::printf(" (%llu thread%s)\n", (unsigned long long)threads, threads == 1 ? "" : "s");
   if (!md.labels.empty()) {
     // Tab-separated, so labels with spaces stay apart.
     std::printf("  labels         ");

@@ -28,13 +28,13 @@ std::string label_of(const heed_model* model, size_t i) {
 int run(int argc, char** argv, Mode mode, const char* name) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--threads", "--max-seq", "--max-line-bytes"}, {"--json"}, &args, &err)) {
+  if (!parse_args(argc, argv, {"--threads", "--max-seq", "--max-line-bytes", "--isa"}, {"--json"}, &args, &err)) {
     std::fprintf(stderr, "heed %s: %s\n", name, err.c_str());
     return 2;
   }
   if (args.positional.empty()) {
     std::fprintf(stderr, "usage: heed %s model.heed [TEXT...] [--json] [--max-line-bytes N]%s\n", name,
-                 mode == Mode::kTokenize ? "" : " [--threads N] [--max-seq N]");
+                 mode == Mode::kTokenize ? "" : " [--threads N] [--max-seq N] [--isa ISA]");
     return 2;
   }
   uint64_t threads = 1, max_seq = 0, max_line = kDefaultMaxLineBytes;
@@ -62,6 +62,8 @@ int run(int argc, char** argv, Mode mode, const char* name) {
     heed_session_options_init(&opts);
     opts.max_seq = size_t(max_seq);
     opts.num_threads = int(threads);
+    const std::string isa = args.get("--isa");
+    if (args.has("--isa")) opts.isa = isa.c_str();
     if (heed_session_create(model, &opts, nullptr, 0, &session) != HEED_OK) {
       const int rc = fail(name, "cannot create session");
       heed_model_free(model);

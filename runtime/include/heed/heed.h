@@ -137,6 +137,11 @@ typedef struct heed_session_options {
   int num_threads; /* 1..HEED_MAX_THREADS, default 1; more than the CPUs this
                       process may run on is capped to that number (see
                       heed_session_num_threads) */
+  const char* isa; /* NULL (default): the best kernels this CPU runs. Else a
+                      cap, one of "scalar", "avx2", "avx512vnni", "neon",
+                      "neondot", which this CPU must support; the
+                      HEED_ISA environment variable caps as well. Every ISA
+                      gives the same output bytes. */
 } heed_session_options;
 
 #define HEED_MAX_THREADS 256
@@ -174,12 +179,17 @@ HEED_API heed_status heed_classify_text(heed_session* session, const char* text,
                                         size_t text_len, float* logits, size_t capacity,
                                         size_t* count);
 
-/* Bytes of the session arena in use (planned activations + scratch). */
+/* Bytes of the session arena (planned activations, scratch and the kernels'
+ * persistent state): the value heed_session_arena_size gave. */
 HEED_API size_t heed_session_arena_used(const heed_session* session);
 
 /* Threads the session runs on: options.num_threads capped at the CPUs
  * available to this process when the session was created (0 for NULL). */
 HEED_API int heed_session_num_threads(const heed_session* session);
+
+/* The instruction set the session's kernels use ("avx512vnni", ...; "" for
+ * NULL). Static string. */
+HEED_API const char* heed_session_isa(const heed_session* session);
 
 #ifdef __cplusplus
 }

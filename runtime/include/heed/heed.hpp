@@ -113,6 +113,7 @@ class Session {
   struct Options {
     size_t max_seq = 0;   // 0 = model max
     int num_threads = 1;
+    const char* isa = nullptr;  // nullptr = best for this CPU (heed_session_options.isa)
   };
 
   static Error arena_size(const Model& model, const Options& o, size_t* bytes) {
@@ -147,6 +148,7 @@ class Session {
   size_t arena_used() const { return heed_session_arena_used(session_); }
   // Threads in use: Options::num_threads capped at the CPUs available.
   int num_threads() const { return heed_session_num_threads(session_); }
+  const char* isa() const { return heed_session_isa(session_); }
   heed_session* get() { return session_; }
 
  private:
@@ -156,6 +158,7 @@ class Session {
     heed_session_options_init(&c);
     c.max_seq = o.max_seq;
     c.num_threads = o.num_threads;
+    c.isa = o.isa;
     return c;
   }
   heed_session* session_ = nullptr;

@@ -36,13 +36,15 @@ heed_status out_of_memory() {
   return report(heed::Status::Error(HEED_ERROR_OUT_OF_MEMORY, "out of memory"));
 }
 
-heed::SessionOptions to_cpp(const heed_session_options* o) {
-  heed::SessionOptions s;
-  if (o) {
-    s.max_seq = o->max_seq;
-    s.num_threads = o->num_threads;
+heed::Status to_cpp(const heed_session_options* o, heed::SessionOptions* s) {
+  if (!o) return heed::Status::Ok();
+  s->max_seq = o->max_seq;
+  s->num_threads = o->num_threads;
+  if (o->isa) {
+    HEED_RETURN_IF_ERROR(heed::isa_parse(o->isa, &s->isa));
+    s->force_isa = true;
   }
-  return s;
+  return heed::Status::Ok();
 }
 
 template <typename F>
@@ -150,6 +152,7 @@ void heed_session_options_init(heed_session_options* options) {
   if (!options) return;
   options->max_seq = 0;
   options->num_threads = 1;
+  options->isa = nullptr;
 }
 
 heed_status heed_session_arena_size(const heed_model* model, const heed_session_options* options,
@@ -157,7 +160,9 @@ heed_status heed_session_arena_size(const heed_model* model, const heed_session_
   if (!model || !bytes) return invalid("model and bytes must not be NULL");
   try {
     heed::ArenaLayout layout;
-    heed::Status s = heed::session_layout(model->model, to_cpp(options), &layout);
+    heed::SessionOptions so;
+    heed::Status s = to_cpp(options, &so);
+    if (s.ok()) s = heed::session_layout(model->model, so, &layout);
     *bytes = s.ok() ? layout.total_bytes : 0;
     return report(s);
   } catch (const std::bad_alloc&) {
@@ -170,8 +175,11 @@ heed_status heed_session_create(const heed_model* model, const heed_session_opti
   if (!model || !out) return invalid("model and out must not be NULL");
   *out = nullptr;
   try {
+    heed::SessionOptions so;
+    heed::Status st = to_cpp(options, &so);
+    if (!st.ok()) return report(st);
     auto* s = new heed_session();
-    heed::Status st = s->session.init(&model->model, to_cpp(options), arena, arena_size);
+    st = s->session.init(&model->model, so, arena, arena_size);
     if (!st.ok()) {
       delete s;
       return report(st);
@@ -230,6 +238,10 @@ size_t heed_session_arena_used(const heed_session* session) {
 
 int heed_session_num_threads(const heed_session* session) {
   return session ? session->session.num_threads() : 0;
+}
+
+const char* heed_session_isa(const heed_session* session) {
+  return session ? heed::isa_name(session->session.isa()) : "";
 }
 
 }  // extern "C"

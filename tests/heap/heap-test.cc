@@ -1,0 +1,256 @@
+// Zero heap use during inference, counted at every heap entry point of the
+// process: malloc, calloc, realloc, free, posix_memalign, aligned_alloc,
+// memalign, valloc, pvalloc (this file replaces them, forwarding to glibc's
+// __libc_* functions) and every operator new and delete, aligned forms
+// included (they are built on the above). pthreadpool's own allocations go
+// through the same functions, so its worker threads are counted too.
+//
+// Own binary (heed_heap_tests): replacing malloc would fight the
+// AddressSanitizer runtime, so it is not built with HEED_SANITIZE.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+#include <malloc.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "exec/session.h"
+#include "heed/heed.h"
+#include "runtime/loaded-model.h"
+// The CLI's bench loop, to count it as it runs in `heed bench`.
+#include "../tools/heed/bench-loop.h"
+
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+void __libc_free(void*);
+}
+
+namespace {
+std::atomic<bool> g_armed{false};
+std::atomic<size_t> g_calls{0};
+inline void count() {
+  if (g_armed.load(std::memory_order_relaxed)) g_calls.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+extern "C" {
+void* malloc(size_t n) {
+  count();
+  return __libc_malloc(n);
+}
+void* calloc(size_t a, size_t b) {
+  count();
+  return __libc_calloc(a, b);
+}
+void* realloc(void* p, size_t n) {
+  count();
+  return __libc_realloc(p, n);
+}
+void free(void* p) {
+  if (p) count();
+  __libc_free(p);
+}
+void* memalign(size_t a, size_t n) {
+  count();
+  return __libc_memalign(a, n);
+}
+void* aligned_alloc(size_t a, size_t n) {
+  count();
+  return __libc_memalign(a, n);
+}
+int posix_memalign(void** out, size_t a, size_t n) {
+  count();
+  if (a < sizeof(void*) || (a & (a - 1)) != 0) return 22;  // EINVAL
+  void* p = __libc_memalign(a, n);
+  if (!p && n) return 12;  // ENOMEM
+  *out = p;
+  return 0;
+}
+void* valloc(size_t n) {
+  count();
+  return __libc_memalign(4096, n);
+}
+void* pvalloc(size_t n) {
+  count();
+  return __libc_memalign(4096, (n + 4095) / 4096 * 4096);
+}
+}
+
+// operator new/delete (all forms) over the counted functions.
+void* operator new(size_t n) {
+  if (void* p = malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept { return malloc(n ? n : 1); }
+void* operator new[](size_t n, const std::nothrow_t&) noexcept { return malloc(n ? n : 1); }
+void* operator new(size_t n, std::align_val_t a) {
+  void* p = nullptr;
+  if (posix_memalign(&p, size_t(a) < sizeof(void*) ? sizeof(void*) : size_t(a), n ? n : 1) != 0) throw std::bad_alloc();
+  return p;
+}
+void* operator new[](size_t n, std::align_val_t a) { return operator new(n, a); }
+void operator delete(void* p) noexcept { free(p); }
+void operator delete[](void* p) noexcept { free(p); }
+void operator delete(void* p, size_t) noexcept { free(p); }
+void operator delete[](void* p, size_t) noexcept { free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { free(p); }
+void operator delete[](void* p, size_t, std::align_val_t) noexcept { free(p); }
+
+using namespace heed;
+
+namespace {
+
+// Heap calls made by fn (from any thread) while it runs.
+template <typename F>
+size_t heap_calls(F&& fn) {
+  g_calls = 0;
+  g_armed = true;
+  fn();
+  g_armed = false;
+  return g_calls.load();
+}
+
+conv::IrGraph classifier_graph(bool int8) {
+  // The tiny encoder with a classification head on the pooled output.
+  conv::IrGraph g = test::tiny_graph(false);
+  const int32_t pooled = g.outputs[0];
+  const int32_t w = g.add_constant("cls.w", {3, 32}, test::rnd(3 * 32, 77));
+  const int32_t b = g.add_constant("cls.b", {3}, test::rnd(3, 78));
+  const int32_t logits = g.add_activation("logits", {1, 3});
+  g.add_op(OpKind::kFullyConnected, "classifier", {pooled, w, b}, {logits});
+  g.outputs = {logits};
+  g.task = Task::kSequenceClassification;
+  g.labels = {"a", "b", "c"};
+  if (int8) conv::quantize_weights(&g);
+  return g;
+}
+
+std::vector<Isa> isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot})
+    if (isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("fast") {
+
+TEST_CASE("heap: the counter sees every entry point, from any thread") {
+  CHECK(heap_calls([] { free(malloc(8)); }) == 2);
+  CHECK(heap_calls([] { free(calloc(2, 8)); }) == 2);
+  CHECK(heap_calls([] { free(realloc(nullptr, 8)); }) == 2);
+  CHECK(heap_calls([] {
+          void* p = nullptr;
+          if (posix_memalign(&p, 64, 64) == 0) free(p);
+        }) == 2);
+  CHECK(heap_calls([] { free(aligned_alloc(64, 64)); }) == 2);
+  CHECK(heap_calls([] { delete new int(1); }) == 2);
+  CHECK(heap_calls([] { delete[] new int[4]; }) == 2);
+  struct alignas(128) Big {
+    char c[128];
+  };
+  CHECK(heap_calls([] { delete new Big; }) == 2);
+  CHECK(heap_calls([] { std::string s(100, 'x'); }) == 2);
+  // pthreadpool: creating a pool allocates (threads, its state); its workers
+  // are counted like the caller.
+  CHECK(heap_calls([] {
+          test::Loaded m(test::tiny_graph(true));
+          heed_session_options o;
+          heed_session_options_init(&o);
+          o.num_threads = 2;
+          heed_session* s = nullptr;
+          if (heed_session_create(m.model, &o, nullptr, 0, &s) == HEED_OK) heed_session_free(s);
+        }) > 0);
+}
+
+TEST_CASE("heap: embed, classify, tokenize and run make no heap call (fp32, int8; 1, 2 threads; every ISA)") {
+  std::string long_text;
+  for (int i = 0; i < 300; ++i) long_text += "the cat sat on the mat . ";
+  for (bool int8 : {false, true}) {
+    test::Loaded emb(test::tiny_graph(int8));
+    test::Loaded cls(classifier_graph(int8));
+    for (Isa isa : isas()) {
+      for (int threads : {1, 2}) {
+        CAPTURE(int8);
+        CAPTURE(isa_name(isa));
+        CAPTURE(threads);
+        heed_session_options o;
+        heed_session_options_init(&o);
+        o.num_threads = threads;
+        o.isa = isa_name(isa);
+        heed_session *se = nullptr, *sc = nullptr;
+        REQUIRE(heed_session_create(emb.model, &o, nullptr, 0, &se) == HEED_OK);
+        REQUIRE(heed_session_create(cls.model, &o, nullptr, 0, &sc) == HEED_OK);
+        std::vector<float> out(32);
+        std::vector<int32_t> ids(64);
+        size_t n = 0;
+        heed_status st[6];
+        const size_t calls = heap_calls([&] {
+          st[0] = heed_embed_text(se, "the doggy sat", SIZE_MAX, out.data(), out.size(), &n);
+          st[1] = heed_embed_text(se, long_text.c_str(), SIZE_MAX, out.data(), out.size(), &n);
+          st[2] = heed_classify_text(sc, "a cat", SIZE_MAX, out.data(), out.size(), &n);
+          st[3] = heed_tokenize(emb.model, long_text.c_str(), SIZE_MAX, ids.data(), ids.size(), &n);
+          const int32_t tok[4] = {2, 5, 6, 3};
+          st[4] = heed_session_run(se, tok, 4, out.data(), out.size(), &n);
+          st[5] = heed_session_run(se, tok, 0, out.data(), out.size(), &n);  // an error path too
+        });
+        for (int i = 0; i < 5; ++i) CHECK(st[i] == HEED_OK);
+        CHECK(st[5] == HEED_ERROR_INVALID_INPUT);
+        CHECK(calls == 0);
+        heed_session_free(se);
+        heed_session_free(sc);
+      }
+    }
+  }
+}
+
+TEST_CASE("heap: an allocation inside inference is caught") {
+  // The same measurement around a run whose per-op observer allocates: the
+  // counter must see it, so a zero above is a real zero.
+  Session s;
+  conv::IrGraph g = test::tiny_graph(true);
+  test::AlignedBytes bytes(test::serialize(g));
+  Model model;
+  REQUIRE(model.load_buffer(bytes.data(), bytes.size).ok());
+  REQUIRE(s.init(&model, SessionOptions(), nullptr, 0).ok());
+  s.set_observer([](void*, size_t, const OpInfo&, const float*, size_t, size_t) { delete new int(0); }, nullptr);
+  const int32_t tok[4] = {2, 5, 6, 3};
+  std::vector<float> out(32);
+  size_t n = 0;
+  Status st;
+  CHECK(heap_calls([&] { st = s.run(tok, 4, out.data(), out.size(), &n); }) == 2 * model.ops().size());
+  CHECK(st.ok());
+  s.set_observer(nullptr, nullptr);
+  CHECK(heap_calls([&] { st = s.run(tok, 4, out.data(), out.size(), &n); }) == 0);
+}
+
+TEST_CASE("heap: heed bench's timed loop makes no heap call") {
+  conv::IrGraph g = test::tiny_graph(true);
+  test::AlignedBytes bytes(test::serialize(g));
+  Model model;
+  REQUIRE(model.load_buffer(bytes.data(), bytes.size).ok());
+  SessionOptions o;
+  o.num_threads = 2;
+  Session s;
+  REQUIRE(s.init(&model, o, nullptr, 0).ok());
+  const int32_t tok[6] = {2, 5, 6, 7, 9, 3};
+  std::vector<float> out(32);
+  std::vector<double> ms(20);
+  Status st;
+  CHECK(heap_calls([&] { st = cli::timed_runs(s, tok, 6, out.data(), out.size(), ms.size(), ms.data()); }) == 0);
+  CHECK(st.ok());
+  CHECK(ms[19] > 0.0);
+}
+
+}  // TEST_SUITE
