@@ -75,8 +75,8 @@ struct Qs8Problem {
   }
 };
 
-// Runs `v` over the whole problem through the op's tiling (tiles of NR
-// columns, MR rows), with packed weights, padded activations (x ^ 0x80 for
+// Runs `v` over the whole problem through the op's tiling (the kernels'
+// driver, as the fully connected op runs it), with packed weights, padded activations (x ^ 0x80 for
 // u8 variants) and row stride ldx >= kp (odd strides catch stride bugs).
 inline std::vector<float> run_qs8_gemm(const Qs8GemmVariant& v, const Qs8Problem& p, size_t extra_stride = 0,
                                        bool with_bias = true) {
@@ -92,26 +92,9 @@ inline std::vector<float> run_qs8_gemm(const Qs8GemmVariant& v, const Qs8Problem
   std::vector<int32_t> sums(np * p.nb * kPanelN);
   qs8_panel_sums128(p.N, p.K, p.block, w.data(), sums.data());
   std::vector<float> y(p.M * p.N, -1.0f);
-  for (size_t n0 = 0; n0 < p.N; n0 += v.nr) {
-    const size_t nc = std::min<size_t>(v.nr, p.N - n0), panel = n0 / kPanelN;
-    for (size_t m0 = 0; m0 < p.M; m0 += v.mr) {
-      Qs8GemmParams a{std::min<size_t>(v.mr, p.M - m0),
-                      nc,
-                      kp,
-                      p.block,
-                      p.nb,
-                      x.data() + m0 * ldx,
-                      ldx,
-                      p.xs.data() + m0 * p.nb,
-                      w.data() + panel * groups_of(p.K) * kPanelN * kGroupK,
-                      ws.data() + panel * p.nb * kPanelN,
-                      sums.data() + panel * p.nb * kPanelN,
-                      with_bias ? p.bias.data() + n0 : nullptr,
-                      y.data() + m0 * p.N + n0,
-                      p.N};
-      v.fn(a);
-    }
-  }
+  const Qs8Gemm g{p.M,       p.N,       p.K,         p.block,     x.data(), ldx, p.xs.data(), w.data(), ws.data(),
+                  sums.data(), with_bias ? p.bias.data() : nullptr, y.data(), p.N};
+  for (size_t t = 0; t < qs8_gemm_tiles(v, p.N); ++t) qs8_gemm_tile(v, g, t);
   return y;
 }
 
@@ -140,15 +123,8 @@ inline std::vector<float> run_f32_gemm(const F32GemmVariant& v, const F32Problem
     for (size_t k = 0; k < p.K; ++k) x.data()[m * ldx + k] = p.x[m * p.K + k];
   f32_pack_weights(p.N, p.K, p.w.data(), w.data());
   std::vector<float> y(p.M * p.N, -1.0f);
-  for (size_t n0 = 0; n0 < p.N; n0 += v.nr) {
-    const size_t nc = std::min<size_t>(v.nr, p.N - n0);
-    for (size_t m0 = 0; m0 < p.M; m0 += v.mr) {
-      F32GemmParams a{std::min<size_t>(v.mr, p.M - m0), nc, p.K, x.data() + m0 * ldx, ldx,
-                      w.data() + (n0 / kPanelN) * p.K * kPanelN, with_bias ? p.bias.data() + n0 : nullptr,
-                      y.data() + m0 * p.N + n0, p.N};
-      v.fn(a);
-    }
-  }
+  const F32Gemm g{p.M, p.N, p.K, x.data(), ldx, w.data(), with_bias ? p.bias.data() : nullptr, y.data(), p.N};
+  for (size_t t = 0; t < f32_gemm_tiles(v, p.N); ++t) f32_gemm_tile(v, g, t);
   return y;
 }
 

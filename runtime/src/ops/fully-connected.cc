@@ -18,50 +18,18 @@ void apply_activation(const KernelTable& k, Activation a, size_t n, float* y) {
   }
 }
 
-// One GEMM: a task is one tile of NR output columns over all M rows (the
-// weight panels stay in cache while the activations stream by).
+// One GEMM; a task is one tile of NR output columns (kernels' driver).
 struct GemmJob {
-  size_t M, N, K, kp, block, nb, mr, nr;
   const F32GemmVariant* f32;
   const Qs8GemmVariant* qs8;
-  const float* x;      // [M, K] float input
-  const float* wf;     // PACKED_N16
-  const int8_t* xq;    // [M, kp] quantized input
-  const float* xs;     // [M, nb]
-  const int8_t* wq;    // PACKED_N16K4
-  const float* ws;     // panel scales
-  const int32_t* wsum;  // panel sums x 128 (u8 variants)
-  const float* bias;
-  float* y;
+  F32Gemm f;
+  Qs8Gemm q;
 };
 
 void gemm_task(void* arg, size_t tile) {
   const GemmJob& j = *static_cast<const GemmJob*>(arg);
-  const size_t n0 = tile * j.nr, nc = j.N - n0 < j.nr ? j.N - n0 : j.nr, panel = n0 / kPanelN;
-  const float* bias = j.bias ? j.bias + n0 : nullptr;
-  for (size_t m0 = 0; m0 < j.M; m0 += j.mr) {
-    const size_t mr = j.M - m0 < j.mr ? j.M - m0 : j.mr;
-    if (j.f32) {
-      F32GemmParams p{mr, nc, j.K, j.x + m0 * j.K, j.K, j.wf + panel * j.K * kPanelN, bias, j.y + m0 * j.N + n0, j.N};
-      j.f32->fn(p);
-    } else {
-      Qs8GemmParams p{mr,
-                      nc,
-                      j.kp,
-                      j.block,
-                      j.nb,
-                      j.xq + m0 * j.kp,
-                      j.kp,
-                      j.xs + m0 * j.nb,
-                      j.wq + panel * (j.kp / kGroupK) * kPanelN * kGroupK,
-                      j.ws + panel * j.nb * kPanelN,
-                      j.wsum ? j.wsum + panel * j.nb * kPanelN : nullptr,
-                      bias,
-                      j.y + m0 * j.N + n0,
-                      j.N};
-      j.qs8->fn(p);
-    }
-  }
+  if (j.f32) f32_gemm_tile(*j.f32, j.f, tile);
+  else qs8_gemm_tile(*j.qs8, j.q, tile);
 }
 }  // namespace
 
@@ -88,49 +56,51 @@ Status op_fully_connected_run(const OpContext& ctx, const OpInfo& op) {
   const TensorInfo& w = ctx.tensor(op.inputs[1]);
   const size_t M = ctx.rows(op.inputs[0]);
   const size_t N = size_t(w.dims[0]), K = size_t(w.dims[1]);
+  const float* x = ctx.data<float>(op.inputs[0]);     // [M, K]
+  const float* bias = ctx.data<float>(op.inputs[2]);  // [N] or null
+  float* y = ctx.data<float>(op.outputs[0]);          // [M, N]
   GemmJob job{};
-  job.M = M;
-  job.N = N;
-  job.K = K;
-  job.x = ctx.data<float>(op.inputs[0]);     // [M, K]
-  job.bias = ctx.data<float>(op.inputs[2]);  // [N] or null
-  job.y = ctx.data<float>(op.outputs[0]);    // [M, N]
+  size_t tiles = 0;
   if (w.dtype == DType::kF32) {
     job.f32 = ctx.kernels->f32_gemm;
-    job.mr = job.f32->mr;
-    job.nr = job.f32->nr;
-    job.wf = ctx.data<float>(op.inputs[1]);
+    job.f = F32Gemm{M, N, K, x, K, ctx.data<const float>(op.inputs[1]), bias, y, N};
+    tiles = f32_gemm_tiles(*job.f32, N);
   } else {
     job.qs8 = ctx.kernels->qs8_gemm;
-    job.mr = job.qs8->mr;
-    job.nr = job.qs8->nr;
-    job.kp = padded_k(K);
-    job.block = size_t(op.act_block);
-    job.nb = (K + job.block - 1) / job.block;
-    int8_t* xq = reinterpret_cast<int8_t*>(ctx.scratch);                               // [M, kp]
-    float* xs = reinterpret_cast<float*>(ctx.scratch + (M * job.kp + 63) / 64 * 64);  // [M, nb]
+    const size_t kp = padded_k(K), block = size_t(op.act_block), nb = (K + block - 1) / block;
+    int8_t* xq = reinterpret_cast<int8_t*>(ctx.scratch);                         // [M, kp]
+    float* xs = reinterpret_cast<float*>(ctx.scratch + (M * kp + 63) / 64 * 64);  // [M, nb]
     QuantizeParams q{M,
                      K,
-                     job.kp,
-                     job.block,
-                     job.x,
+                     kp,
+                     block,
+                     x,
                      K,
                      op.smooth.empty() ? nullptr : op.smooth.data(),
                      op.act_quant == ActQuant::kStaticPerTensor ? op.input_scale : 0.0f,
                      xq,
-                     job.kp,
+                     kp,
                      xs,
                      uint8_t(job.qs8->u8_activations ? 0x80 : 0)};
     ctx.kernels->quantize->fn(q);
-    job.xq = xq;
-    job.xs = xs;
-    job.wq = ctx.data<const int8_t>(op.inputs[1]);
-    job.ws = w.panel_scales.data();
-    job.wsum = static_cast<const int32_t*>(ctx.op_state);
+    job.q = Qs8Gemm{M,
+                    N,
+                    K,
+                    block,
+                    xq,
+                    kp,
+                    xs,
+                    ctx.data<const int8_t>(op.inputs[1]),
+                    w.panel_scales.data(),
+                    static_cast<const int32_t*>(ctx.op_state),
+                    bias,
+                    y,
+                    N};
+    tiles = qs8_gemm_tiles(*job.qs8, N);
   }
   // Results do not depend on how the tiles are spread over threads.
-  pthreadpool_parallelize_1d(ctx.pool, gemm_task, &job, (N + job.nr - 1) / job.nr, 0);
-  apply_activation(*ctx.kernels, op.activation, M * N, job.y);
+  pthreadpool_parallelize_1d(ctx.pool, gemm_task, &job, tiles, 0);
+  apply_activation(*ctx.kernels, op.activation, M * N, y);
   return Status::Ok();
 }
 

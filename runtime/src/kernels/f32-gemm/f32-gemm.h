@@ -41,4 +41,18 @@ extern const size_t kF32GemmVariantCount;
 
 void heed_f32_gemm_ukernel_4x16__scalar(const F32GemmParams& p);
 
+// A whole GEMM in the op's tiling (as qs8_gemm_tile): tile t is output
+// columns [t*NR, min((t+1)*NR, N)) over all rows.
+struct F32Gemm {
+  size_t M, N, K;
+  const float* x;     // [M, ldx]
+  size_t ldx;
+  const float* w;     // PACKED_N16 [N, K]
+  const float* bias;  // [N] or null
+  float* y;           // [M, ldy]
+  size_t ldy;
+};
+size_t f32_gemm_tiles(const F32GemmVariant& v, size_t N);
+void f32_gemm_tile(const F32GemmVariant& v, const F32Gemm& g, size_t tile);
+
 }  // namespace heed

@@ -55,4 +55,23 @@ extern const size_t kQs8GemmVariantCount;
 
 void heed_qs8_qc8w_gemm_f32_ukernel_4x16c4__scalar(const Qs8GemmParams& p);
 
+// A whole GEMM y[M, N] in the op's tiling: tile t is output columns
+// [t*NR, min((t+1)*NR, N)) over all rows, MR rows at a time (the tile's weight
+// panels stay in cache while the activations stream by). Tiles are
+// independent: the fully connected op spreads them over threads.
+struct Qs8Gemm {
+  size_t M, N, K, block;
+  const int8_t* x;          // [M, ldx], ldx >= padded_k(K), u8 form for u8 variants
+  size_t ldx;
+  const float* xs;          // [M, nb]
+  const int8_t* w;          // PACKED_N16K4 [N, K]
+  const float* ws;          // panel scales [ceil(N/16)][nb][16]
+  const int32_t* ws_sum128;  // panel sums x 128, same layout (u8 variants)
+  const float* bias;        // [N] or null
+  float* y;                 // [M, ldy]
+  size_t ldy;
+};
+size_t qs8_gemm_tiles(const Qs8GemmVariant& v, size_t N);
+void qs8_gemm_tile(const Qs8GemmVariant& v, const Qs8Gemm& g, size_t tile);
+
 }  // namespace heed

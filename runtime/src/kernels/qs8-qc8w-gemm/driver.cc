@@ -1,0 +1,31 @@
+#include "format/weight-layout.h"
+#include "kernels/qs8-qc8w-gemm/qs8-qc8w-gemm.h"
+
+namespace heed {
+
+size_t qs8_gemm_tiles(const Qs8GemmVariant& v, size_t N) { return (N + v.nr - 1) / v.nr; }
+
+void qs8_gemm_tile(const Qs8GemmVariant& v, const Qs8Gemm& g, size_t tile) {
+  const size_t kp = padded_k(g.K), nb = (g.K + g.block - 1) / g.block;
+  const size_t n0 = tile * v.nr, nc = g.N - n0 < v.nr ? g.N - n0 : v.nr, panel = n0 / kPanelN;
+  for (size_t m0 = 0; m0 < g.M; m0 += v.mr) {
+    Qs8GemmParams p;
+    p.mr = g.M - m0 < v.mr ? g.M - m0 : v.mr;
+    p.nc = nc;
+    p.kp = kp;
+    p.block = g.block;
+    p.nb = nb;
+    p.x = g.x + m0 * g.ldx;
+    p.ldx = g.ldx;
+    p.xs = g.xs + m0 * nb;
+    p.w = g.w + panel * (kp / kGroupK) * kPanelN * kGroupK;
+    p.ws = g.ws + panel * nb * kPanelN;
+    p.ws_sum128 = g.ws_sum128 ? g.ws_sum128 + panel * nb * kPanelN : nullptr;
+    p.bias = g.bias ? g.bias + n0 : nullptr;
+    p.y = g.y + m0 * g.ldy + n0;
+    p.ldy = g.ldy;
+    v.fn(p);
+  }
+}
+
+}  // namespace heed

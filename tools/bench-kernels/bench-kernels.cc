@@ -1,0 +1,215 @@
+// heed-bench-kernels: single-thread speed of every GEMM variant in the kernel
+// tables (the same tables dispatch and the tests use) on all-MiniLM-L6-v2's
+// shapes, beside this machine's measured int8 and float peaks and Debian's
+// XNNPACK on the same shapes, in the same run.
+//
+//   heed-bench-kernels [--reps N] [--json]
+//
+// Each number is the median of N timed repetitions (after one warm-up) of one
+// whole GEMM through the kernels' driver; GOPS = 2*M*N*K / time. XNNPACK int8
+// is its per-channel GEMM (a 1x1 qc8 convolution with batch M, as heed's
+// per-channel scheme; it requantizes to int8, heed writes float), XNNPACK
+// float its f32 fully connected operator.
+//
+// Internal headers: the tool times microkernels and the driver directly.
+#include <xnnpack.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "format/weight-layout.h"
+#include "kernels/kernels.h"
+#include "peak.h"
+
+using namespace heed;
+
+namespace {
+
+struct Shape {
+  size_t M, N, K;
+};
+// MiniLM at 128 tokens: fused QKV, attention output, FFN up, FFN down.
+const Shape kShapes[] = {{128, 1152, 384}, {128, 384, 384}, {128, 1536, 384}, {128, 384, 1536}};
+
+template <typename F>
+double median_ms(size_t reps, F&& run) {
+  run();  // warm-up
+  std::vector<double> t;
+  for (size_t r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+double gops(const Shape& s, double ms) { return 2.0 * double(s.M) * double(s.N) * double(s.K) / (ms * 1e6); }
+
+void* aligned(size_t bytes) {
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+  std::memset(p, 0, (bytes + 63) / 64 * 64 + 64);
+  return p;
+}
+
+struct Row {
+  std::string kernel;
+  Shape shape;
+  double ms, gops, peak_gops;
+};
+
+double qs8_variant_ms(const Qs8GemmVariant& v, const Shape& s, size_t reps) {
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int> d(-127, 127);
+  const size_t block = 32, nb = (s.K + block - 1) / block, kp = padded_k(s.K);
+  std::vector<int8_t> w(s.N * s.K);
+  for (auto& v8 : w) v8 = int8_t(d(rng));
+  auto* x = static_cast<int8_t*>(aligned(s.M * kp));
+  for (size_t i = 0; i < s.M * kp; ++i) x[i] = int8_t(d(rng));
+  auto* wp = static_cast<int8_t*>(aligned(qs8_packed_bytes(s.N, s.K)));
+  qs8_pack_weights(s.N, s.K, w.data(), wp);
+  std::vector<float> xs(s.M * nb, 0.01f), scales(s.N * nb, 0.02f), ws(panels_of(s.N) * nb * kPanelN), bias(s.N, 0.5f);
+  qs8_panel_scales(s.N, nb, scales.data(), ws.data());
+  std::vector<int32_t> sums(panels_of(s.N) * nb * kPanelN);
+  qs8_panel_sums128(s.N, s.K, block, wp, sums.data());
+  std::vector<float> y(s.M * s.N);
+  const Qs8Gemm g{s.M, s.N, s.K, block, x, kp, xs.data(), wp, ws.data(), sums.data(), bias.data(), y.data(), s.N};
+  const double ms = median_ms(reps, [&] {
+    for (size_t t = 0; t < qs8_gemm_tiles(v, s.N); ++t) qs8_gemm_tile(v, g, t);
+  });
+  std::free(x);
+  std::free(wp);
+  return ms;
+}
+
+double f32_variant_ms(const F32GemmVariant& v, const Shape& s, size_t reps) {
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<float> w(s.N * s.K), bias(s.N, 0.5f), y(s.M * s.N);
+  for (auto& f : w) f = d(rng);
+  auto* x = static_cast<float*>(aligned(s.M * s.K * sizeof(float)));
+  for (size_t i = 0; i < s.M * s.K; ++i) x[i] = d(rng);
+  auto* wp = static_cast<float*>(aligned(f32_packed_floats(s.N, s.K) * sizeof(float)));
+  f32_pack_weights(s.N, s.K, w.data(), wp);
+  const F32Gemm g{s.M, s.N, s.K, x, s.K, wp, bias.data(), y.data(), s.N};
+  const double ms = median_ms(reps, [&] {
+    for (size_t t = 0; t < f32_gemm_tiles(v, s.N); ++t) f32_gemm_tile(v, g, t);
+  });
+  std::free(x);
+  std::free(wp);
+  return ms;
+}
+
+double xnn_qc8_ms(const Shape& s, size_t reps) {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> d(-127, 127);
+  std::vector<int8_t> w(s.N * s.K), x(s.M * s.K + 16), y(s.M * s.N);
+  for (auto& v8 : w) v8 = int8_t(d(rng));
+  for (auto& v8 : x) v8 = int8_t(d(rng));
+  std::vector<float> ks(s.N, 0.02f);
+  std::vector<int32_t> bias(s.N, 0);
+  xnn_operator_t op = nullptr;
+  if (xnn_create_convolution2d_nhwc_qc8(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, s.K, s.N, s.K, s.N, 0, 0.01f, ks.data(),
+                                        w.data(), bias.data(), 0, 1.0f, -127, 127, 0, &op) != xnn_status_success ||
+      xnn_setup_convolution2d_nhwc_qc8(op, 1, s.M, 1, x.data(), y.data(), nullptr) != xnn_status_success) {
+    return -1;
+  }
+  const double ms = median_ms(reps, [&] { xnn_run_operator(op, nullptr); });
+  xnn_delete_operator(op);
+  return ms;
+}
+
+double xnn_f32_ms(const Shape& s, size_t reps) {
+  std::vector<float> w(s.N * s.K, 0.01f), b(s.N, 0.0f), x(s.M * s.K + 16, 0.5f), y(s.M * s.N);
+  xnn_operator_t op = nullptr;
+  if (xnn_create_fully_connected_nc_f32(s.K, s.N, s.K, s.N, w.data(), b.data(), -std::numeric_limits<float>::infinity(),
+                                        std::numeric_limits<float>::infinity(), 0, &op) != xnn_status_success ||
+      xnn_setup_fully_connected_nc_f32(op, s.M, x.data(), y.data(), nullptr) != xnn_status_success) {
+    return -1;
+  }
+  const double ms = median_ms(reps, [&] { xnn_run_operator(op, nullptr); });
+  xnn_delete_operator(op);
+  return ms;
+}
+
+template <typename F>
+double peak_gops(size_t reps, F&& loop) {
+  const size_t iters = 20'000'000;
+  uint64_t macs = 0;
+  const double ms = median_ms(reps, [&] { macs = loop(iters); });
+  return 2.0 * double(macs) / (ms * 1e6);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t reps = 7;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json")) json = true;
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = size_t(std::max(1, std::atoi(argv[++i])));
+    else {
+      std::fprintf(stderr, "usage: heed-bench-kernels [--reps N] [--json]\n");
+      return 2;
+    }
+  }
+  if (xnn_initialize(nullptr) != xnn_status_success) {
+    std::fprintf(stderr, "heed-bench-kernels: xnn_initialize failed\n");
+    return 1;
+  }
+  double peak_int8 = 0, peak_int8_avx2 = 0, peak_f32 = 0;
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa_supported(Isa::kAvx512Vnni)) {
+    peak_int8 = peak_gops(reps, bench::peak_vpdpbusd_zmm);
+    peak_f32 = peak_gops(reps, bench::peak_vfmadd_zmm);
+  }
+  if (isa_supported(Isa::kAvx2)) peak_int8_avx2 = peak_gops(reps, bench::peak_vpmaddubsw_ymm);
+#endif
+  std::vector<Row> rows;
+  for (const Shape& s : kShapes) {
+    for (size_t i = 0; i < kQs8GemmVariantCount; ++i) {
+      const Qs8GemmVariant& v = kQs8GemmVariants[i];
+      if (!isa_supported(v.isa)) continue;
+      const double ms = qs8_variant_ms(v, s, reps);
+      rows.push_back({v.name, s, ms, gops(s, ms), v.isa == Isa::kAvx2 ? peak_int8_avx2 : peak_int8});
+    }
+    const double xq = xnn_qc8_ms(s, reps);
+    if (xq > 0) rows.push_back({"xnnpack qc8 gemm (1x1 conv)", s, xq, gops(s, xq), peak_int8});
+    for (size_t i = 0; i < kF32GemmVariantCount; ++i) {
+      const F32GemmVariant& v = kF32GemmVariants[i];
+      if (!isa_supported(v.isa)) continue;
+      const double ms = f32_variant_ms(v, s, reps);
+      rows.push_back({v.name, s, ms, gops(s, ms), peak_f32});
+    }
+    const double xf = xnn_f32_ms(s, reps);
+    if (xf > 0) rows.push_back({"xnnpack f32 fully connected", s, xf, gops(s, xf), peak_f32});
+  }
+  if (json) {
+    std::printf("{\"peak_gops\": {\"int8_vpdpbusd_zmm\": %.1f, \"int8_vpmaddubsw_ymm\": %.1f, \"f32_fma_zmm\": %.1f}, \"rows\": [",
+                peak_int8, peak_int8_avx2, peak_f32);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      std::printf("%s{\"kernel\": \"%s\", \"M\": %zu, \"N\": %zu, \"K\": %zu, \"ms\": %.4f, \"gops\": %.1f}", i ? ", " : "",
+                  r.kernel.c_str(), r.shape.M, r.shape.N, r.shape.K, r.ms, r.gops);
+    }
+    std::printf("]}\n");
+    return 0;
+  }
+  std::printf("measured peaks (GOPS, one thread): int8 vpdpbusd zmm %.1f, int8 vpmaddubsw ymm %.1f, f32 fma zmm %.1f\n",
+              peak_int8, peak_int8_avx2, peak_f32);
+  std::printf("%-48s %16s %9s %8s %7s\n", "kernel", "M x N x K", "ms", "GOPS", "% peak");
+  for (const Row& r : rows) {
+    char shape[32];
+    std::snprintf(shape, sizeof shape, "%zux%zux%zu", r.shape.M, r.shape.N, r.shape.K);
+    std::printf("%-48s %16s %9.3f %8.1f %6.1f%%\n", r.kernel.c_str(), shape, r.ms, r.gops,
+                r.peak_gops > 0 ? 100.0 * r.gops / r.peak_gops : 0.0);
+  }
+  return 0;
+}
