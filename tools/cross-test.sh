@@ -87,7 +87,7 @@ cross_target() {
     cmake --preset "$preset" || return
   # Building heed_tests also discovers its doctest cases by running it under qemu.
   step "$target" build "build/$preset/cross-test-build.log" \
-    cmake --build --preset "$preset" --target heed_tests -j "$jobs" || return
+    cmake --build --preset "$preset" --target heed_tests heed_heap_tests -j "$jobs" || return
   check_labels "$target" "$preset"
   for cpu in $cpus; do
     run_tests "$target" "$preset" "$cpu"

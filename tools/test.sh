@@ -11,6 +11,8 @@
 #      (cortex-a72 = Pi 4, cortex-a76 = Pi 5, cortex-a7 = armv7)
 #   6. runs the end-to-end conformance suite (pytest, against transformers /
 #      sentence-transformers on real text)
+#   7. checks that every ISA path (x86 natively, ARM under qemu) reproduces the
+#      same all-MiniLM-L6-v2 embedding bytes (tools/isa-identity.sh)
 # Usage: bash tools/test.sh            (CI: .ci/run calls exactly this)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,6 +50,9 @@ bash tools/cross-test.sh
 stage "end-to-end conformance (pytest vs transformers / sentence-transformers)"
 HEED_BIN="$repo/build/bin/heed" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HEED_E2E_REPORT="$repo/build/e2e-report.json" \
   "$python" -m pytest tests/e2e -q -rA -p no:cacheprovider
+
+stage "ISA identity: all-MiniLM-L6-v2 embedding bytes on every ISA path (x86 natively, ARM under qemu)"
+HEED_PYTHON="$python" bash tools/isa-identity.sh
 
 # The measured numbers (accuracy gates, timings), for the record.
 "$python" - "$repo/build/e2e-report.json" <<'PY'
