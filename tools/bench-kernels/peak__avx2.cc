@@ -25,4 +25,19 @@ uint64_t peak_vpmaddubsw_ymm(size_t iters) {
   return uint64_t(iters) * 6 * 32;
 }
 
+uint64_t peak_vfmadd_ymm(size_t iters) {
+  const __m256 a = _mm256_set1_ps(1.0f), b = _mm256_set1_ps(0.0f);
+  for (size_t it = 0; it < iters; ++it) {
+    __asm__ volatile(
+        "vfmadd231ps %[a], %[b], %%ymm2\n\t vfmadd231ps %[a], %[b], %%ymm3\n\t vfmadd231ps %[a], %[b], %%ymm4\n\t"
+        "vfmadd231ps %[a], %[b], %%ymm5\n\t vfmadd231ps %[a], %[b], %%ymm6\n\t vfmadd231ps %[a], %[b], %%ymm7\n\t"
+        "vfmadd231ps %[a], %[b], %%ymm8\n\t vfmadd231ps %[a], %[b], %%ymm9\n\t vfmadd231ps %[a], %[b], %%ymm10\n\t"
+        "vfmadd231ps %[a], %[b], %%ymm11\n\t vfmadd231ps %[a], %[b], %%ymm12\n\t vfmadd231ps %[a], %[b], %%ymm13\n\t"
+        :
+        : [a] "x"(a), [b] "x"(b)
+        : "ymm2", "ymm3", "ymm4", "ymm5", "ymm6", "ymm7", "ymm8", "ymm9", "ymm10", "ymm11", "ymm12", "ymm13");
+  }
+  return uint64_t(iters) * 12 * 8;
+}
+
 }  // namespace heed::bench

@@ -58,7 +58,13 @@ bool isa_supported(Isa isa) {
   }
 #endif
 #if defined(__aarch64__) || defined(__arm__)
+#if defined(__arm__)
+  // armv7 NEON files are built with -mfpu=neon-vfpv4 and use vfma
+  // (Cortex-A8/A9 have NEON without it).
+  if (isa == Isa::kNeon) return cpuinfo_has_arm_neon() && cpuinfo_has_arm_neon_fma();
+#else
   if (isa == Isa::kNeon) return cpuinfo_has_arm_neon();
+#endif
   if (isa == Isa::kNeonDot) return cpuinfo_has_arm_neon_dot();
 #endif
   return false;

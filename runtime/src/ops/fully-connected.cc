@@ -67,7 +67,7 @@ Status op_fully_connected_run(const OpContext& ctx, const OpInfo& op) {
     tiles = f32_gemm_tiles(*job.f32, N);
   } else {
     job.qs8 = ctx.kernels->qs8_gemm;
-    const size_t kp = padded_k(K), block = size_t(op.act_block), nb = (K + block - 1) / block;
+    const size_t kp = padded_k(K), block = size_t(op.act_block);
     int8_t* xq = reinterpret_cast<int8_t*>(ctx.scratch);                         // [M, kp]
     float* xs = reinterpret_cast<float*>(ctx.scratch + (M * kp + 63) / 64 * 64);  // [M, nb]
     QuantizeParams q{M,

@@ -1,19 +1,17 @@
-#include <cmath>
-
+// f32-activation reference: gelu and tanh element by element with heed's own
+// float functions (kernels/math/f32-math.h), so the result depends on no
+// platform's libm and every SIMD variant can repeat it bit for bit.
 #include "kernels/activation/f32-activation.h"
+#include "kernels/math/f32-math.h"
 
 namespace heed {
 
 void heed_f32_gelu__scalar(size_t n, const float* x, float* y) {
-  const float inv_sqrt2 = 0.70710678118654752440f;
-  for (size_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    y[i] = 0.5f * v * (1.0f + std::erf(v * inv_sqrt2));
-  }
+  for (size_t i = 0; i < n; ++i) y[i] = f32_gelu(x[i]);
 }
 
 void heed_f32_tanh__scalar(size_t n, const float* x, float* y) {
-  for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+  for (size_t i = 0; i < n; ++i) y[i] = f32_tanh(x[i]);
 }
 
 void heed_f32_relu(size_t n, const float* x, float* y) {

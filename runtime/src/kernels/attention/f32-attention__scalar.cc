@@ -1,8 +1,18 @@
+// f32-attention reference: the block order of f32-attention.h written out
+// one key, lane and element at a time (16-lane arrays stand for the SIMD
+// registers), with heed's own f32_exp, so it depends on no libm and each
+// SIMD variant can repeat it bit for bit.
 #include <cmath>
 
 #include "kernels/attention/f32-attention.h"
+#include "kernels/math/f32-math.h"
 
 namespace heed {
+
+namespace {
+constexpr size_t kBlock = 16;
+inline float max_of(float a, float b) { return a > b ? a : b; }
+}  // namespace
 
 size_t heed_f32_attention_scratch__scalar(size_t, size_t D) { return D; }
 
@@ -10,38 +20,46 @@ void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t 
                                 float scale, int window, bool causal, float* scratch) {
   const size_t hidden = H * D;
   const size_t row = 3 * hidden;  // qkv row stride
-  float* acc = scratch;           // [D]
+  float* o = scratch;             // [D]
   for (size_t h = h0; h < h1; ++h) {
     for (size_t i = 0; i < S; ++i) {
       const float* q = qkv + i * row + h * D;
-      size_t j_begin = 0, j_end = causal ? i + 1 : S;
-      if (window >= 0) {
-        const size_t w = size_t(window);
-        j_begin = i > w ? i - w : 0;
-        if (i + w + 1 < j_end) j_end = i + w + 1;
-      }
-      // Online softmax: running max m, running denominator l, rescaled acc.
+      size_t jb, je;
+      attention_key_range(S, i, window, causal, &jb, &je);
       float m = -INFINITY, l = 0.0f;
-      for (size_t d = 0; d < D; ++d) acc[d] = 0.0f;
-      for (size_t j = j_begin; j < j_end; ++j) {
-        const float* k = qkv + j * row + hidden + h * D;
-        const float* v = qkv + j * row + 2 * hidden + h * D;
-        float s = 0.0f;
-        for (size_t d = 0; d < D; ++d) s += q[d] * k[d];
-        s *= scale;
-        if (s > m) {
-          const float corr = std::exp(m - s);  // exp(-inf) = 0 on the first key
-          for (size_t d = 0; d < D; ++d) acc[d] *= corr;
-          l *= corr;
-          m = s;
+      for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
+      for (size_t j0 = jb; j0 < je; j0 += kBlock) {
+        const size_t n = je - j0 < kBlock ? je - j0 : kBlock;
+        float s[kBlock], t[kBlock], p[kBlock];
+        for (size_t u = 0; u < kBlock; ++u) {
+          if (u < n) {
+            const float* k = qkv + (j0 + u) * row + hidden + h * D;
+            float a = 0.0f;
+            for (size_t d = 0; d < D; ++d) a = std::fma(q[d], k[d], a);
+            s[u] = a * scale;
+          } else {
+            s[u] = -INFINITY;
+          }
+          t[u] = s[u];
         }
-        const float p = std::exp(s - m);
-        l += p;
-        for (size_t d = 0; d < D; ++d) acc[d] += p * v[d];
+        for (size_t half = kBlock / 2; half > 0; half /= 2)
+          for (size_t u = 0; u < half; ++u) t[u] = max_of(t[u], t[u + half]);
+        const float mn = max_of(t[0], m);
+        const float c = f32_exp(m - mn);
+        for (size_t u = 0; u < kBlock; ++u) p[u] = t[u] = f32_exp(s[u] - mn);
+        for (size_t half = kBlock / 2; half > 0; half /= 2)
+          for (size_t u = 0; u < half; ++u) t[u] = t[u] + t[u + half];
+        l = std::fma(l, c, t[0]);
+        for (size_t d = 0; d < D; ++d) o[d] = o[d] * c;
+        for (size_t u = 0; u < n; ++u) {
+          const float* v = qkv + (j0 + u) * row + 2 * hidden + h * D;
+          for (size_t d = 0; d < D; ++d) o[d] = std::fma(p[u], v[d], o[d]);
+        }
+        m = mn;
       }
-      float* o = out + i * hidden + h * D;
+      float* y = out + i * hidden + h * D;
       const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
-      for (size_t d = 0; d < D; ++d) o[d] = acc[d] * inv_l;
+      for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
     }
   }
 }

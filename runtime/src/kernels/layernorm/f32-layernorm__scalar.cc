@@ -1,3 +1,6 @@
+// f32-layernorm reference: the operations and summation order stated in
+// f32-layernorm.h, written out in scalar code (no FMA; -ffp-contract=off keeps
+// the compiler from fusing), so each SIMD variant can repeat them exactly.
 #include <cmath>
 
 #include "kernels/layernorm/f32-layernorm.h"
@@ -41,7 +44,7 @@ void heed_f32_layernorm__scalar(size_t M, size_t N, const float* x, const float*
                         return d * d;
                       }) * inv_n;
     const float rstd = 1.0f / std::sqrt(var + eps);
-    for (size_t k = 0; k < N; ++k) yr[k] = (xr[k] - mean) * rstd * gamma[k] + beta[k];
+    for (size_t k = 0; k < N; ++k) yr[k] = layernorm_out(xr[k], mean, rstd, gamma[k], beta[k]);
   }
 }
 

@@ -1,3 +1,5 @@
+// f32-qs8-quantize reference: the semantics of f32-qs8-quantize.h written out
+// one value at a time (qs8_quantize_one is the rounding and clamping rule).
 #include <cmath>
 
 #include "kernels/quantize/f32-qs8-quantize.h"
@@ -5,18 +7,7 @@
 namespace heed {
 
 namespace {
-// Round half to even under the default rounding mode, then clamp to the
-// symmetric int8 range (-128 is never produced, so negation stays exact).
-// NaN (only reachable from a weight file changed after load) becomes 0, so
-// the float-to-int conversion is always defined.
-inline int8_t quantize_one(float v) {
-  float r = std::nearbyint(v);
-  if (r > 127.0f) r = 127.0f;
-  if (r < -127.0f) r = -127.0f;
-  return r == r ? static_cast<int8_t>(r) : int8_t(0);
-}
 inline float smoothed(const float* x, const float* smooth, size_t k) { return smooth ? x[k] * smooth[k] : x[k]; }
-inline int8_t masked(int8_t q, uint8_t mask) { return static_cast<int8_t>(static_cast<uint8_t>(q) ^ mask); }
 }  // namespace
 
 void heed_f32_qs8_quantize__scalar(const QuantizeParams& p) {
@@ -27,7 +18,7 @@ void heed_f32_qs8_quantize__scalar(const QuantizeParams& p) {
     float* sr = p.scales + m * nb;
     if (p.static_scale > 0.0f) {
       const float inv = 1.0f / p.static_scale;
-      for (size_t k = 0; k < p.K; ++k) qr[k] = masked(quantize_one(smoothed(xr, p.smooth, k) * inv), p.xor_mask);
+      for (size_t k = 0; k < p.K; ++k) qr[k] = qs8_masked(qs8_quantize_one(smoothed(xr, p.smooth, k) * inv), p.xor_mask);
       for (size_t b = 0; b < nb; ++b) sr[b] = p.static_scale;
     } else {
       for (size_t b = 0; b < nb; ++b) {
@@ -36,15 +27,15 @@ void heed_f32_qs8_quantize__scalar(const QuantizeParams& p) {
         for (size_t k = k0; k < k1; ++k) absmax = std::fmax(absmax, std::fabs(smoothed(xr, p.smooth, k)));
         if (!(absmax > 0.0f)) {
           sr[b] = 0.0f;
-          for (size_t k = k0; k < k1; ++k) qr[k] = masked(0, p.xor_mask);
+          for (size_t k = k0; k < k1; ++k) qr[k] = qs8_masked(0, p.xor_mask);
           continue;
         }
         sr[b] = absmax / 127.0f;
         const float inv = 127.0f / absmax;
-        for (size_t k = k0; k < k1; ++k) qr[k] = masked(quantize_one(smoothed(xr, p.smooth, k) * inv), p.xor_mask);
+        for (size_t k = k0; k < k1; ++k) qr[k] = qs8_masked(qs8_quantize_one(smoothed(xr, p.smooth, k) * inv), p.xor_mask);
       }
     }
-    for (size_t k = p.K; k < p.kp; ++k) qr[k] = masked(0, p.xor_mask);
+    for (size_t k = p.K; k < p.kp; ++k) qr[k] = qs8_masked(0, p.xor_mask);
   }
 }
 

@@ -1,0 +1,140 @@
+// f32-attention, AVX-512: the block order of f32-attention.h with one zmm
+// lane per key for the scores and one per element of d for the output.
+//   - K of the head is copied transposed into scratch (KT[d][j], rows padded
+//     with zeros), so the 16 scores of a block are 16 lanes of one fma chain
+//     over d: acc = vfmadd(q[d], KT[d][j0..j0+15], acc), exactly the
+//     reference's a_{d+1} = fma(q[d], k_j[d], a_d) per lane; the scores of up
+//     to four blocks are computed together (independent chains), then scaled,
+//     and lanes past the visible keys set to -inf.
+//   - Per block: max16 and sum16 in the header's pairwise order (256-bit
+//     halves, 128-bit halves, lanes 0+2 / 1+3, lanes 0+1), c with the scalar
+//     f32_exp, p with f32x16_exp (the same operation sequence), l = fma(l, c,
+//     sum), and o = o * c then o = vfmadd(p[t], v_t, o) for t in order.
+// Every value is therefore the reference's. Same bits as heed_f32_attention__scalar.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/attention/f32-attention.h"
+#include "kernels/math/f32-math-avx512.h"
+
+namespace heed {
+
+namespace {
+constexpr size_t kBlock = 16;
+inline size_t kt_stride(size_t S) { return (S + kBlock - 1 + 15) / 16 * 16; }
+inline float max_of(float a, float b) { return a > b ? a : b; }
+
+inline float max16(__m512 s) {  // max_ps(a, b) = a > b ? a : b
+  const __m256 s8 = _mm256_max_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
+  const __m128 s4 = _mm_max_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_max_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_max_ss(s2, _mm_movehdup_ps(s2)));
+}
+inline float sum16(__m512 s) {
+  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+inline __mmask16 first(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
+
+// Scores of G consecutive blocks starting at key j0 into sc.
+template <int G>
+inline void scores(const float* q, const float* kt, size_t W, size_t D, size_t j0, size_t je, float scale, float* sc) {
+  __m512 acc[G];
+  for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
+  for (size_t d = 0; d < D; ++d) {
+    const __m512 qd = _mm512_set1_ps(q[d]);
+    const float* row = kt + d * W + j0;
+    for (int g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(qd, _mm512_loadu_ps(row + g * kBlock), acc[g]);
+  }
+  const __m512 vscale = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-INFINITY);
+  for (int g = 0; g < G; ++g) {
+    const size_t jg = j0 + g * kBlock;
+    const __m512 s = _mm512_mul_ps(acc[g], vscale);
+    _mm512_storeu_ps(sc + g * kBlock, _mm512_mask_blend_ps(first(je - jg), ninf, s));
+  }
+}
+
+// o[dc .. dc + NC*16) = o * c, then += p[t] * v_t for t < n, in order.
+template <int NC>
+inline void update(float* o, size_t dc, size_t D, float c, const float* p, size_t n, const float* v0, size_t row) {
+  __m512 acc[NC];
+  __mmask16 mk[NC];
+  const __m512 vc = _mm512_set1_ps(c);
+  for (int u = 0; u < NC; ++u) {
+    mk[u] = first(D - dc - u * 16);
+    acc[u] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[u], o + dc + u * 16), vc);
+  }
+  for (size_t t = 0; t < n; ++t) {
+    const __m512 pt = _mm512_set1_ps(p[t]);
+    const float* v = v0 + t * row + dc;
+    for (int u = 0; u < NC; ++u) acc[u] = _mm512_fmadd_ps(pt, _mm512_maskz_loadu_ps(mk[u], v + u * 16), acc[u]);
+  }
+  for (int u = 0; u < NC; ++u) _mm512_mask_storeu_ps(o + dc + u * 16, mk[u], acc[u]);
+}
+}  // namespace
+
+size_t heed_f32_attention_scratch__avx512vnni(size_t S, size_t D) {
+  const size_t W = kt_stride(S);
+  return D * W + W + D + kBlock;
+}
+
+void heed_f32_attention__avx512vnni(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
+                                    float scale, int window, bool causal, float* scratch) {
+  const size_t hidden = H * D, row = 3 * hidden, W = kt_stride(S);
+  float* kt = scratch;      // [D][W]
+  float* sc = kt + D * W;   // [W] scores of the current query, block by block
+  float* o = sc + W;        // [D]
+  float* p = o + D;         // [16]
+  for (size_t h = h0; h < h1; ++h) {
+    for (size_t j = 0; j < S; ++j) {
+      const float* k = qkv + j * row + hidden + h * D;
+      for (size_t d = 0; d < D; ++d) kt[d * W + j] = k[d];
+    }
+    for (size_t d = 0; d < D; ++d)
+      for (size_t j = S; j < W; ++j) kt[d * W + j] = 0.0f;
+    const float* vh = qkv + 2 * hidden + h * D;
+    for (size_t i = 0; i < S; ++i) {
+      const float* q = qkv + i * row + h * D;
+      size_t jb, je;
+      attention_key_range(S, i, window, causal, &jb, &je);
+      const size_t nblk = (je - jb + kBlock - 1) / kBlock;
+      size_t b = 0;
+      for (; b + 4 <= nblk; b += 4) scores<4>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
+      switch (nblk - b) {
+        case 3: scores<3>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock); break;
+        case 2: scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock); break;
+        case 1: scores<1>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock); break;
+        default: break;
+      }
+      float m = -INFINITY, l = 0.0f;
+      for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
+      for (b = 0; b < nblk; ++b) {
+        const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
+        const __m512 s = _mm512_loadu_ps(sc + b * kBlock);
+        const float mn = max_of(max16(s), m);
+        const float c = f32_exp(m - mn);
+        const __m512 pv = f32x16_exp(_mm512_sub_ps(s, _mm512_set1_ps(mn)));
+        _mm512_storeu_ps(p, pv);
+        l = std::fma(l, c, sum16(pv));
+        const float* v0 = vh + j0 * row;
+        size_t dc = 0;
+        for (; dc + 64 <= D; dc += 64) update<4>(o, dc, D, c, p, n, v0, row);
+        switch ((D - dc + 15) / 16) {
+          case 3: update<3>(o, dc, D, c, p, n, v0, row); break;
+          case 2: update<2>(o, dc, D, c, p, n, v0, row); break;
+          case 1: update<1>(o, dc, D, c, p, n, v0, row); break;
+          default: break;
+        }
+        m = mn;
+      }
+      float* y = out + i * hidden + h * D;
+      const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
+      for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
+    }
+  }
+}
+
+}  // namespace heed
