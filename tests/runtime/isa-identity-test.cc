@@ -91,7 +91,7 @@ TEST_CASE("isa identity: a real model reproduces another machine's bytes (HEED_I
     while (std::getline(in, line)) texts.push_back(line);
   }
   REQUIRE(texts.size() > 0);
-  for (const char* precision : {"fp32", "int8"}) {
+  for (const std::string precision : {"fp32", "int8"}) {
     CAPTURE(precision);
     heed_model* model = nullptr;
     const std::string path = std::string(dir) + "/model-" + precision + ".heed";
@@ -107,7 +107,7 @@ TEST_CASE("isa identity: a real model reproduces another machine's bytes (HEED_I
       for (size_t i = 0; i < got.size(); ++i)
         differing += std::memcmp(&got[i], expected.data() + i * sizeof(float), sizeof(float)) != 0;
       CHECK(differing == 0);
-      const std::string line = std::string(precision) + " " + isa_name(isa) + ": " + std::to_string(texts.size()) +
+      const std::string line = precision + " " + isa_name(isa) + ": " + std::to_string(texts.size()) +
                                " texts, " + std::to_string(got.size()) + " floats, " + std::to_string(differing) +
                                " differ from the reference machine";
       MESSAGE(line);
