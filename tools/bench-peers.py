@@ -19,13 +19,14 @@ What it does (PERF.md, "How to measure"):
      A heed round is one `heed bench X.heed --seq S --threads 1 --warmup W --iters N --json`
      (its median_ms); an ORT round is W warm-up runs then the median of N runs of one
      InferenceSession (intra_op_num_threads=1, inter_op_num_threads=1, ORT_SEQUENTIAL, default
-     graph optimizations) at batch 1, sequence S. Both use the same token ids ([CLS], S-2 ids from
+     graph optimizations: ORT_ENABLE_ALL) at batch 1, sequence S. Both use the same token ids ([CLS], S-2 ids from
      heed bench's fixed-seed LCG, [SEP]), attention mask all ones, token types zero;
   4. prints the median of the round medians per engine, the ratio to ORT at the same precision
      (engine ms / ORT ms: above 1 means slower than ORT) and the model file sizes;
-  5. with --accuracy-n N > 0: mean cosine of ORT's mean-pooled, L2-normalized outputs (each ONNX
-     file) against sentence-transformers' fp32 embeddings on the first N sentences of the
-     WordNet corpus that tools/e2e-data.py writes (heed's own accuracy is tested in tests/e2e).
+  5. with --accuracy-n N > 0: mean and min cosine against sentence-transformers' fp32 embeddings
+     on the first N sentences of the WordNet corpus that tools/e2e-data.py writes, of ORT's
+     mean-pooled, L2-normalized outputs (each ONNX file, batch 1) and of heed's (`heed embed
+     --json`, each .heed file); the accuracy gates themselves are tests in tests/e2e.
 
 Reports os.getloadavg() at start and end: the machine may be shared, so read the ratios (taken in
 the same rounds) rather than the absolute times when the load is high.
@@ -198,8 +199,23 @@ def wordnet_sentences(n, tmp):
     return lines[:n]
 
 
-def accuracy(model_dir, onnx_paths, sentences):
-    """Mean (and min) cosine of ORT embeddings vs sentence-transformers fp32, per ONNX file."""
+def heed_embeddings(heed, path, sentences):
+    """heed embed --json on the sentences (stdin, one per line): normalized embeddings."""
+    import numpy as np
+
+    r = subprocess.run([heed, "embed", path, "--json"], input="\n".join(sentences) + "\n",
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"heed embed failed: {r.stderr.strip()[-500:]}")
+    rows = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    if len(rows) != len(sentences):
+        raise RuntimeError(f"heed embed printed {len(rows)} rows for {len(sentences)} sentences")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def accuracy(model_dir, onnx_paths, sentences, heed=None, heed_paths=None):
+    """Mean (and min) cosine vs sentence-transformers fp32 of ORT's embeddings, per ONNX file,
+    and of heed's (heed embed --json), per .heed file."""
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
@@ -219,6 +235,12 @@ def accuracy(model_dir, onnx_paths, sentences):
             e = (h * m).sum(0) / max(m.sum(), 1e-9)
             embs.append(e / max(np.linalg.norm(e), 1e-12))
         cos = (np.stack(embs) * ref).sum(1)
+        res[name] = {"mean_cosine": float(cos.mean()), "min_cosine": float(cos.min()),
+                     "n": len(sentences)}
+    for name, path in (heed_paths or {}).items():
+        e = heed_embeddings(heed, path, sentences)
+        e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        cos = (e * ref).sum(1)
         res[name] = {"mean_cosine": float(cos.mean()), "min_cosine": float(cos.min()),
                      "n": len(sentences)}
     return res
@@ -342,7 +364,9 @@ def main():
         try:
             sents = wordnet_sentences(a.accuracy_n, tmp)
             acc = accuracy(model_dir, {"ort_fp32": files["onnx_fp32"], "ort_int8": files["onnx_int8"],
-                                       "ort_int8_pc": files["onnx_int8_pc"]}, sents)
+                                       "ort_int8_pc": files["onnx_int8_pc"]}, sents,
+                           heed=heed, heed_paths={"heed_fp32": files["heed_fp32"],
+                                                    "heed_int8": files["heed_int8"]})
             log(f"accuracy on {len(sents)} WordNet sentences: {time.perf_counter() - t0:.1f} s")
         except Exception as e:  # the timing results stand without it
             log(f"accuracy check skipped: {type(e).__name__}: {e}")
@@ -379,7 +403,7 @@ def main():
           "quantize_dynamic default); x ORT pc = vs ORT int8 per-channel.")
     if acc:
         print()
-        print(f"ORT accuracy vs sentence-transformers fp32 (mean-pooled, normalized; "
+        print(f"Accuracy vs sentence-transformers fp32 (mean-pooled, normalized; "
               f"{next(iter(acc.values()))['n']} WordNet sentences, batch 1):")
         for k, v in acc.items():
             print(f"  {k:<12} mean cosine {v['mean_cosine']:.5f}  min {v['min_cosine']:.5f}")
