@@ -1,4 +1,4 @@
-// FULLY_CONNECTED: y = x W^T + b, then the fused activation.
+// FULLY_CONNECTED: y = x W^T + b, then the fused activation (per output tile).
 // int8 weights: x is quantized into scratch (dynamic per row and block, or
 // with the calibrated per-tensor scale), optionally after the SmoothQuant
 // multiplier, then the int8 GEMM microkernel runs over the output tiles.
@@ -18,18 +18,27 @@ void apply_activation(const KernelTable& k, Activation a, size_t n, float* y) {
   }
 }
 
-// One GEMM; a task is one tile of NR output columns (kernels' driver).
+// One GEMM; a task is one tile of NR output columns (kernels' driver), then
+// the activation on that tile's columns while they are in cache (an
+// elementwise function: the same bits as applying it to all of y after).
 struct GemmJob {
   const F32GemmVariant* f32;
   const Qs8GemmVariant* qs8;
   F32Gemm f;
   Qs8Gemm q;
+  const KernelTable* kernels;
+  Activation activation;
+  size_t M, N, nr;
+  float* y;
 };
 
 void gemm_task(void* arg, size_t tile) {
   const GemmJob& j = *static_cast<const GemmJob*>(arg);
   if (j.f32) f32_gemm_tile(*j.f32, j.f, tile);
   else qs8_gemm_tile(*j.qs8, j.q, tile);
+  if (j.activation == Activation::kNone) return;
+  const size_t n0 = tile * j.nr, n = j.N - n0 < j.nr ? j.N - n0 : j.nr;
+  for (size_t m = 0; m < j.M; ++m) apply_activation(*j.kernels, j.activation, n, j.y + m * j.N + n0);
 }
 }  // namespace
 
@@ -60,11 +69,17 @@ Status op_fully_connected_run(const OpContext& ctx, const OpInfo& op) {
   const float* bias = ctx.data<float>(op.inputs[2]);  // [N] or null
   float* y = ctx.data<float>(op.outputs[0]);          // [M, N]
   GemmJob job{};
+  job.kernels = ctx.kernels;
+  job.activation = op.activation;
+  job.M = M;
+  job.N = N;
+  job.y = y;
   size_t tiles = 0;
   if (w.dtype == DType::kF32) {
     job.f32 = ctx.kernels->f32_gemm;
     job.f = F32Gemm{M, N, K, x, K, ctx.data<const float>(op.inputs[1]), bias, y, N};
     tiles = f32_gemm_tiles(*job.f32, N);
+    job.nr = job.f32->nr;
   } else {
     job.qs8 = ctx.kernels->qs8_gemm;
     const size_t kp = padded_k(K), block = size_t(op.act_block);
@@ -97,10 +112,10 @@ Status op_fully_connected_run(const OpContext& ctx, const OpInfo& op) {
                     y,
                     N};
     tiles = qs8_gemm_tiles(*job.qs8, N);
+    job.nr = job.qs8->nr;
   }
   // Results do not depend on how the tiles are spread over threads.
   pthreadpool_parallelize_1d(ctx.pool, gemm_task, &job, tiles, 0);
-  apply_activation(*ctx.kernels, op.activation, M * N, y);
   return Status::Ok();
 }
 
