@@ -82,9 +82,9 @@ def heed_ids(seq, vocab_size, cls_id, sep_id):
 
 # ------------------------------------------------------------------------------------------ heed
 
-def heed_convert(heed, model_dir, out_path, precision):
+def heed_convert(heed, model_dir, out_path, precision, extra=()):
     t0 = time.perf_counter()
-    r = subprocess.run([heed, "convert", model_dir, "-o", out_path, "--precision", precision],
+    r = subprocess.run([heed, "convert", model_dir, "-o", out_path, "--precision", precision, *extra],
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"bench-peers: heed convert --precision {precision} failed ({r.returncode}):\n"
@@ -260,6 +260,8 @@ def main():
     ap.add_argument("--accuracy-n", type=int, default=200,
                     help="WordNet sentences for ORT's accuracy check (0: skip)")
     ap.add_argument("--keep", metavar="DIR", help="keep the converted models in DIR")
+    ap.add_argument("--int8-scheme", default="auto",
+                    help="heed convert --int8-scheme for heed's int8 model (default auto)")
     ap.add_argument("--out", help="write the results as JSON here")
     a = ap.parse_args()
 
@@ -298,7 +300,7 @@ def main():
 
     # 1. heed models.
     heed_convert(heed, model_dir, files["heed_fp32"], "fp32")
-    heed_convert(heed, model_dir, files["heed_int8"], "int8")
+    heed_convert(heed, model_dir, files["heed_int8"], "int8", ["--int8-scheme", a.int8_scheme])
 
     # 2. ONNX models.
     t0 = time.perf_counter()

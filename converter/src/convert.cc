@@ -243,8 +243,9 @@ void print_report(FILE* log, const std::vector<IrQuantRow>& rows, const std::str
 
 // One candidate activation scheme for the int8 GEMMs.
 struct ActScheme {
-  int32_t block;  // 0 = per row
-  float alpha;    // SmoothQuant strength; 0 = no smoothing
+  const char* name;  // --int8-scheme
+  int32_t block;     // 0 = per row
+  float alpha;       // SmoothQuant strength; 0 = no smoothing
   std::string describe() const {
     std::string s = block ? "weights and activations in blocks of " + std::to_string(block)
                           : std::string("per-channel weights, per-token activations");
@@ -283,6 +284,15 @@ double mean_of(const std::vector<double>& v) {
 Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   if (o.precision != "int8" && o.precision != "fp32") {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "--precision must be int8 or fp32, not '%s'", o.precision.c_str());
+  }
+  static const char* const kSchemes[] = {"auto", "per-row", "per-row-smooth", "block64", "block32"};
+  if (std::find(std::begin(kSchemes), std::end(kSchemes), o.int8_scheme) == std::end(kSchemes)) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT,
+                         "--int8-scheme must be auto, per-row, per-row-smooth, block64 or block32, not '%.64s'",
+                         o.int8_scheme.c_str());
+  }
+  if (o.precision == "fp32" && o.int8_scheme != "auto") {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "--int8-scheme applies to --precision int8 only");
   }
   Progress prog{o.log, o.log && isatty(fileno(o.log))};
   SessionOptions so;  // the measuring sessions
@@ -353,12 +363,14 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     // keeps a mean cosine >= kTarget on the calibration texts wins, else the
     // most accurate. Measured numbers are printed and stored (decisions.md).
     constexpr double kTarget = 0.9998;
-    const ActScheme candidates[] = {{0, 0.0f}, {0, 0.5f}, {64, 0.5f}, {32, 0.5f}};
+    const ActScheme candidates[] = {
+        {"per-row", 0, 0.0f}, {"per-row-smooth", 0, 0.5f}, {"block64", 64, 0.5f}, {"block32", 32, 0.5f}};
     IrGraph best;
     Capture best_cap;
     double best_mean = -1;
     if (o.log) std::fprintf(o.log, "\nactivation schemes measured on %zu texts (model output vs fp32):\n", eval.size());
     for (const ActScheme& a : candidates) {
+      if (o.int8_scheme != "auto" && o.int8_scheme != a.name) continue;
       IrGraph q = make_int8(g, a, producer, ranges);
       Loaded ql;
       HEED_RETURN_IF_ERROR(load_ir(q, &ql));
@@ -373,7 +385,7 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
         best = std::move(q);
         best_cap = std::move(cap);
       }
-      if (mean >= kTarget) break;
+      if (mean >= kTarget && o.int8_scheme == "auto") break;
     }
     if (o.log) std::fprintf(o.log, "chosen: %s\n", best.calibration.c_str());
     std::vector<IrQuantRow> report = make_report(best, best_cap);

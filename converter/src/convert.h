@@ -15,6 +15,11 @@ struct ConvertOptions {
   std::string output_path;
   std::string precision = "int8";  // "int8" | "fp32"
   std::string calib_file;          // one text per line: static activation scales
+  // int8 GEMM scheme: "auto" (the cheapest of the list below whose output
+  // keeps a mean cosine >= 0.9998 to fp32 on the calibration texts, else the
+  // most accurate), or one of them by name: "per-row", "per-row-smooth",
+  // "block64", "block32".
+  std::string int8_scheme = "auto";
   std::string isa;                 // kernels the measurements run on ("" = best; any gives the same bytes)
   FILE* log = stderr;              // progress and report; null = quiet
 };

@@ -146,3 +146,32 @@ def test_int8_with_calibration_file(heed, minilm_int8_calib, wordnet, st_encode)
     assert "static per-tensor scales" in info["calibration"]
     assert cos.mean() >= INT8_MEAN_COS and cos.min() >= INT8_MIN_COS, (
         f"mean {cos.mean():.6f}, min {cos.min():.6f}; worst:\n" + "\n".join(worst(sample, cos)))
+
+
+def test_int8_scheme_per_row(heed, model_dir, work_dir, wordnet, st_encode):
+    """--int8-scheme per-row forces per-channel weights x per-token activations (the faster GEMM,
+    see docs/benchmarks.md); it must still pass the int8 cosine gates, and the file must say
+    which scheme it holds."""
+    out = work_dir / "minilm-int8-per-row.heed"
+    heed.run("convert", model_dir, "-o", out, "--int8-scheme", "per-row")
+    info = parse_json_line(heed.run("inspect", out, "--json").stdout)
+    assert info["calibration"].startswith("per-channel weights, per-token activations"), info["calibration"]
+    sample = wordnet[:300]
+    vecs = np.stack([parse_floats(l) for l in heed.per_line("embed", out, sample)[0]])
+    cos = cosine_rows(vecs, st_encode(sample))
+    record("embed int8 --int8-scheme per-row vs fp32 reference", texts=len(sample),
+           mean_cos=cos.mean(), min_cos=cos.min())
+    assert cos.mean() >= INT8_MEAN_COS and cos.min() >= INT8_MIN_COS, (
+        f"mean {cos.mean():.6f}, min {cos.min():.6f}; worst:\n" + "\n".join(worst(sample, cos)))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--int8-scheme", "block16"], "--int8-scheme must be auto, per-row, per-row-smooth, block64 or block32"),
+    (["--int8-scheme", ""], "--int8-scheme must be"),
+    (["--precision", "fp32", "--int8-scheme", "per-row"], "--int8-scheme applies to --precision int8 only"),
+])
+def test_int8_scheme_rejected(heed, model_dir, tmp_path, args, message):
+    out = tmp_path / "x.heed"
+    p = heed.run("convert", model_dir, "-o", out, *args, check=False)
+    assert p.returncode != 0 and message in p.stderr.decode(errors="replace"), p.shown
+    assert not out.exists()

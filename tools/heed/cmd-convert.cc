@@ -8,13 +8,13 @@ namespace heed::cli {
 int cmd_convert(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"-o", "--output", "--precision", "--calib", "--isa"}, {"-q", "--quiet"}, &args, &err)) {
+  if (!parse_args(argc, argv, {"-o", "--output", "--precision", "--int8-scheme", "--calib", "--isa"}, {"-q", "--quiet"}, &args, &err)) {
     std::fprintf(stderr, "heed convert: %s\n", err.c_str());
     return 2;
   }
   const std::string out = args.get("-o", args.get("--output"));
   if (args.positional.size() != 1 || out.empty()) {
-    std::fprintf(stderr, "usage: heed convert <hf-dir> -o model.heed [--precision int8|fp32] [--calib FILE] [--isa ISA]\n");
+    std::fprintf(stderr, "usage: heed convert <hf-dir> -o model.heed [--precision int8|fp32] [--int8-scheme auto|per-row|per-row-smooth|block64|block32] [--calib FILE] [--isa ISA]\n");
     return 2;
   }
   conv::ConvertOptions o;
@@ -22,6 +22,7 @@ int cmd_convert(int argc, char** argv) {
   o.output_path = out;
   o.precision = args.get("--precision", "int8");
   o.calib_file = args.get("--calib");
+  o.int8_scheme = args.get("--int8-scheme", "auto");
   o.isa = args.get("--isa");
   o.log = (args.has("-q") || args.has("--quiet")) ? nullptr : stderr;
   conv::ConvertResult r;
