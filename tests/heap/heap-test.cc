@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "exec/session.h"
+#include "generate/sampler.h"
 #include "heed/heed.h"
 #include "runtime/loaded-model.h"
 // The CLI's bench loop, to count it as it runs in `heed bench`.
@@ -251,6 +252,30 @@ TEST_CASE("heap: heed bench's timed loop makes no heap call") {
   CHECK(heap_calls([&] { st = cli::timed_runs(s, tok, 6, out.data(), out.size(), ms.size(), ms.data()); }) == 0);
   CHECK(st.ok());
   CHECK(ms[19] > 0.0);
+}
+
+TEST_CASE("heap: sampling a token makes no heap call (greedy, top-k, top-p over a 50000-id vocabulary)") {
+  const size_t V = 50000;
+  std::vector<float> logits(V);
+  uint32_t r = 99;
+  for (float& l : logits) {
+    r = r * 1664525u + 1013904223u;
+    l = float(r >> 8) / float(1 << 24) * 8.0f;
+  }
+  const std::vector<int32_t> history = {5, 17, 17, 4000, 49999};
+  std::vector<uint64_t> ws(sampler_workspace_bytes(V) / 8 + 1);
+  const SamplerParams params[] = {{0.0f, 0, 1.0f, 1.2f, 1}, {0.8f, 40, 0.95f, 1.1f, 2}, {1.0f, 0, 0.9f, 1.0f, 3}};
+  for (const SamplerParams& p : params) {
+    REQUIRE(sampler_check(p).ok());
+    Sampler s(p, V, ws.data());
+    Status st;
+    int32_t id = -1;
+    CHECK(heap_calls([&] {
+            for (int t = 0; t < 8 && st.ok(); ++t) st = s.sample(logits.data(), history.data(), history.size(), &id);
+          }) == 0);
+    CHECK(st.ok());
+    CHECK(id >= 0);
+  }
 }
 
 }  // TEST_SUITE
