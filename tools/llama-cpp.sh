@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds llama.cpp, the decoder peer of docs/benchmarks.md, from the source that the
+# llama-cpp-python package ships on PyPI (no git remote is reachable here), and converts
+# Hugging Face checkpoints to GGUF with llama.cpp's own converter.
+#
+#   tools/llama-cpp.sh build                     # -> $HEED_LLAMA_DIR/build/bin/llama-bench ...
+#   tools/llama-cpp.sh gguf <hf-dir> <out.gguf>  # Q8_0, convert_hf_to_gguf.py --outtype q8_0
+#   tools/llama-cpp.sh dir                       # prints the source directory
+#
+# HEED_LLAMA_DIR defaults to <repo>/build/llama.cpp. The sdist is fetched through PyPI's simple
+# index and checked against the index's sha256; the build is Release, native ISA, CPU only,
+# without curl (-DGGML_NATIVE=ON -DLLAMA_CURL=OFF), targets llama-bench, llama-completion,
+# llama-perplexity and llama-tokenize.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+version=0.3.36
+base=${HEED_LLAMA_DIR:-$repo/build/llama.cpp}
+src=$base/llama_cpp_python-$version/vendor/llama.cpp
+py=$repo/.venv/bin/python
+
+fetch() {
+  [ -f "$src/CMakeLists.txt" ] && return 0
+  mkdir -p "$base"
+  "$py" - "$base" "$version" <<'EOF'
+import hashlib, html.parser, os, sys, tarfile, urllib.request
+base, version = sys.argv[1], sys.argv[2]
+name = f"llama_cpp_python-{version}.tar.gz"
+index = urllib.request.urlopen("https://pypi.org/simple/llama-cpp-python/", timeout=60).read().decode()
+class Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.urls = []
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.urls += [v for k, v in attrs if k == "href"]
+p = Links(); p.feed(index)
+url = next(u for u in p.urls if u.split("#")[0].endswith("/" + name))
+want = url.split("#sha256=")[1]
+path = os.path.join(base, name)
+with urllib.request.urlopen(url.split("#")[0], timeout=300) as r, open(path, "wb") as f:
+    f.write(r.read())
+got = hashlib.sha256(open(path, "rb").read()).hexdigest()
+if got != want:
+    sys.exit(f"llama-cpp.sh: {name}: sha256 {got}, index says {want}")
+with tarfile.open(path) as t:
+    t.extractall(base)
+print(f"llama-cpp.sh: {name} sha256 {got}")
+EOF
+}
+
+case "${1:-}" in
+  build)
+    fetch
+    cmake -S "$src" -B "$base/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+      -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
+    cmake --build "$base/build" --target llama-bench llama-completion llama-perplexity llama-tokenize -j"${JOBS:-2}"
+    ;;
+  gguf)
+    [ $# -eq 3 ] || { echo "usage: $0 gguf <hf-dir> <out.gguf>" >&2; exit 2; }
+    fetch
+    PYTHONPATH="$src/gguf-py" "$py" "$src/convert_hf_to_gguf.py" "$2" --outtype q8_0 --outfile "$3"
+    ;;
+  dir)
+    fetch
+    echo "$src"
+    ;;
+  *)
+    echo "usage: $0 build | gguf <hf-dir> <out.gguf> | dir" >&2
+    exit 2
+    ;;
+esac
