@@ -173,6 +173,7 @@ class Model {
   const BpeTokenizer& bpe_tokenizer() const { return tok_.bpe; }
   TokenizerKind tokenizer_kind() const { return tok_.kind; }
   bool has_tokenizer() const { return tok_.kind != TokenizerKind::kNone; }
+  bool tokenizer_kind_is_bpe() const { return tok_.is_bpe(); }
   // Longest sequence this model accepts (position table rows, tokenizer max).
   int32_t max_seq() const { return max_seq_; }
   // Size of the model's single output row (embedding dim or class count).
