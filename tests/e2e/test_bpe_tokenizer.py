@@ -196,6 +196,19 @@ def test_invalid_utf8_input(tool, tok_dir, hf_tok):
     assert [g["ids"] for g in got] == want
 
 
+def test_heed_tokenize_cli_on_a_bpe_model(tool, tok_dir, hf_tok, heed, tmp_path, corpus, kind):
+    """`heed tokenize` on a model file whose tokenizer is BPE (tiny random encoder graph)."""
+    model = tmp_path / f"tiny-{kind}.heed"
+    tool.run(tok_dir, "tiny-model", model)
+    texts = corpus[::7] + [t for t in EDGE_TEXTS if t]
+    lines, _ = heed.per_line("tokenize", model, texts)
+    got = [[int(x) for x in line.split(" ")] if line else [] for line in lines]
+    want = [e.ids for e in hf_tok.encode_batch(texts)]
+    bad = sum(a != b for a, b in zip(want, got))
+    record(f"bpe {kind} heed tokenize", texts=len(texts), mismatches=bad)
+    assert bad == 0, first_mismatches(hf_tok, texts, want, got)
+
+
 def write_variant(base_dir, out_dir, edit):
     j = json.loads((base_dir / "tokenizer.json").read_text(encoding="utf-8"))
     edit(j)

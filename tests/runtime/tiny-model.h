@@ -23,8 +23,9 @@ inline std::vector<float> rnd(size_t n, uint32_t seed, float scale = 0.2f) {
   return v;
 }
 
+// tokenizer: replaces the WordPiece one (the word table gets its vocabulary's rows).
 inline conv::IrGraph tiny_graph(bool int8 = false, int32_t H = 32, int32_t heads = 4, int32_t I = 64,
-                                int32_t max_pos = 64) {
+                                int32_t max_pos = 64, const conv::IrTokenizer* tokenizer = nullptr) {
   using namespace conv;
   IrGraph g;
   g.architecture = "BertModel";
@@ -38,6 +39,7 @@ inline conv::IrGraph tiny_graph(bool int8 = false, int32_t H = 32, int32_t heads
   g.tokenizer.sep_id = 3;
   g.tokenizer.special_ids = {0, 1, 2, 3, 4};
   g.tokenizer.max_length = max_pos;
+  if (tokenizer) g.tokenizer = *tokenizer;
   const int32_t V = int32_t(g.tokenizer.vocab.size());
   const int32_t ids = g.add_activation("input_ids", {-1});
   g.tensors[size_t(ids)].kind = TensorKind::kInput;
@@ -89,7 +91,6 @@ inline conv::IrGraph tiny_graph(bool int8 = false, int32_t H = 32, int32_t heads
   return g;
 }
 
-// 64-byte aligned copy of a serialized model.
 // GPT-2's character for one byte (the byte-level BPE alphabet), as UTF-8.
 inline std::string gpt2_byte_char(uint8_t b) {
   auto self = [](uint32_t x) { return (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE; };
@@ -118,6 +119,7 @@ inline conv::IrGraph tiny_graph_bpe(bool int8 = false) {
   return g;
 }
 
+// 64-byte aligned copy of a serialized model.
 struct AlignedBytes {
   std::unique_ptr<uint8_t, void (*)(void*)> ptr{nullptr, std::free};
   size_t size = 0;

@@ -10,6 +10,11 @@
 //   heed-tokenizer-tool DIR decode   lines of space-separated ids -> the same
 //                                    without "ids"
 //   heed-tokenizer-tool DIR info     {"kind": K, "vocab": N, "merges": M}
+//   heed-tokenizer-tool DIR tiny-model OUT.heed
+//                                    writes a model with this tokenizer and a
+//                                    tiny random-weight encoder graph (tests of
+//                                    `heed tokenize` on BPE models; its outputs
+//                                    mean nothing)
 //
 // "ids" has the post-processor's special tokens (bos/eos); "decoded" and
 // "decoded_skip" are decode() with skip_special false / true; "stream" is
@@ -26,6 +31,7 @@
 #include "format/model.h"
 #include "hf/hf-dir.h"
 #include "ir.h"
+#include "runtime/tiny-model.h"
 
 namespace {
 
@@ -114,8 +120,11 @@ heed::Status parse_ids(const std::string& line, std::vector<int32_t>* ids) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 || (std::strcmp(argv[2], "encode") && std::strcmp(argv[2], "decode") && std::strcmp(argv[2], "info"))) {
-    std::fprintf(stderr, "usage: heed-tokenizer-tool DIR encode|decode|info < lines\n");
+  const bool tiny = argc == 4 && !std::strcmp(argv[2], "tiny-model");
+  if (!tiny && (argc != 3 || (std::strcmp(argv[2], "encode") && std::strcmp(argv[2], "decode") &&
+                              std::strcmp(argv[2], "info")))) {
+    std::fprintf(stderr, "usage: heed-tokenizer-tool DIR encode|decode|info < lines\n"
+                         "       heed-tokenizer-tool DIR tiny-model OUT.heed\n");
     return 2;
   }
   heed::conv::HfDir dir;
@@ -124,6 +133,15 @@ int main(int argc, char** argv) {
   heed::Status st = heed::conv::hf_read_tokenizer(&dir, &ir);
   if (!st.ok()) return fail(st, 0);
   std::vector<uint8_t> bytes;
+  if (tiny) {
+    st = heed::conv::write_model(heed::test::tiny_graph(false, 32, 4, 64, 64, &ir), nullptr, &bytes);
+    if (!st.ok()) return fail(st, 0);
+    FILE* f = std::fopen(argv[3], "wb");
+    if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fclose(f) != 0) {
+      return fail(heed::Status::Error(HEED_ERROR_IO, "cannot write %s", argv[3]), 0);
+    }
+    return 0;
+  }
   st = heed::conv::write_tokenizer_model(ir, &bytes);
   if (!st.ok()) return fail(st, 0);
   // The loader wants the buffer at a 64-byte aligned address, like a mapping.
