@@ -388,6 +388,21 @@ TEST_CASE("bpe: the loader checks the Tokenizer table (tokenizer-only files)") {
   }
 }
 
+TEST_CASE("bpe: a model whose BPE tokenizer does not match its embedding table is refused") {
+  heed::conv::IrGraph g = heed::test::tiny_graph_bpe();
+  g.tokenizer.vocab.push_back("extra");  // 17 pieces, 16 embedding rows
+  heed::test::AlignedBytes a(heed::test::serialize(g));
+  heed_model* m = nullptr;
+  CHECK(heed_model_load_from_buffer(a.data(), a.size, &m) == HEED_ERROR_INVALID_MODEL);
+  CHECK(std::strstr(heed_last_error(), "17 pieces") != nullptr);
+  CHECK(m == nullptr);
+  g = heed::test::tiny_graph_bpe();
+  g.tokenizer.merges[0] = 16;  // a merge id past the vocabulary
+  heed::test::AlignedBytes b(heed::test::serialize(g));
+  CHECK(heed_model_load_from_buffer(b.data(), b.size, &m) == HEED_ERROR_INVALID_MODEL);
+  CHECK(std::strstr(heed_last_error(), "merges[0]") != nullptr);
+}
+
 TEST_CASE("bpe: C API on a model with a BPE tokenizer") {
   // The tiny graph has 16 embedding rows: a 16-piece byte-level tokenizer.
   heed::conv::IrGraph g = heed::test::tiny_graph_bpe();

@@ -1,4 +1,4 @@
-// One-off measurement behind docs/decisions.md 14: parse time and peak memory
+// One-off measurement behind docs/decisions.md 15: parse time and peak memory
 // of tokenizer.json with heed's JSON parser (converter/src/io/json.h),
 // RapidJSON (DOM, UTF-8 validated) and simdjson (DOM). Each run parses the
 // file `reps` times, walks model.vocab and model.merges as the converter does

@@ -137,7 +137,7 @@ HEED_API heed_status heed_tokenize(const heed_model* model, const char* text, si
  * the caller's and allocates nothing. WordPiece models need no scratch. */
 
 /* Scratch bytes heed_tokenize_with_scratch needs for text_len bytes of text
- * (0 for WordPiece). HEED_ERROR_INVALID_INPUT above 256 MiB of text. */
+ * (0 for WordPiece). HEED_ERROR_INVALID_INPUT above 16 MiB of text. */
 HEED_API heed_status heed_tokenize_scratch_size(const heed_model* model, size_t text_len, size_t* bytes);
 
 /* heed_tokenize with caller scratch (any alignment, at least

@@ -154,8 +154,8 @@ class BpeTokenizer::Encoder {
   // text byte yields at most 3 symbols (an invalid byte is U+FFFD: three
   // mapped bytes, or three byte-fallback pieces) and 6 bytes of word text;
   // each merge pushes at most 2 heap entries.
-  static size_t max_symbols(size_t len) { return 3 * len + 8; }
-  static size_t bytes_for(size_t len) {
+  static constexpr size_t max_symbols(size_t len) { return 3 * len + 8; }
+  static constexpr size_t bytes_for(size_t len) {
     const size_t s = max_symbols(len);
     return 8 + 3 * s * sizeof(uint64_t) + s * sizeof(Symbol) + (len + 2) * sizeof(uint32_t) +
            (6 * len + 8);
@@ -397,6 +397,13 @@ class BpeTokenizer::Encoder {
 };
 
 // ---------------------------------------------------------------------------
+
+// The scratch of the longest text fits a 32-bit size_t (checked in 64 bits).
+static_assert(uint64_t{118} * BpeTokenizer::kMaxTextBytes + 400 < (uint64_t{1} << 32) &&
+                  uint64_t{3} * (3 * BpeTokenizer::kMaxTextBytes + 8) * 8 + (3 * BpeTokenizer::kMaxTextBytes + 8) * 12 +
+                          (BpeTokenizer::kMaxTextBytes + 2) * 4 + 6 * BpeTokenizer::kMaxTextBytes + 16 <=
+                      uint64_t{118} * BpeTokenizer::kMaxTextBytes + 400,
+              "BPE scratch must stay below 4 GiB");
 
 size_t BpeTokenizer::scratch_bytes(size_t text_len) {
   if (text_len > kMaxTextBytes) return 0;

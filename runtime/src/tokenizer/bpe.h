@@ -73,8 +73,9 @@ class BpeTokenizer {
   static constexpr size_t kMaxMerges = size_t{1} << 22;
   static constexpr size_t kMaxAddedTokens = 1024;  // special + non-special
   static constexpr int32_t kMaxDecodeStrip = 16;
-  // Longest text encode() takes (its scratch is linear in it).
-  static constexpr size_t kMaxTextBytes = size_t{1} << 28;
+  // Longest text encode() takes: its scratch is linear in it (about 2 GB at
+  // the cap), which must stay representable in a 32-bit size_t.
+  static constexpr size_t kMaxTextBytes = size_t{1} << 24;
   // Bytes of one run of byte-fallback tokens the stream decoder holds back
   // while the run is valid UTF-8 so far (see stream_feed).
   static constexpr size_t kStreamHold = 256;
