@@ -39,15 +39,13 @@ namespace heed {
 enum class BpeKind : uint8_t { kByteLevel = 2, kSentencePiece = 3 };  // = fb::TokenizerKind
 
 // BpeConfig::flags (schemas/heed.fbs Tokenizer.bpe_flags).
-enum : uint32_t {
-  kBpeAddPrefixSpace = 1u << 0,  // byte level: ByteLevel.add_prefix_space
-  kBpeNoRegex = 1u << 1,         // byte level: ByteLevel.use_regex = false
-  kBpePrependSpace = 1u << 2,    // sentencepiece: normalizer Prepend("\u2581")
-  kBpeReplaceSpace = 1u << 3,    // sentencepiece: normalizer Replace(" ", "\u2581")
-  kBpeByteFallback = 1u << 4,    // model.byte_fallback
-  kBpeFuseUnk = 1u << 5,         // model.fuse_unk
-  kBpeIgnoreMerges = 1u << 6,    // model.ignore_merges: a word in the vocabulary is one token
-};
+constexpr uint32_t kBpeAddPrefixSpace = 1u << 0;  // byte level: ByteLevel.add_prefix_space
+constexpr uint32_t kBpeNoRegex = 1u << 1;  // byte level: ByteLevel.use_regex = false
+constexpr uint32_t kBpePrependSpace = 1u << 2;  // sentencepiece: normalizer Prepend("\u2581")
+constexpr uint32_t kBpeReplaceSpace = 1u << 3;  // sentencepiece: normalizer Replace(" ", "\u2581")
+constexpr uint32_t kBpeByteFallback = 1u << 4;  // model.byte_fallback
+constexpr uint32_t kBpeFuseUnk = 1u << 5;  // model.fuse_unk
+constexpr uint32_t kBpeIgnoreMerges = 1u << 6;  // model.ignore_merges: a word in the vocabulary is one token
 constexpr uint32_t kBpeKnownFlags = (1u << 7) - 1;
 constexpr uint32_t kBpeByteLevelFlags = kBpeAddPrefixSpace | kBpeNoRegex | kBpeByteFallback |
                                         kBpeFuseUnk | kBpeIgnoreMerges;
