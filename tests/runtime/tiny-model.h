@@ -125,7 +125,7 @@ struct AlignedBytes {
   size_t size = 0;
   explicit AlignedBytes(const std::vector<uint8_t>& v) : size(v.size()) {
     ptr.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (v.size() + 63) / 64 * 64 + 64)));
-    std::memcpy(ptr.get(), v.data(), v.size());
+    if (!v.empty()) std::memcpy(ptr.get(), v.data(), v.size());
   }
   uint8_t* data() { return ptr.get(); }
 };
