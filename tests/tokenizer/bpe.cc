@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "format/model.h"
+#include "heed/heed.hpp"
 #include "ir.h"
 #include "runtime/loaded-model.h"
 #include "runtime/tiny-model.h"
@@ -466,6 +467,21 @@ TEST_CASE("bpe: C API on a model with a BPE tokenizer") {
   CHECK(bytes == 0);
   REQUIRE(heed_tokenize_with_scratch(wp.model, "the cat", SIZE_MAX, nullptr, 0, ids, 16, &n) == HEED_OK);
   CHECK(std::vector<int32_t>(ids, ids + n) == std::vector<int32_t>{2, 5, 6, 3});
+}
+
+TEST_CASE("bpe: C++ wrapper tokenize (no truncation) and detokenize") {
+  heed::wrapper::Model model;
+  heed::test::AlignedBytes a(heed::test::serialize(heed::test::tiny_graph_bpe()));
+  REQUIRE_FALSE(heed::wrapper::Model::load_from_buffer(a.data(), a.size, &model));
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "ab ";  // "ab", 99 x " ab", " ": past the model's 64 positions
+  std::vector<int32_t> ids;
+  REQUIRE_FALSE(model.tokenize(text, &ids));
+  CHECK(ids.size() == 101);
+  std::string back;
+  REQUIRE_FALSE(model.detokenize(ids, &back));
+  CHECK(back == text);
+  CHECK(model.detokenize({16}, &back).code == HEED_ERROR_INVALID_INPUT);
 }
 
 }  // TEST_SUITE
