@@ -5,7 +5,7 @@
 #   tools/fuzz.sh [seconds-per-target] [target...]
 #
 # seconds default 30; targets default all five:
-#   fuzz-model-load fuzz-tokenize fuzz-safetensors fuzz-json fuzz-convert
+#   fuzz-model-load fuzz-tokenize fuzz-safetensors fuzz-json fuzz-convert fuzz-bpe
 # Builds build/fuzz, writes seeds to build/fuzz/seeds/<target>, keeps the
 # growing corpus in build/fuzz/corpus/<target> (reused by later runs) and
 # artifacts (crash-*, leak-*, timeout-*, oom-*) in build/fuzz/artifacts/<target>.
@@ -30,7 +30,7 @@ if ! [[ "$SECS" =~ ^[0-9]+$ ]] || [ "$SECS" -lt 1 ]; then
   exit 2
 fi
 shift || true
-ALL_TARGETS=(fuzz-model-load fuzz-tokenize fuzz-safetensors fuzz-json fuzz-convert)
+ALL_TARGETS=(fuzz-model-load fuzz-tokenize fuzz-safetensors fuzz-json fuzz-convert fuzz-bpe)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 for t in "${TARGETS[@]}"; do
   case " ${ALL_TARGETS[*]} " in *" $t "*) ;; *) echo "fuzz.sh: unknown target $t" >&2; exit 2 ;; esac
@@ -93,7 +93,7 @@ done
 max_len_for() {
   case "$1" in
     fuzz-model-load | fuzz-safetensors) echo 1048576 ;;
-    fuzz-tokenize | fuzz-json | fuzz-convert) echo 65536 ;;
+    fuzz-tokenize | fuzz-json | fuzz-convert | fuzz-bpe) echo 65536 ;;
   esac
 }
 

@@ -105,6 +105,8 @@ F_CONTROL = 1       # dropped by clean_text
 F_WHITESPACE = 2    # Rust char::is_whitespace
 F_PUNCTUATION = 4   # BertPreTokenizer punctuation
 F_MN = 8            # removed by strip_accents (after NFD)
+F_LETTER = 16       # general category L*: \p{L} of the GPT-2 split regex (Oniguruma)
+F_NUMBER = 32       # general category N*: \p{N} of the GPT-2 split regex
 
 HANGUL_FIRST, HANGUL_LAST = 0xAC00, 0xD7A3
 MAX_DECOMPOSITION = 4
@@ -153,6 +155,10 @@ class Tables:
                 f |= F_PUNCTUATION
             if (cat == "Mn" and cp not in not_mn) or cp in extra_mn:
                 f |= F_MN
+            if cat.startswith("L"):
+                f |= F_LETTER
+            if cat.startswith("N"):
+                f |= F_NUMBER
             self.flags[cp] = f
             self.ccc[cp] = 0 if cp in ccc_zero else unicodedata.combining(ch)
             if cat == "Cs":
@@ -392,6 +398,10 @@ def check_hf(t):
                                        strip_accents=False, lowercase=True)
     nfd = normalizers.NFD()
     pre = pre_tokenizers.BertPreTokenizer()
+    # The byte-level BPE pre-tokenizer's regex classes, through the same Oniguruma.
+    letter = pre_tokenizers.Split(tokenizers.Regex(r"\p{L}+"), behavior="isolated")
+    number = pre_tokenizers.Split(tokenizers.Regex(r"\p{N}+"), behavior="isolated")
+    space = pre_tokenizers.Split(tokenizers.Regex(r"\s+"), behavior="isolated")
     bad = 0
 
     def report(what, cp, got, want):
@@ -455,6 +465,13 @@ def check_hf(t):
             want = ["a" + ch + "b"]
         if words != want:
             report("pre_tokenizer", cp, words, want)
+        for what, probe, bit, ctx in (("\\p{L}", letter, F_LETTER, "1"),
+                                      ("\\p{N}", number, F_NUMBER, "a"),
+                                      ("\\s", space, F_WHITESPACE, "a")):
+            got = [w for w, _ in probe.pre_tokenize_str(ctx + ch + ctx)]
+            want = [ctx, ch, ctx] if f & bit else [ctx + ch + ctx]
+            if got != want:
+                report(what, cp, got, want)
     print("differences:", bad)
     return bad == 0
 

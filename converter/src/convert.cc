@@ -316,6 +316,12 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   HEED_RETURN_IF_ERROR(weights.open_dir(o.input_dir));
   IrGraph g;
   HEED_RETURN_IF_ERROR(hf_read_tokenizer(&dir, &g.tokenizer));
+  if (g.tokenizer.kind != TokenizerKind::kWordPiece) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED,
+                         "%s: a BPE tokenizer.json (model.type 'BPE') with a BERT checkpoint is not supported "
+                         "(BERT models use WordPiece)",
+                         o.input_dir.c_str());
+  }
   // I3: the output must not be one of the inputs (checked now, before the
   // long part, and again just before the rename).
   std::vector<std::string> inputs = dir.read;

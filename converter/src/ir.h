@@ -44,6 +44,13 @@ struct IrTokenizer {
   bool lowercase = true, strip_accents = true, handle_chinese_chars = true, clean_text = true;
   int32_t max_length = 512;
   std::vector<int32_t> special_ids;
+  // BPE (kind kBpeByteLevel / kBpeSentencePiece; runtime/src/tokenizer/bpe.h).
+  TokenizerKind kind = TokenizerKind::kWordPiece;
+  std::vector<uint32_t> merges;    // rank r: merges[2r], merges[2r+1]
+  uint32_t bpe_flags = 0;
+  int32_t bos_id = -1, eos_id = -1;
+  std::vector<int32_t> added_ids;  // non-special added tokens
+  int32_t decode_strip = 0;
 };
 
 struct IrSourceFile {
@@ -109,5 +116,9 @@ struct IrPlan {
 
 // Serializes to a .heed FlatBuffer (schemas/heed.fbs). plan may be null.
 Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* out);
+
+// A .heed FlatBuffer holding only a tokenizer (no graph): what
+// heed::load_tokenizer_only reads (tokenizer tools and tests).
+Status write_tokenizer_model(const IrTokenizer& tk, std::vector<uint8_t>* out);
 
 }  // namespace heed::conv

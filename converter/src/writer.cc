@@ -8,6 +8,63 @@
 
 namespace heed::conv {
 
+namespace {
+
+flatbuffers::Offset<fb::Tokenizer> write_tokenizer(flatbuffers::FlatBufferBuilder& b, const IrTokenizer& tk) {
+  if (tk.vocab.empty()) return 0;
+  std::vector<uint8_t> pieces;
+  std::vector<uint32_t> offsets{0};
+  for (const std::string& p : tk.vocab) {
+    pieces.insert(pieces.end(), p.begin(), p.end());
+    offsets.push_back(uint32_t(pieces.size()));
+  }
+  auto vp = b.CreateVector(pieces);
+  auto vo = b.CreateVector(offsets);
+  auto special = b.CreateVector(tk.special_ids);
+  if (tk.kind == TokenizerKind::kWordPiece) {
+    auto prefix = b.CreateString(tk.continuing_prefix);
+    return fb::CreateTokenizer(b, fb::TokenizerKind::WORDPIECE, vp, vo, tk.unk_id, tk.cls_id, tk.sep_id, tk.pad_id,
+                               prefix, tk.max_input_chars_per_word, tk.lowercase, tk.strip_accents,
+                               tk.handle_chinese_chars, tk.clean_text, tk.max_length, special);
+  }
+  auto merges = b.CreateVector(tk.merges);
+  auto added = b.CreateVector(tk.added_ids);
+  fb::TokenizerBuilder t(b);
+  t.add_kind(static_cast<fb::TokenizerKind>(tk.kind));
+  t.add_pieces(vp);
+  t.add_offsets(vo);
+  t.add_unk_id(tk.unk_id);
+  t.add_pad_id(tk.pad_id);
+  t.add_special_ids(special);
+  t.add_merges(merges);
+  t.add_bpe_flags(tk.bpe_flags);
+  t.add_bos_id(tk.bos_id);
+  t.add_eos_id(tk.eos_id);
+  t.add_added_ids(added);
+  t.add_decode_strip(tk.decode_strip);
+  return t.Finish();
+}
+
+}  // namespace
+
+Status write_tokenizer_model(const IrTokenizer& tk, std::vector<uint8_t>* out) {
+  flatbuffers::FlatBufferBuilder b(size_t(1) << 20);
+  auto tokenizer = write_tokenizer(b, tk);
+  auto md = fb::CreateMetadata(b, b.CreateString("tokenizer-only"), fb::Task::EMBEDDING,
+                               b.CreateString("heed-convert " HEED_VERSION));
+  fb::ModelBuilder m(b);
+  m.add_schema_version(kSchemaVersion);
+  m.add_metadata(md);
+  m.add_tokenizer(tokenizer);
+  fb::FinishModelBuffer(b, m.Finish());
+  if (b.GetSize() > size_t(kMaxFileBytes) - 1) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "tokenizer of %zu bytes exceeds the 2 GiB FlatBuffer limit",
+                         size_t(b.GetSize()));
+  }
+  out->assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  return Status::Ok();
+}
+
 Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* out) {
   // One FlatBuffer holds at most 2 GiB: refuse a model whose weights alone
   // exceed that before building anything (the builder would wrap offsets).
@@ -105,25 +162,7 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
   auto graph = fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(ops), b.CreateVector(g.inputs),
                                b.CreateVector(g.outputs));
 
-  // Tokenizer tables.
-  const IrTokenizer& tk = g.tokenizer;
-  flatbuffers::Offset<fb::Tokenizer> tokenizer;
-  if (!tk.vocab.empty()) {
-    std::vector<uint8_t> pieces;
-    std::vector<uint32_t> offsets{0};
-    for (const std::string& p : tk.vocab) {
-      pieces.insert(pieces.end(), p.begin(), p.end());
-      offsets.push_back(uint32_t(pieces.size()));
-    }
-    auto vp = b.CreateVector(pieces);
-    auto vo = b.CreateVector(offsets);
-    auto prefix = b.CreateString(tk.continuing_prefix);
-    auto special = b.CreateVector(tk.special_ids);
-    tokenizer = fb::CreateTokenizer(b, fb::TokenizerKind::WORDPIECE, vp, vo, tk.unk_id, tk.cls_id, tk.sep_id,
-                                    tk.pad_id, prefix, tk.max_input_chars_per_word, tk.lowercase,
-                                    tk.strip_accents, tk.handle_chinese_chars, tk.clean_text, tk.max_length,
-                                    special);
-  }
+  auto tokenizer = write_tokenizer(b, g.tokenizer);
 
   // Metadata.
   std::vector<flatbuffers::Offset<fb::SourceFile>> files;

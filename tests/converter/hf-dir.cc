@@ -108,6 +108,77 @@ TEST_CASE("hf: a valid tokenizer.json reads; ids come from the post-processor") 
   CHECK(t.cls_id == 4);
 }
 
+// A Llama-style BPE tokenizer.json; `edit` replaces one part.
+std::string llama_json(const std::string& merges = R"(["\u2581 a", "a b"])", const std::string& extra_model = "",
+                       const std::string& decoder = "", const std::string& normalizer = "",
+                       const std::string& pre = "null") {
+  const std::string dec = decoder.empty() ? R"({"type": "Sequence", "decoders": [
+      {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "ByteFallback"},
+      {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]})"
+                                          : decoder;
+  const std::string norm = normalizer.empty() ? R"({"type": "Sequence", "normalizers": [
+      {"type": "Prepend", "prepend": "\u2581"}, {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]})"
+                                              : normalizer;
+  return R"({"version": "1.0", "added_tokens": [)" + added(0, "<unk>") + ", " + added(1, "<s>") + R"(],
+    "normalizer": )" + norm + R"(, "pre_tokenizer": )" + pre + R"(,
+    "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+      {"Sequence": {"id": "A", "type_id": 0}}], "pair": [],
+      "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
+    "decoder": )" + dec + R"(,
+    "model": {"type": "BPE", "dropout": null, "unk_token": "<unk>", "continuing_subword_prefix": null,
+      "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": true)" + extra_model + R"(,
+      "vocab": {"<unk>": 0, "<s>": 1, "\u2581": 2, "a": 3, "b": 4, "\u2581a": 5, "ab": 6}, "merges": )" + merges + "}}";
+}
+
+TEST_CASE("hf: a Llama-style BPE tokenizer.json reads into BPE tables") {
+  Dir d;
+  write_file(d.tmp.file("tokenizer.json"), llama_json());
+  IrTokenizer t;
+  Status st = d.tokenizer(&t);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  CHECK(t.kind == TokenizerKind::kBpeSentencePiece);
+  CHECK(t.merges == std::vector<uint32_t>{2, 3, 3, 4});
+  CHECK(t.bpe_flags == (kBpePrependSpace | kBpeReplaceSpace | kBpeByteFallback | kBpeFuseUnk));
+  CHECK(t.unk_id == 0);
+  CHECK(t.bos_id == 1);
+  CHECK(t.eos_id == -1);
+  CHECK(t.decode_strip == 1);
+  CHECK(t.special_ids == std::vector<int32_t>{0, 1});
+  // Merges as [a, b] pairs read the same.
+  write_file(d.tmp.file("tokenizer.json"), llama_json(R"([["\u2581", "a"], ["a", "b"]])"));
+  IrTokenizer p;
+  REQUIRE(d.tokenizer(&p).ok());
+  CHECK(p.merges == t.merges);
+}
+
+TEST_CASE("hf: BPE tokenizer.json parts heed does not implement are refused, naming the field") {
+  auto refused = [](const std::string& json, const char* field) {
+    Dir d;
+    write_file(d.tmp.file("tokenizer.json"), json);
+    IrTokenizer t;
+    Status st = d.tokenizer(&t);
+    CHECK(!st.ok());
+    CHECK_MESSAGE(contains(st.message(), field), st.message());
+  };
+  refused(llama_json(R"(["a c"])"), "model.merges[0]");
+  refused(llama_json(R"(["\u2581 b"])"), "model.merges[0]");  // "\u2581b" is not a token
+  refused(llama_json(R"(["a  b"])"), "model.merges[0]");
+  refused(llama_json(R"([["a"]])"), "model.merges[0]");
+  refused(llama_json(R"(["\u2581 a", 7])"), "model.merges[1]");
+  refused(llama_json("[]", R"(, "dropout": 0.5)"), "model.dropout");
+  refused(llama_json("[]", R"(, "continuing_subword_prefix": "##")"), "model.continuing_subword_prefix");
+  refused(llama_json("[]", R"(, "unk_token": "<nope>")"), "model.unk_token");
+  refused(llama_json("[]", R"(, "fuse_unk": 1)"), "fuse_unk");
+  refused(llama_json("[]", "", "null"), "decoder");
+  refused(llama_json("[]", "", R"({"type": "Sequence", "decoders": [{"type": "ByteFallback"}]})"), "decoder");
+  refused(llama_json("[]", "", "", R"({"type": "NFKC"})"), "normalizer.type");
+  refused(llama_json("[]", "", "", R"({"type": "Prepend", "prepend": "_"})"), "normalizer");
+  refused(llama_json("[]", "", "", "", R"({"type": "Whitespace"})"), "pre_tokenizer.type");
+  // Byte level: no normalizer, a ByteLevel decoder.
+  refused(llama_json("[]", "", R"({"type": "ByteLevel"})", "", R"({"type": "ByteLevel"})"), "normalizer.type");
+  refused(llama_json("[]", "", "", R"(null)", R"({"type": "ByteLevel"})"), "decoder.type");
+}
+
 TEST_CASE("hf: tokenizer.json values Hugging Face would not accept are refused, naming the field") {
   struct Case {
     const char* what;

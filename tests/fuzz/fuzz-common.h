@@ -186,6 +186,7 @@ inline std::vector<std::pair<std::string, std::vector<uint8_t>>> seed_models() {
   add("tiny-cls-fp32.heed", tiny_classifier(false));
   add("tiny-cls-int8.heed", tiny_classifier(true, 2));
   add("tiny-widevocab-int8.heed", tiny_graph_wide_vocab(true));
+  add("tiny-bpe-byte-level.heed", test::tiny_graph_bpe(false));  // the BPE Tokenizer table
   {
     // int8 with per-block activation scales (16 columns per block).
     IrGraph g = test::tiny_graph(false);

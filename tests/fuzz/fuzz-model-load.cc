@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "fuzz-common.h"
+#include "tokenizer/utf8.h"
 
 namespace {
 
@@ -43,6 +44,17 @@ void exercise(heed_model* model) {
   if (s == HEED_OK) {
     HEED_FUZZ_CHECK(count <= 64);
     for (size_t i = 0; i < count; ++i) HEED_FUZZ_CHECK(ids[i] >= 0 && size_t(ids[i]) < info.vocab_size);
+  }
+  // BPE tokenizers: the ids decode to valid UTF-8 (HEED_ERROR_UNSUPPORTED for WordPiece).
+  if (s == HEED_OK) {
+    static char text[1 << 16];
+    size_t text_len = 0;
+    const heed_status d = heed_detokenize(model, ids, count, 0, text, sizeof text, &text_len);
+    check_status(d);
+    if (d == HEED_OK) {
+      HEED_FUZZ_CHECK(text_len <= sizeof text);
+      HEED_FUZZ_CHECK(heed::utf8::valid(reinterpret_cast<const uint8_t*>(text), text_len));
+    }
   }
   // Too-small caller buffer.
   size_t count2 = 0;

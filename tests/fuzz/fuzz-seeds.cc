@@ -1,6 +1,6 @@
 // Writes the seed corpora for the fuzz targets:
 //   fuzz-seeds <dir>
-// creates <dir>/fuzz-model-load, <dir>/fuzz-tokenize, <dir>/fuzz-safetensors,
+// creates <dir>/fuzz-model-load, <dir>/fuzz-tokenize, <dir>/fuzz-bpe, <dir>/fuzz-safetensors,
 // <dir>/fuzz-json and <dir>/fuzz-convert, one file per seed. Every seed model
 // is loaded and run once here, so a broken seed fails the generator rather
 // than silently shrinking the corpus (fuzz-convert checks at start that each
@@ -56,7 +56,13 @@ void check_model(const std::string& name, const std::vector<uint8_t>& bytes) {
   s = heed_session_create(m, &o, nullptr, 0, &sess);
   float out[256];
   size_t n = 0;
-  if (s == HEED_OK) {
+  // A model with a BPE tokenizer (heed_detokenize works) takes ids, not text.
+  size_t text_len = 0;
+  const bool bpe = heed_detokenize(m, nullptr, 0, 0, nullptr, 0, &text_len) == HEED_OK;
+  if (s == HEED_OK && bpe) {
+    const int32_t ids[2] = {1, 2};
+    s = heed_session_run(sess, ids, 2, out, 256, &n);
+  } else if (s == HEED_OK) {
     s = info.task == HEED_TASK_SEQUENCE_CLASSIFICATION ? heed_classify_text(sess, "the cat", SIZE_MAX, out, 256, &n)
                                                        : heed_embed_text(sess, "the cat", SIZE_MAX, out, 256, &n);
   }
@@ -128,6 +134,15 @@ int main(int argc, char** argv) {
       "1 2 3 0123 x2 x3 q q q",
   };
   for (size_t i = 0; i < texts.size(); ++i) write_file(td + "/text-" + std::to_string(i) + ".txt", texts[i]);
+
+  // ---- BPE: the same texts behind a mode byte (text / ids, byte level / sentencepiece)
+  const std::string bd = root + "/fuzz-bpe";
+  make_dir(bd);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    for (char mode : {'\x00', '\x01', '\x02', '\x03'}) {
+      write_file(bd + "/bpe-" + std::to_string(i) + "-" + std::to_string(int(mode)), std::string(1, mode) + texts[i]);
+    }
+  }
 
   // ---- safetensors
   const std::string sd = root + "/fuzz-safetensors";

@@ -216,6 +216,38 @@ TEST_CASE("heap: embed, classify, tokenize and run make no heap call (fp32, int8
   }
 }
 
+TEST_CASE("heap: BPE tokenize with scratch, detokenize and the decode stream make no heap call") {
+  test::Loaded m(test::tiny_graph_bpe());
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "ab ab xyz\xC3\xA9 c<|endoftext|>\xFF ";
+  size_t bytes = 0;
+  REQUIRE(heed_tokenize_scratch_size(m.model, text.size(), &bytes) == HEED_OK);
+  std::vector<unsigned char> scratch(bytes);
+  std::vector<int32_t> ids(8192);
+  std::vector<char> out(65536);
+  size_t n = 0, len = 0;
+  heed_decode_stream* stream = nullptr;
+  REQUIRE(heed_decode_stream_create(m.model, 0, &stream) == HEED_OK);
+  std::vector<char> chunk(heed_decode_stream_max_bytes(stream));
+  heed_status st[4] = {HEED_OK, HEED_OK, HEED_OK, HEED_OK};
+  const size_t calls = heap_calls([&] {
+    st[0] = heed_tokenize_with_scratch(m.model, text.data(), text.size(), scratch.data(), scratch.size(), ids.data(),
+                                       ids.size(), &n);
+    st[1] = heed_detokenize(m.model, ids.data(), n, 0, out.data(), out.size(), &len);
+    for (size_t i = 0; i < n && st[2] == HEED_OK; ++i) {
+      st[2] = heed_decode_stream_feed(stream, ids[i], chunk.data(), chunk.size(), &len);
+    }
+    st[3] = heed_decode_stream_finish(stream, chunk.data(), chunk.size(), &len);
+  });
+  for (heed_status s : st) CHECK(s == HEED_OK);
+  CHECK(n > 1000);
+  CHECK(calls == 0);
+  // heed_tokenize allocates its scratch for BPE (documented): the counter sees it.
+  CHECK(heap_calls([&] { st[0] = heed_tokenize(m.model, text.data(), text.size(), ids.data(), ids.size(), &n); }) == 2);
+  CHECK(st[0] == HEED_OK);
+  heed_decode_stream_free(stream);
+}
+
 TEST_CASE("heap: an allocation inside inference is caught") {
   // The same measurement around a run whose per-op observer allocates: the
   // counter must see it, so a zero above is a real zero.

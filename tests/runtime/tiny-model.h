@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ir.h"
+#include "tokenizer/utf8.h"
 #include "quantize.h"
 
 namespace heed::test {
@@ -22,8 +23,9 @@ inline std::vector<float> rnd(size_t n, uint32_t seed, float scale = 0.2f) {
   return v;
 }
 
+// tokenizer: replaces the WordPiece one (the word table gets its vocabulary's rows).
 inline conv::IrGraph tiny_graph(bool int8 = false, int32_t H = 32, int32_t heads = 4, int32_t I = 64,
-                                int32_t max_pos = 64) {
+                                int32_t max_pos = 64, const conv::IrTokenizer* tokenizer = nullptr) {
   using namespace conv;
   IrGraph g;
   g.architecture = "BertModel";
@@ -37,6 +39,7 @@ inline conv::IrGraph tiny_graph(bool int8 = false, int32_t H = 32, int32_t heads
   g.tokenizer.sep_id = 3;
   g.tokenizer.special_ids = {0, 1, 2, 3, 4};
   g.tokenizer.max_length = max_pos;
+  if (tokenizer) g.tokenizer = *tokenizer;
   const int32_t V = int32_t(g.tokenizer.vocab.size());
   const int32_t ids = g.add_activation("input_ids", {-1});
   g.tensors[size_t(ids)].kind = TensorKind::kInput;
@@ -88,13 +91,41 @@ inline conv::IrGraph tiny_graph(bool int8 = false, int32_t H = 32, int32_t heads
   return g;
 }
 
+// GPT-2's character for one byte (the byte-level BPE alphabet), as UTF-8.
+inline std::string gpt2_byte_char(uint8_t b) {
+  auto self = [](uint32_t x) { return (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE; };
+  uint32_t cp = b;
+  if (!self(b)) {
+    cp = 256;
+    for (uint32_t x = 0; x < b; ++x) cp += self(x) ? 0 : 1;
+  }
+  char u[4];
+  return std::string(u, utf8::encode(cp, u));
+}
+
+// tiny_graph with a 16-piece byte-level BPE tokenizer instead of WordPiece:
+// "ab" " ab" " xyz" tokenize to 5, 6, 4 14; "\xC3\xA9" to 9; id 0 is the
+// special <|endoftext|>. Merge ranks: a+b, " "+ab, x+y, xy+z, " "+x, C3+A9.
+inline conv::IrGraph tiny_graph_bpe(bool int8 = false) {
+  conv::IrGraph g = tiny_graph(int8);
+  conv::IrTokenizer& tk = g.tokenizer;
+  tk = conv::IrTokenizer();
+  tk.kind = TokenizerKind::kBpeByteLevel;
+  const std::string sp = gpt2_byte_char(' ');
+  tk.vocab = {"<|endoftext|>", "a", "b", "c", sp, "ab", sp + "ab", gpt2_byte_char(0xC3), gpt2_byte_char(0xA9),
+              gpt2_byte_char(0xC3) + gpt2_byte_char(0xA9), "x", "y", "z", "xy", "xyz", sp + "x"};
+  tk.merges = {1, 2, 4, 5, 10, 11, 13, 12, 4, 10, 7, 8};
+  tk.special_ids = {0};
+  return g;
+}
+
 // 64-byte aligned copy of a serialized model.
 struct AlignedBytes {
   std::unique_ptr<uint8_t, void (*)(void*)> ptr{nullptr, std::free};
   size_t size = 0;
   explicit AlignedBytes(const std::vector<uint8_t>& v) : size(v.size()) {
     ptr.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (v.size() + 63) / 64 * 64 + 64)));
-    std::memcpy(ptr.get(), v.data(), v.size());
+    if (!v.empty()) std::memcpy(ptr.get(), v.data(), v.size());
   }
   uint8_t* data() { return ptr.get(); }
 };

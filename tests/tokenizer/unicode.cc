@@ -10,33 +10,57 @@ namespace u = heed::unicode;
 
 TEST_SUITE("fast") {
   TEST_CASE("unicode: flags") {
-    CHECK(u::flags('a') == 0);
-    CHECK(u::flags(' ') == u::kWhitespace);
-    CHECK(u::flags('\t') == u::kWhitespace);
-    CHECK(u::flags(0x0B) == (u::kWhitespace | u::kControl));  // control wins in clean_text
-    CHECK(u::flags(0x00) == u::kControl);
-    CHECK(u::flags(0x7F) == u::kControl);
-    CHECK(u::flags(0xFFFD) == u::kControl);
-    CHECK(u::flags(0x200B) == u::kControl);   // Cf
-    CHECK(u::flags(0xE000) == u::kControl);   // Co
-    CHECK(u::flags(0x0378) == 0);             // unassigned: kept by HF
-    CHECK(u::flags(0x3000) == u::kWhitespace);
-    CHECK(u::flags(0x00A0) == u::kWhitespace);
-    CHECK(u::flags(0x001C) == u::kControl);   // not White_Space (Python isspace() says yes)
-    CHECK(u::flags('$') == u::kPunctuation);  // ASCII punctuation, though Sc
-    CHECK(u::flags('^') == u::kPunctuation);
-    CHECK(u::flags(0x00BF) == u::kPunctuation);
-    CHECK(u::flags(0x2014) == u::kPunctuation);
-    CHECK(u::flags(0x00A7) == u::kPunctuation);  // Po
-    CHECK(u::flags(0x20AC) == 0);                // euro sign: Sc, not ASCII
-    CHECK(u::flags(0x0301) == u::kNonspacingMark);
-    CHECK(u::flags(0x110000) == u::kControl);
+    // The BERT bits (the letter and number bits are checked below).
+    auto bert = [](uint32_t cp) { return u::flags(cp) & (u::kControl | u::kWhitespace | u::kPunctuation | u::kNonspacingMark); };
+    CHECK(bert('a') == 0);
+    CHECK(bert(' ') == u::kWhitespace);
+    CHECK(bert('\t') == u::kWhitespace);
+    CHECK(bert(0x0B) == (u::kWhitespace | u::kControl));  // control wins in clean_text
+    CHECK(bert(0x00) == u::kControl);
+    CHECK(bert(0x7F) == u::kControl);
+    CHECK(bert(0xFFFD) == u::kControl);
+    CHECK(bert(0x200B) == u::kControl);   // Cf
+    CHECK(bert(0xE000) == u::kControl);   // Co
+    CHECK(bert(0x0378) == 0);             // unassigned: kept by HF
+    CHECK(bert(0x3000) == u::kWhitespace);
+    CHECK(bert(0x00A0) == u::kWhitespace);
+    CHECK(bert(0x001C) == u::kControl);   // not White_Space (Python isspace() says yes)
+    CHECK(bert('$') == u::kPunctuation);  // ASCII punctuation, though Sc
+    CHECK(bert('^') == u::kPunctuation);
+    CHECK(bert(0x00BF) == u::kPunctuation);
+    CHECK(bert(0x2014) == u::kPunctuation);
+    CHECK(bert(0x00A7) == u::kPunctuation);  // Po
+    CHECK(bert(0x20AC) == 0);                // euro sign: Sc, not ASCII
+    CHECK(bert(0x0301) == u::kNonspacingMark);
+    CHECK(bert(0x110000) == u::kControl);
     // HF's older data.
-    CHECK(u::flags(0x0890) == 0);                  // Cf since Unicode 14
-    CHECK(u::flags(0x1734) == u::kNonspacingMark);  // Mc since Unicode 14
-    CHECK(u::flags(0x1ABF) == 0);                  // Mn since Unicode 14
-    CHECK(u::flags(0x166D) == u::kPunctuation);    // So since Unicode 12
-    CHECK(u::flags(0x2E5D) == 0);                  // Pd since Unicode 14
+    CHECK(bert(0x0890) == 0);                  // Cf since Unicode 14
+    CHECK(bert(0x1734) == u::kNonspacingMark);  // Mc since Unicode 14
+    CHECK(bert(0x1ABF) == 0);                  // Mn since Unicode 14
+    CHECK(bert(0x166D) == u::kPunctuation);    // So since Unicode 12
+    CHECK(bert(0x2E5D) == 0);                  // Pd since Unicode 14
+  }
+
+  TEST_CASE("unicode: letter and number bits (byte-level BPE regex)") {
+    auto ln = [](uint32_t cp) { return u::flags(cp) & (u::kLetter | u::kNumber); };
+    CHECK(ln('a') == u::kLetter);
+    CHECK(ln('Z') == u::kLetter);
+    CHECK(ln('7') == u::kNumber);
+    CHECK(ln(' ') == 0);
+    CHECK(ln('\'') == 0);
+    CHECK(ln('_') == 0);
+    CHECK(ln(0x00E9) == u::kLetter);   // e acute, Ll
+    CHECK(ln(0x02B0) == u::kLetter);   // modifier letter small h, Lm
+    CHECK(ln(0x01C5) == u::kLetter);   // Lt
+    CHECK(ln(0x65E5) == u::kLetter);   // CJK ideograph, Lo
+    CHECK(ln(0x0660) == u::kNumber);   // Arabic-Indic digit zero, Nd
+    CHECK(ln(0x2163) == u::kNumber);   // Roman numeral four, Nl
+    CHECK(ln(0x00BD) == u::kNumber);   // vulgar fraction one half, No
+    CHECK(ln(0x0301) == 0);            // Mn
+    CHECK(ln(0x0903) == 0);            // Mc
+    CHECK(ln(0x20AC) == 0);            // Sc
+    CHECK(ln(0x0378) == 0);            // unassigned
+    CHECK(ln(0x110000) == 0);
   }
 
   TEST_CASE("unicode: combining class") {

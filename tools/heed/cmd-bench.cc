@@ -74,7 +74,7 @@ int cmd_bench(int argc, char** argv) {
     state = state * 1664525u + 1013904223u;
     ids[i] = int32_t(1000 + state % uint32_t(V > 1001 ? V - 1000 : 1)) % V;
   }
-  if (m.has_tokenizer()) {
+  if (m.tokenizer_kind() == TokenizerKind::kWordPiece) {
     ids[0] = m.tokenizer().config().cls_id;
     ids[seq - 1] = m.tokenizer().config().sep_id;
   }

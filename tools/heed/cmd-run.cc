@@ -98,6 +98,10 @@ int run(int argc, char** argv, Mode mode, const char* name) {
     heed_status st;
     if (mode == Mode::kTokenize) {
       st = heed_tokenize(model, text.data(), text.size(), ids.data(), ids.size(), &n);
+      if (st == HEED_ERROR_BUFFER_TOO_SMALL && n > ids.size()) {  // BPE: no truncation, any length
+        ids.resize(n);
+        st = heed_tokenize(model, text.data(), text.size(), ids.data(), ids.size(), &n);
+      }
     } else if (mode == Mode::kEmbed) {
       st = heed_embed_text(session, text.data(), text.size(), out.data(), out.size(), &n);
     } else {

@@ -7,8 +7,11 @@
 #include "format/model.h"
 #include "io/file.h"
 #include "io/sha256.h"
+#include "tokenizer/bpe.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/wordpiece.h"
+
+#include <unordered_map>
 
 namespace heed::conv {
 
@@ -247,6 +250,329 @@ Status read_post_processor(const JsonValue& pp, const std::string& src, size_t v
   return Status::Ok();
 }
 
+// ---- BPE (GPT-2 byte level, Llama sentencepiece style): runtime/src/tokenizer/bpe.h.
+
+constexpr char kMetaspace[] = "\xE2\x96\x81";  // U+2581
+
+Status unsupported_field(const std::string& src, const std::string& field, const std::string& what) {
+  return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: %s: %s is not supported", src.c_str(), field.c_str(),
+                       what.c_str());
+}
+
+// A "type" string field of a component object.
+Status component_type(const JsonValue& v, const std::string& src, const std::string& field, std::string* type) {
+  if (!v.is_object()) return Status::Error(kBad, "%s: %s must be an object or null", src.c_str(), field.c_str());
+  return json_get_string(v, "type", src + " " + field, type);
+}
+
+// A Replace normalizer/decoder: pattern {"String": from} -> content.
+Status replace_pair(const JsonValue& v, const std::string& src, const std::string& field, std::string* from,
+                    std::string* to) {
+  const JsonValue* pat = v.find("pattern");
+  const JsonValue* str = pat ? pat->find("String") : nullptr;
+  if (!pat || !pat->is_object() || !str || !str->is_string()) {
+    return unsupported_field(src, field + ".pattern", "a pattern other than {\"String\": ...}");
+  }
+  *from = str->as_string();
+  return json_get_string(v, "content", src + " " + field, to);
+}
+
+Status optional_string_empty(const JsonValue& obj, const char* key, const std::string& src) {
+  const JsonValue* v = obj.find(key);
+  if (!v || v->is_null()) return Status::Ok();
+  if (!v->is_string()) return Status::Error(kBad, "%s: model.%s must be a string or null", src.c_str(), key);
+  if (!v->as_string().empty()) return unsupported_field(src, std::string("model.") + key, "a non-empty value");
+  return Status::Ok();
+}
+
+// Llama's normalizer: Prepend("\u2581") and/or Replace(" ", "\u2581"), alone or in a Sequence.
+Status read_sp_normalizer(const JsonValue& n, const std::string& src, uint32_t* flags) {
+  std::string type;
+  HEED_RETURN_IF_ERROR(component_type(n, src, "normalizer", &type));
+  std::vector<const JsonValue*> parts;
+  if (type == "Sequence") {
+    const JsonValue* list = n.find("normalizers");
+    if (!list || !list->is_array()) return Status::Error(kBad, "%s: normalizer.normalizers must be a list", src.c_str());
+    for (const JsonValue& p : list->items()) parts.push_back(&p);
+  } else {
+    parts.push_back(&n);
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string field = type == "Sequence" ? "normalizer.normalizers[" + std::to_string(i) + "]" : "normalizer";
+    std::string t;
+    HEED_RETURN_IF_ERROR(component_type(*parts[i], src, field, &t));
+    if (t == "Prepend") {
+      std::string p;
+      HEED_RETURN_IF_ERROR(json_get_string(*parts[i], "prepend", src + " " + field, &p));
+      if (p != kMetaspace || (*flags & kBpePrependSpace)) {
+        return unsupported_field(src, field, "a Prepend other than one Prepend(\"\\u2581\")");
+      }
+      *flags |= kBpePrependSpace;
+    } else if (t == "Replace") {
+      std::string from, to;
+      HEED_RETURN_IF_ERROR(replace_pair(*parts[i], src, field, &from, &to));
+      if (from != " " || to != kMetaspace || (*flags & kBpeReplaceSpace)) {
+        return unsupported_field(src, field, "a Replace other than one Replace(\" \", \"\\u2581\")");
+      }
+      *flags |= kBpeReplaceSpace;
+    } else {
+      return unsupported_field(src, field + ".type", "'" + t + "' (BPE: Prepend, Replace, Sequence of them)");
+    }
+  }
+  return Status::Ok();
+}
+
+// Llama's decoder: Sequence [Replace("\u2581", " "), ByteFallback, Fuse, optional Strip(" ", n, 0)].
+Status read_sp_decoder(const JsonValue& d, const std::string& src, int32_t* strip) {
+  std::string type;
+  HEED_RETURN_IF_ERROR(component_type(d, src, "decoder", &type));
+  const JsonValue* list = d.find("decoders");
+  const char* expected = "a decoder other than Sequence [Replace(\"\\u2581\", \" \"), ByteFallback, Fuse, Strip(\" \", n, 0)]";
+  if (type != "Sequence" || !list || !list->is_array()) return unsupported_field(src, "decoder", expected);
+  const auto& items = list->items();
+  if (items.size() != 3 && items.size() != 4) return unsupported_field(src, "decoder.decoders", expected);
+  const char* kinds[] = {"Replace", "ByteFallback", "Fuse", "Strip"};
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string field = "decoder.decoders[" + std::to_string(i) + "]";
+    std::string t;
+    HEED_RETURN_IF_ERROR(component_type(items[i], src, field, &t));
+    if (t != kinds[i]) return unsupported_field(src, field + ".type", "'" + t + "' here (" + expected + ")");
+    if (i == 0) {
+      std::string from, to;
+      HEED_RETURN_IF_ERROR(replace_pair(items[i], src, field, &from, &to));
+      if (from != kMetaspace || to != " ") return unsupported_field(src, field, expected);
+    }
+    if (i == 3) {
+      std::string content;
+      int64_t start = 0, stop = 0;
+      HEED_RETURN_IF_ERROR(json_get_string(items[i], "content", src + " " + field, &content));
+      HEED_RETURN_IF_ERROR(json_get_int(items[i], "start", src + " " + field, &start));
+      HEED_RETURN_IF_ERROR(json_get_int(items[i], "stop", src + " " + field, &stop));
+      if (content != " " || stop != 0 || start < 0 || start > BpeTokenizer::kMaxDecodeStrip) {
+        return unsupported_field(src, field, "a Strip other than content \" \", start 0.." +
+                                                 std::to_string(BpeTokenizer::kMaxDecodeStrip) + ", stop 0");
+      }
+      *strip = int32_t(start);
+    }
+  }
+  return Status::Ok();
+}
+
+// bos / eos from a TemplateProcessing single template [SpecialToken?] A [SpecialToken?].
+Status read_bpe_post_processor(const JsonValue& pp, const std::string& src, size_t vocab, IrTokenizer* t) {
+  std::string type;
+  HEED_RETURN_IF_ERROR(component_type(pp, src, "post_processor", &type));
+  if (type == "ByteLevel") return Status::Ok();  // offsets only
+  if (type != "TemplateProcessing") {
+    return unsupported_field(src, "post_processor.type", "'" + type + "' (BPE: ByteLevel, TemplateProcessing, null)");
+  }
+  const JsonValue* single = pp.find("single");
+  const JsonValue* specials = pp.find("special_tokens");
+  if (!single || !single->is_array() || !specials || !specials->is_object()) {
+    return Status::Error(kBad, "%s: post_processor needs a 'single' list and a 'special_tokens' object", src.c_str());
+  }
+  const char* shape = "a single template other than [SpecialToken] Sequence A [SpecialToken]";
+  const auto& items = single->items();
+  bool seen_a = false;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string field = "post_processor.single[" + std::to_string(i) + "]";
+    const JsonValue* seq = items[i].find("Sequence");
+    const JsonValue* sp = items[i].find("SpecialToken");
+    const JsonValue* piece = seq ? seq : sp;
+    if (!items[i].is_object() || items[i].members().size() != 1 || !piece || !piece->is_object()) {
+      return unsupported_field(src, field, shape);
+    }
+    const JsonValue* id = piece->find("id");
+    const JsonValue* type_id = piece->find("type_id");
+    int64_t tid = -1;
+    if (!id || !id->is_string() || !type_id || !type_id->as_integer_literal(&tid)) {
+      return Status::Error(kBad, "%s: %s needs a string 'id' and an integer 'type_id'", src.c_str(), field.c_str());
+    }
+    if (tid != 0) return unsupported_field(src, field + ".type_id", "a type_id other than 0");
+    if (seq) {
+      if (seen_a || id->as_string() != "A") return unsupported_field(src, field, shape);
+      seen_a = true;
+      continue;
+    }
+    int32_t* slot = seen_a ? &t->eos_id : &t->bos_id;
+    if (*slot >= 0) return unsupported_field(src, field, shape);
+    const JsonValue* spv = specials->find(id->as_string());
+    const JsonValue* ids = spv ? spv->find("ids") : nullptr;
+    if (!ids || !ids->is_array()) {
+      return Status::Error(kBad, "%s: post_processor.special_tokens['%s'] with an 'ids' list is missing", src.c_str(),
+                           id->as_string().c_str());
+    }
+    if (ids->items().size() != 1) return unsupported_field(src, field, "a special token of more than one id");
+    HEED_RETURN_IF_ERROR(get_id(ids->items()[0], src, "post_processor.special_tokens['" + id->as_string() + "'].ids[0]",
+                                vocab, slot));
+  }
+  if (!seen_a) return unsupported_field(src, "post_processor.single", shape);
+  return Status::Ok();
+}
+
+Status read_bpe_json(const JsonValue& root, const JsonValue& model, const std::string& path, IrTokenizer* t) {
+  // Model.
+  const JsonValue* vocab = model.find("vocab");
+  if (!vocab || !vocab->is_object() || vocab->members().empty()) {
+    return Status::Error(kBad, "%s: model.vocab must be a non-empty object", path.c_str());
+  }
+  const size_t n = vocab->members().size();
+  if (n > BpeTokenizer::kMaxVocabSize) {
+    return Status::Error(kBad, "%s: model.vocab has %zu pieces, more than heed's cap of %zu", path.c_str(), n,
+                         BpeTokenizer::kMaxVocabSize);
+  }
+  t->vocab.assign(n, std::string());
+  std::vector<uint8_t> seen(n, 0);
+  std::unordered_map<std::string_view, int32_t> ids;
+  ids.reserve(n);
+  for (const auto& [piece, idv] : vocab->members()) {
+    int32_t id = 0;
+    HEED_RETURN_IF_ERROR(get_id(idv, path, "model.vocab['" + piece + "']", n, &id));
+    if (seen[size_t(id)]) return Status::Error(kBad, "%s: model.vocab: id %d used twice", path.c_str(), id);
+    seen[size_t(id)] = 1;
+    if (piece.empty()) return Status::Error(kBad, "%s: model.vocab has an empty token", path.c_str());
+    if (piece.size() > UINT32_MAX / 2) return Status::Error(kBad, "%s: model.vocab has an oversized token", path.c_str());
+    if (!ids.emplace(piece, id).second) {
+      return Status::Error(kBad, "%s: model.vocab lists token '%s' twice", path.c_str(), piece.c_str());
+    }
+    t->vocab[size_t(id)] = piece;
+  }
+  const JsonValue* merges = model.find("merges");
+  if (!merges || !merges->is_array()) return Status::Error(kBad, "%s: model.merges must be a list", path.c_str());
+  if (merges->items().size() > BpeTokenizer::kMaxMerges) {
+    return Status::Error(kBad, "%s: model.merges has %zu entries, more than heed's cap of %zu", path.c_str(),
+                         merges->items().size(), BpeTokenizer::kMaxMerges);
+  }
+  t->merges.reserve(2 * merges->items().size());
+  std::string joined;
+  for (size_t r = 0; r < merges->items().size(); ++r) {
+    const JsonValue& m = merges->items()[r];
+    std::string_view a, b;
+    if (m.is_string()) {  // "a b": exactly one space
+      const std::string& s = m.as_string();
+      const size_t sp = s.find(' ');
+      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) {
+        return Status::Error(kBad, "%s: model.merges[%zu] must be two tokens separated by one space", path.c_str(), r);
+      }
+      a = std::string_view(s).substr(0, sp);
+      b = std::string_view(s).substr(sp + 1);
+    } else if (m.is_array() && m.items().size() == 2 && m.items()[0].is_string() && m.items()[1].is_string()) {
+      a = m.items()[0].as_string();
+      b = m.items()[1].as_string();
+    } else {
+      return Status::Error(kBad, "%s: model.merges[%zu] must be a string \"a b\" or a list [a, b]", path.c_str(), r);
+    }
+    auto ia = ids.find(a), ib = ids.find(b);
+    joined.assign(a);
+    joined.append(b);
+    if (ia == ids.end() || ib == ids.end() || ids.find(joined) == ids.end()) {
+      return Status::Error(kBad, "%s: model.merges[%zu]: a token of the merge, or their concatenation, is not in model.vocab",
+                           path.c_str(), r);
+    }
+    t->merges.push_back(uint32_t(ia->second));
+    t->merges.push_back(uint32_t(ib->second));
+  }
+  if (const JsonValue* d = model.find("dropout"); d && !d->is_null()) {
+    if (!d->is_number()) return Status::Error(kBad, "%s: model.dropout must be a number or null", path.c_str());
+    if (d->as_number() != 0.0) return unsupported_field(path, "model.dropout", "a dropout other than null or 0");
+  }
+  HEED_RETURN_IF_ERROR(optional_string_empty(model, "continuing_subword_prefix", path));
+  HEED_RETURN_IF_ERROR(optional_string_empty(model, "end_of_word_suffix", path));
+  bool fuse_unk = false, byte_fallback = false, ignore_merges = false;
+  HEED_RETURN_IF_ERROR(optional_bool(model, "fuse_unk", path + " model", &fuse_unk));
+  HEED_RETURN_IF_ERROR(optional_bool(model, "byte_fallback", path + " model", &byte_fallback));
+  HEED_RETURN_IF_ERROR(optional_bool(model, "ignore_merges", path + " model", &ignore_merges));
+  uint32_t flags = (fuse_unk ? kBpeFuseUnk : 0) | (byte_fallback ? kBpeByteFallback : 0) |
+                   (ignore_merges ? kBpeIgnoreMerges : 0);
+  t->unk_id = -1;
+  if (const JsonValue* u = model.find("unk_token"); u && !u->is_null()) {
+    if (!u->is_string()) return Status::Error(kBad, "%s: model.unk_token must be a string or null", path.c_str());
+    auto it = ids.find(u->as_string());
+    if (it == ids.end()) return Status::Error(kBad, "%s: model.unk_token is not in model.vocab", path.c_str());
+    t->unk_id = it->second;
+  }
+
+  // Pre-tokenizer: ByteLevel (GPT-2) or none (Llama).
+  const JsonValue* pre = root.find("pre_tokenizer");
+  const JsonValue* norm = root.find("normalizer");
+  const bool has_norm = norm && !norm->is_null();
+  if (pre && !pre->is_null()) {
+    std::string ptype;
+    HEED_RETURN_IF_ERROR(component_type(*pre, path, "pre_tokenizer", &ptype));
+    if (ptype != "ByteLevel") {
+      return unsupported_field(path, "pre_tokenizer.type", "'" + ptype + "' (BPE: ByteLevel, or null with a Llama normalizer)");
+    }
+    t->kind = TokenizerKind::kBpeByteLevel;
+    bool prefix = false, regex = true;
+    HEED_RETURN_IF_ERROR(optional_bool(*pre, "add_prefix_space", path + " pre_tokenizer", &prefix));
+    HEED_RETURN_IF_ERROR(optional_bool(*pre, "use_regex", path + " pre_tokenizer", &regex));
+    flags |= (prefix ? kBpeAddPrefixSpace : 0) | (regex ? 0 : kBpeNoRegex);
+    if (has_norm) {
+      std::string ntype;
+      HEED_RETURN_IF_ERROR(component_type(*norm, path, "normalizer", &ntype));
+      return unsupported_field(path, "normalizer.type", "'" + ntype + "' with a ByteLevel pre-tokenizer (only null)");
+    }
+    const JsonValue* dec = root.find("decoder");
+    std::string dtype;
+    if (!dec || dec->is_null()) return unsupported_field(path, "decoder", "null (BPE byte level: ByteLevel)");
+    HEED_RETURN_IF_ERROR(component_type(*dec, path, "decoder", &dtype));
+    if (dtype != "ByteLevel") return unsupported_field(path, "decoder.type", "'" + dtype + "' (byte level: ByteLevel)");
+  } else {
+    t->kind = TokenizerKind::kBpeSentencePiece;
+    if (has_norm) HEED_RETURN_IF_ERROR(read_sp_normalizer(*norm, path, &flags));
+    const JsonValue* dec = root.find("decoder");
+    if (!dec || dec->is_null()) {
+      return unsupported_field(path, "decoder", "null (BPE without a pre-tokenizer: Llama's decoder Sequence)");
+    }
+    HEED_RETURN_IF_ERROR(read_sp_decoder(*dec, path, &t->decode_strip));
+  }
+  t->bpe_flags = flags;
+  if (const JsonValue* pp = root.find("post_processor"); pp && !pp->is_null()) {
+    HEED_RETURN_IF_ERROR(read_bpe_post_processor(*pp, path, n, t));
+  }
+
+  // Added tokens: matched verbatim in the raw text. HF matches tokens with
+  // normalized = true in the normalized text instead (the same text only
+  // without a normalizer) and in a second pass, so they must all agree.
+  if (const JsonValue* added = root.find("added_tokens"); added && !added->is_null()) {
+    if (!added->is_array()) return Status::Error(kBad, "%s: added_tokens must be a list", path.c_str());
+    int normalized_seen = -1;
+    for (size_t i = 0; i < added->items().size(); ++i) {
+      const JsonValue& a = added->items()[i];
+      const std::string where = path + " added_tokens[" + std::to_string(i) + "]";
+      std::string content;
+      bool special = false;
+      int32_t id = 0;
+      const JsonValue* idv = a.find("id");
+      if (!a.is_object() || !idv) return Status::Error(kBad, "%s: needs an object with 'id'", where.c_str());
+      HEED_RETURN_IF_ERROR(get_id(*idv, where, "id", n, &id));
+      HEED_RETURN_IF_ERROR(json_get_string(a, "content", where, &content));
+      HEED_RETURN_IF_ERROR(optional_bool(a, "special", where, &special));
+      for (const char* flag : {"single_word", "lstrip", "rstrip"}) {
+        bool on = false;
+        HEED_RETURN_IF_ERROR(optional_bool(a, flag, where, &on));
+        if (on) return unsupported_field(where, flag, "true");
+      }
+      bool normalized = !special;  // HF's default
+      HEED_RETURN_IF_ERROR(optional_bool(a, "normalized", where, &normalized));
+      if (normalized && has_norm) return unsupported_field(where, "normalized", "true with a normalizer");
+      if (normalized_seen >= 0 && normalized_seen != int(normalized)) {
+        return unsupported_field(where, "normalized", "a mix of normalized and not normalized added tokens");
+      }
+      normalized_seen = int(normalized);
+      if (content != t->vocab[size_t(id)]) {
+        return unsupported_field(where, "content", "a content that differs from model.vocab's token of its id");
+      }
+      (special ? t->special_ids : t->added_ids).push_back(id);
+    }
+    if (t->special_ids.size() + t->added_ids.size() > BpeTokenizer::kMaxAddedTokens) {
+      return unsupported_field(path, "added_tokens",
+                               "more than heed's cap of " + std::to_string(BpeTokenizer::kMaxAddedTokens) + " tokens");
+    }
+  }
+  return Status::Ok();
+}
+
 Status read_tokenizer_json(HfDir* dir, const std::string& path, IrTokenizer* t) {
   JsonValue root;
   JsonLimits limits;
@@ -257,8 +583,9 @@ Status read_tokenizer_json(HfDir* dir, const std::string& path, IrTokenizer* t) 
   if (!model || !model->is_object()) return Status::Error(kBad, "%s: missing field 'model'", path.c_str());
   std::string type;
   HEED_RETURN_IF_ERROR(json_get_string(*model, "type", path, &type));
+  if (type == "BPE") return read_bpe_json(root, *model, path, t);
   if (type != "WordPiece") {
-    return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: model.type '%s' is not supported (WordPiece only)", path.c_str(),
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: model.type '%s' is not supported (WordPiece, BPE)", path.c_str(),
                          type.c_str());
   }
   const JsonValue* vocab = model->find("vocab");

@@ -128,6 +128,57 @@ HEED_API heed_status heed_model_get_label(const heed_model* model, size_t index,
 HEED_API heed_status heed_tokenize(const heed_model* model, const char* text, size_t text_len,
                                    int32_t* ids, size_t capacity, size_t* count);
 
+/* BPE tokenizers (GPT-2 byte level, Llama style): heed_tokenize adds the
+ * post-processor's tokens (<s> for Llama, none for GPT-2) and does not
+ * truncate. Invalid UTF-8 becomes one U+FFFD per maximal ill-formed
+ * subsequence (as Python's errors="replace"), which is then tokenized.
+ * BPE works in scratch memory linear in the text (about 118 bytes per byte):
+ * heed_tokenize allocates it for the call; heed_tokenize_with_scratch takes
+ * the caller's and allocates nothing. WordPiece models need no scratch. */
+
+/* Scratch bytes heed_tokenize_with_scratch needs for text_len bytes of text
+ * (0 for WordPiece). HEED_ERROR_INVALID_INPUT above 16 MiB of text. */
+HEED_API heed_status heed_tokenize_scratch_size(const heed_model* model, size_t text_len, size_t* bytes);
+
+/* heed_tokenize with caller scratch (any alignment, at least
+ * heed_tokenize_scratch_size bytes; may be NULL for WordPiece). Allocation-free. */
+HEED_API heed_status heed_tokenize_with_scratch(const heed_model* model, const char* text, size_t text_len,
+                                                void* scratch, size_t scratch_size, int32_t* ids,
+                                                size_t capacity, size_t* count);
+
+/* Decodes token ids to UTF-8 text as Hugging Face's Tokenizer.decode(ids,
+ * skip_special_tokens): BPE models only (HEED_ERROR_UNSUPPORTED otherwise).
+ * Writes at most `capacity` bytes (no terminating NUL); *text_len receives the
+ * full length (HEED_ERROR_BUFFER_TOO_SMALL if it does not fit). An id outside
+ * the vocabulary is HEED_ERROR_INVALID_INPUT. The text is always valid UTF-8
+ * (invalid byte sequences become U+FFFD as HF does). Allocation-free. */
+HEED_API heed_status heed_detokenize(const heed_model* model, const int32_t* ids, size_t count,
+                                     int skip_special, char* text, size_t capacity, size_t* text_len);
+
+/* Streaming decoder, fed one id at a time (BPE models only). Each feed
+ * writes the text that became final, never part of a UTF-8 character; the
+ * pieces written by every feed and the finish concatenate to what
+ * heed_detokenize gives for all the ids (except after a run of more than 256
+ * byte-fallback tokens that turns invalid: see runtime/src/tokenizer/bpe.h).
+ * Created once (one allocation); feed and finish allocate nothing. The
+ * stream must not outlive its model; one thread at a time. */
+typedef struct heed_decode_stream heed_decode_stream;
+
+HEED_API heed_status heed_decode_stream_create(const heed_model* model, int skip_special,
+                                               heed_decode_stream** out);
+/* Most bytes one feed or finish writes: give them a buffer this large. */
+HEED_API size_t heed_decode_stream_max_bytes(const heed_decode_stream* stream);
+/* HEED_ERROR_INVALID_ARGUMENT for a buffer below heed_decode_stream_max_bytes;
+ * HEED_ERROR_INVALID_INPUT for an id outside the vocabulary (the stream is
+ * unchanged). */
+HEED_API heed_status heed_decode_stream_feed(heed_decode_stream* stream, int32_t id, char* text,
+                                             size_t capacity, size_t* text_len);
+/* Writes what is held back (an incomplete character as U+FFFD) and resets the
+ * stream for a new sequence. */
+HEED_API heed_status heed_decode_stream_finish(heed_decode_stream* stream, char* text, size_t capacity,
+                                               size_t* text_len);
+HEED_API void heed_decode_stream_free(heed_decode_stream* stream);
+
 /* ---- Sessions ------------------------------------------------------------ */
 
 typedef struct heed_session heed_session;

@@ -80,8 +80,22 @@ class Model {
   Error tokenize(std::string_view text, std::vector<int32_t>* ids) const {
     size_t n = 0;
     if (ids->size() < info().max_seq) ids->resize(info().max_seq);
-    const heed_status s = heed_tokenize(model_, text.data(), text.size(), ids->data(), ids->size(), &n);
+    heed_status s = heed_tokenize(model_, text.data(), text.size(), ids->data(), ids->size(), &n);
+    if (s == HEED_ERROR_BUFFER_TOO_SMALL && n > ids->size()) {  // BPE does not truncate
+      ids->resize(n);
+      s = heed_tokenize(model_, text.data(), text.size(), ids->data(), ids->size(), &n);
+    }
     if (s == HEED_OK) ids->resize(n);
+    return Error::from(s);
+  }
+
+  // Ids to text (BPE models; HEED_ERROR_UNSUPPORTED for WordPiece).
+  Error detokenize(const std::vector<int32_t>& ids, std::string* text, bool skip_special = false) const {
+    size_t n = 0;
+    heed_status s = heed_detokenize(model_, ids.data(), ids.size(), skip_special, nullptr, 0, &n);
+    if (s != HEED_OK && s != HEED_ERROR_BUFFER_TOO_SMALL) return Error::from(s);
+    text->resize(n);
+    s = heed_detokenize(model_, ids.data(), ids.size(), skip_special, &(*text)[0], text->size(), &n);
     return Error::from(s);
   }
 

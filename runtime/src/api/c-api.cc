@@ -2,6 +2,7 @@
 // because nothing below throws (allocation failure at load/create aside, which
 // is caught here so no exception crosses the C boundary).
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -14,6 +15,11 @@ struct heed_model {
 };
 struct heed_session {
   heed::Session session;
+};
+struct heed_decode_stream {
+  const heed::BpeTokenizer* tokenizer;
+  bool skip_special;
+  heed::BpeTokenizer::DecodeState state;
 };
 
 namespace {
@@ -135,18 +141,102 @@ heed_status heed_model_get_label(const heed_model* model, size_t index, const ch
   return report(heed::Status::Ok());
 }
 
+heed_status heed_tokenize_with_scratch(const heed_model* model, const char* text, size_t text_len, void* scratch,
+                                       size_t scratch_size, int32_t* ids, size_t capacity, size_t* count) {
+  if (!model || !count) return invalid("model and count must not be NULL");
+  if (!text && text_len != 0 && text_len != SIZE_MAX) return invalid("text is NULL");
+  if (!ids && capacity) return invalid("ids is NULL");
+  const heed::Model& m = model->model;
+  if (!m.has_tokenizer()) return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model has no tokenizer"));
+  if (!text) text = "";
+  if (text_len == SIZE_MAX) text_len = std::strlen(text);
+  if (m.tokenizer_kind() == heed::TokenizerKind::kWordPiece) {
+    return report(m.tokenizer().encode(text, text_len, ids, capacity, count));
+  }
+  return report(m.bpe_tokenizer().encode(text, text_len, true, scratch, scratch_size, ids, capacity, count));
+}
+
+heed_status heed_tokenize_scratch_size(const heed_model* model, size_t text_len, size_t* bytes) {
+  if (!model || !bytes) return invalid("model and bytes must not be NULL");
+  *bytes = 0;
+  const heed::Model& m = model->model;
+  if (!m.has_tokenizer()) return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model has no tokenizer"));
+  if (m.tokenizer_kind() == heed::TokenizerKind::kWordPiece) return report(heed::Status::Ok());
+  if (text_len > heed::BpeTokenizer::kMaxTextBytes) {
+    return report(heed::Status::Error(HEED_ERROR_INVALID_INPUT, "text of %zu bytes is longer than the cap %zu",
+                                      text_len, heed::BpeTokenizer::kMaxTextBytes));
+  }
+  *bytes = heed::BpeTokenizer::scratch_bytes(text_len);
+  return report(heed::Status::Ok());
+}
+
 heed_status heed_tokenize(const heed_model* model, const char* text, size_t text_len, int32_t* ids,
                           size_t capacity, size_t* count) {
   if (!model || !count) return invalid("model and count must not be NULL");
   if (!text && text_len != 0 && text_len != SIZE_MAX) return invalid("text is NULL");
-  if (!ids && capacity) return invalid("ids is NULL");
-  if (!model->model.has_tokenizer()) {
-    return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model has no tokenizer"));
-  }
+  const heed::Model& m = model->model;
+  if (!m.tokenizer_kind_is_bpe()) return heed_tokenize_with_scratch(model, text, text_len, nullptr, 0, ids, capacity, count);
   if (!text) text = "";
   if (text_len == SIZE_MAX) text_len = std::strlen(text);
-  return report(model->model.tokenizer().encode(text, text_len, ids, capacity, count));
+  size_t bytes = 0;
+  const heed_status st = heed_tokenize_scratch_size(model, text_len, &bytes);
+  if (st != HEED_OK) return st;
+  void* scratch = std::malloc(bytes);
+  if (!scratch) {
+    return report(heed::Status::Error(HEED_ERROR_OUT_OF_MEMORY, "out of memory for %zu bytes of tokenizer scratch", bytes));
+  }
+  const heed_status r = heed_tokenize_with_scratch(model, text, text_len, scratch, bytes, ids, capacity, count);
+  std::free(scratch);
+  return r;
 }
+
+heed_status heed_detokenize(const heed_model* model, const int32_t* ids, size_t count, int skip_special, char* text,
+                            size_t capacity, size_t* text_len) {
+  if (!model || !text_len) return invalid("model and text_len must not be NULL");
+  if (!ids && count) return invalid("ids is NULL");
+  if (!text && capacity) return invalid("text is NULL");
+  const heed::Model& m = model->model;
+  if (!m.tokenizer_kind_is_bpe()) {
+    *text_len = 0;
+    return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "detokenize needs a BPE tokenizer"));
+  }
+  return report(m.bpe_tokenizer().decode(ids, count, skip_special != 0, text, capacity, text_len));
+}
+
+heed_status heed_decode_stream_create(const heed_model* model, int skip_special, heed_decode_stream** out) {
+  if (!model || !out) return invalid("model and out must not be NULL");
+  *out = nullptr;
+  const heed::Model& m = model->model;
+  if (!m.tokenizer_kind_is_bpe()) {
+    return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "a decode stream needs a BPE tokenizer"));
+  }
+  auto* s = new (std::nothrow) heed_decode_stream();
+  if (!s) return out_of_memory();
+  s->tokenizer = &m.bpe_tokenizer();
+  s->skip_special = skip_special != 0;
+  s->tokenizer->stream_begin(&s->state, s->skip_special);
+  *out = s;
+  return report(heed::Status::Ok());
+}
+
+size_t heed_decode_stream_max_bytes(const heed_decode_stream* stream) {
+  return stream ? stream->tokenizer->stream_max_bytes() : 0;
+}
+
+heed_status heed_decode_stream_feed(heed_decode_stream* stream, int32_t id, char* text, size_t capacity,
+                                    size_t* text_len) {
+  if (!stream || !text || !text_len) return invalid("stream, text and text_len must not be NULL");
+  return report(stream->tokenizer->stream_feed(&stream->state, id, text, capacity, text_len));
+}
+
+heed_status heed_decode_stream_finish(heed_decode_stream* stream, char* text, size_t capacity, size_t* text_len) {
+  if (!stream || !text || !text_len) return invalid("stream, text and text_len must not be NULL");
+  const heed::Status st = stream->tokenizer->stream_end(&stream->state, text, capacity, text_len);
+  if (st.ok()) stream->tokenizer->stream_begin(&stream->state, stream->skip_special);
+  return report(st);
+}
+
+void heed_decode_stream_free(heed_decode_stream* stream) { delete stream; }
 
 void heed_session_options_init(heed_session_options* options) {
   if (!options) return;
@@ -205,6 +295,9 @@ static heed_status tokenize_and_run(heed_session* session, const char* text, siz
   heed::Session& s = session->session;
   const heed::Model& m = *s.model();
   if (!m.has_tokenizer()) return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model has no tokenizer"));
+  if (m.tokenizer_kind() != heed::TokenizerKind::kWordPiece) {
+    return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "text input to a model with a BPE tokenizer is not supported yet: tokenize, then heed_session_run"));
+  }
   if (!text && text_len != 0 && text_len != SIZE_MAX) return invalid("text is NULL");
   if (!text) text = "";
   if (text_len == SIZE_MAX) text_len = std::strlen(text);

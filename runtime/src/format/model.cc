@@ -56,6 +56,68 @@ const OpSignature* signature_of(OpKind k) {
   return nullptr;
 }
 
+// The Tokenizer table (G1): every field checked, then copied by the
+// tokenizer's init (which validates the tables themselves).
+Status read_tokenizer(const fb::Tokenizer* tk, ModelTokenizer* out) {
+  out->kind = TokenizerKind::kNone;
+  if (!tk || tk->kind() == fb::TokenizerKind::NONE) return Status::Ok();
+  const int kind = int(tk->kind());
+  if (kind < 1 || kind > 3) return Status::Error(HEED_ERROR_UNSUPPORTED, "unsupported tokenizer kind %d", kind);
+  if (!tk->pieces() || !tk->offsets()) return HEED_BAD("tokenizer: missing pieces or offsets");
+  if (tk->special_ids() && tk->special_ids()->size() > WordPieceTokenizer::kMaxSpecialTokens) {
+    return HEED_BAD("tokenizer: too many special tokens");
+  }
+  if (tk->kind() == fb::TokenizerKind::WORDPIECE) {
+    if (tk->merges() || tk->bpe_flags() != 0 || tk->bos_id() != -1 || tk->eos_id() != -1 || tk->added_ids() ||
+        tk->decode_strip() != 0) {
+      return HEED_BAD("tokenizer: a WordPiece tokenizer has BPE fields (merges, bpe_flags, bos/eos, added_ids, decode_strip)");
+    }
+    WordPieceConfig cfg;
+    cfg.clean_text = tk->clean_text();
+    cfg.handle_chinese_chars = tk->handle_chinese_chars();
+    cfg.strip_accents = tk->strip_accents();
+    cfg.lowercase = tk->lowercase();
+    cfg.max_input_chars_per_word = tk->max_input_chars_per_word();
+    cfg.unk_id = tk->unk_id();
+    cfg.cls_id = tk->cls_id();
+    cfg.sep_id = tk->sep_id();
+    cfg.max_length = tk->max_length();
+    cfg.continuing_prefix = copy_string(tk->continuing_prefix());
+    if (tk->special_ids()) cfg.special_ids.assign(tk->special_ids()->begin(), tk->special_ids()->end());
+    Status ts = out->wordpiece.init(cfg, tk->pieces()->data(), tk->pieces()->size(), tk->offsets()->data(),
+                                    tk->offsets()->size());
+    if (!ts.ok()) return Status::Error(ts.code(), "tokenizer: %s", ts.message());
+    out->kind = TokenizerKind::kWordPiece;
+    return Status::Ok();
+  }
+  BpeConfig cfg;
+  cfg.kind = static_cast<BpeKind>(kind);
+  cfg.flags = tk->bpe_flags();
+  cfg.unk_id = tk->unk_id();
+  cfg.bos_id = tk->bos_id();
+  cfg.eos_id = tk->eos_id();
+  cfg.decode_strip = tk->decode_strip();
+  if (tk->added_ids() && tk->added_ids()->size() > BpeTokenizer::kMaxAddedTokens) {
+    return HEED_BAD("tokenizer: too many added tokens");
+  }
+  if (tk->special_ids()) cfg.special_ids.assign(tk->special_ids()->begin(), tk->special_ids()->end());
+  if (tk->added_ids()) cfg.added_ids.assign(tk->added_ids()->begin(), tk->added_ids()->end());
+  const uint32_t* merges = nullptr;
+  size_t num_merges = 0;
+  if (tk->merges()) {
+    if (tk->merges()->size() % 2 != 0) {
+      return HEED_BAD("tokenizer: merges has %u entries, not pairs", tk->merges()->size());
+    }
+    merges = tk->merges()->data();
+    num_merges = tk->merges()->size() / 2;
+  }
+  Status ts = out->bpe.init(cfg, tk->pieces()->data(), tk->pieces()->size(), tk->offsets()->data(),
+                            tk->offsets()->size(), merges, num_merges);
+  if (!ts.ok()) return Status::Error(ts.code(), "tokenizer: %s", ts.message());
+  out->kind = static_cast<TokenizerKind>(kind);
+  return Status::Ok();
+}
+
 }  // namespace
 
 size_t dtype_size(DType t) {
@@ -133,6 +195,36 @@ Status Model::load_file(const char* path) {
     return Status::Error(s.code(), "%s: %s", path, s.message());
   }
   return s;
+}
+
+size_t ModelTokenizer::vocab_size() const {
+  if (kind == TokenizerKind::kWordPiece) return wordpiece.vocab_size();
+  if (is_bpe()) return bpe.vocab_size();
+  return 0;
+}
+
+Status load_tokenizer_only(const uint8_t* data, size_t size, ModelTokenizer* out) {
+  if (!data || !out) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "tokenizer buffer is NULL");
+  if (size < 16) return HEED_BAD("buffer of %zu bytes is too short to be a .heed model", size);
+  if (size > kMaxFileBytes) return HEED_BAD("buffer is larger than the 2 GiB FlatBuffer limit");
+  if (!fb::ModelBufferHasIdentifier(data)) return HEED_BAD("not a heed model (file identifier is not 'HEED')");
+  flatbuffers::Verifier::Options vopts;
+  vopts.max_depth = 16;
+  vopts.max_tables = 1u << 20;
+  vopts.check_alignment = true;
+  flatbuffers::Verifier verifier(data, size, vopts);
+  if (!fb::VerifyModelBuffer(verifier)) {
+    return HEED_BAD("corrupt model: FlatBuffers verification failed (truncated or bad offsets)");
+  }
+  const fb::Model* m = fb::GetModel(data);
+  const uint32_t version = m->schema_version();
+  if (version == 0 || version / 1000 != kSchemaMajor) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "schema version %u.%u not supported (this runtime reads %u.x)",
+                         version / 1000, version % 1000, kSchemaMajor);
+  }
+  HEED_RETURN_IF_ERROR(read_tokenizer(m->tokenizer(), out));
+  if (out->kind == TokenizerKind::kNone) return HEED_BAD("model has no tokenizer");
+  return Status::Ok();
 }
 
 Status Model::load_buffer(const void* data, size_t size) {
@@ -455,38 +547,16 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
   HEED_RETURN_IF_ERROR(check_graph());
   HEED_RETURN_IF_ERROR(prepare_weights());
 
-  // ---- tokenizer (G1): validated and copied by WordPieceTokenizer::init.
-  const fb::Tokenizer* tk = m->tokenizer();
-  if (tk && tk->kind() != fb::TokenizerKind::NONE) {
-    if (tk->kind() != fb::TokenizerKind::WORDPIECE) {
-      return Status::Error(HEED_ERROR_UNSUPPORTED, "unsupported tokenizer kind %d", int(tk->kind()));
-    }
-    if (!tk->pieces() || !tk->offsets()) return HEED_BAD("tokenizer: missing pieces or offsets");
-    WordPieceConfig cfg;
-    cfg.clean_text = tk->clean_text();
-    cfg.handle_chinese_chars = tk->handle_chinese_chars();
-    cfg.strip_accents = tk->strip_accents();
-    cfg.lowercase = tk->lowercase();
-    cfg.max_input_chars_per_word = tk->max_input_chars_per_word();
-    cfg.unk_id = tk->unk_id();
-    cfg.cls_id = tk->cls_id();
-    cfg.sep_id = tk->sep_id();
-    cfg.max_length = tk->max_length();
-    cfg.continuing_prefix = copy_string(tk->continuing_prefix());
-    if (tk->special_ids()) {
-      if (tk->special_ids()->size() > WordPieceTokenizer::kMaxSpecialTokens) return HEED_BAD("tokenizer: too many special tokens");
-      cfg.special_ids.assign(tk->special_ids()->begin(), tk->special_ids()->end());
-    }
-    Status ts = tokenizer_.init(cfg, tk->pieces()->data(), tk->pieces()->size(), tk->offsets()->data(),
-                                tk->offsets()->size());
-    if (!ts.ok()) return Status::Error(ts.code(), "tokenizer: %s", ts.message());
-    has_tokenizer_ = true;
-    if (cfg.max_length < max_seq_) max_seq_ = cfg.max_length;
-    // Every id the tokenizer can emit must index the embedding table (D2).
-    if (tokenizer_.vocab_size() != vocab_size_) {
-      return HEED_BAD("tokenizer has %zu pieces but the word embedding table has %zu rows", tokenizer_.vocab_size(),
-                      vocab_size_);
-    }
+  // ---- tokenizer (G1): validated and copied by read_tokenizer.
+  HEED_RETURN_IF_ERROR(read_tokenizer(m->tokenizer(), &tok_));
+  if (tok_.kind == TokenizerKind::kWordPiece) {
+    const int32_t max_length = tok_.wordpiece.config().max_length;
+    if (max_length < max_seq_) max_seq_ = max_length;
+  }
+  // Every id the tokenizer can emit must index the embedding table (D2).
+  if (tok_.kind != TokenizerKind::kNone && tok_.vocab_size() != vocab_size_) {
+    return HEED_BAD("tokenizer has %zu pieces but the word embedding table has %zu rows", tok_.vocab_size(),
+                    vocab_size_);
   }
   return Status::Ok();
 }

@@ -17,6 +17,7 @@
 
 #include "core/status.h"
 #include "format/weight-layout.h"
+#include "tokenizer/bpe.h"
 #include "tokenizer/wordpiece.h"
 
 namespace heed {
@@ -58,6 +59,23 @@ enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1 };
 
 size_t dtype_size(DType t);
 const char* op_kind_name(OpKind k);
+
+enum class TokenizerKind : uint8_t { kNone = 0, kWordPiece = 1, kBpeByteLevel = 2, kBpeSentencePiece = 3 };
+
+// The tokenizer of a model file, verified and copied at load.
+struct ModelTokenizer {
+  TokenizerKind kind = TokenizerKind::kNone;
+  WordPieceTokenizer wordpiece;  // kind kWordPiece
+  BpeTokenizer bpe;              // kinds kBpeByteLevel, kBpeSentencePiece
+  bool is_bpe() const { return kind == TokenizerKind::kBpeByteLevel || kind == TokenizerKind::kBpeSentencePiece; }
+  size_t vocab_size() const;
+};
+
+// Verifies the FlatBuffer structure of a .heed buffer and checks and copies
+// its Tokenizer table exactly as Model::load does, ignoring the graph (which
+// may be absent): for tokenizer tools and tests that have no graph. Errors as
+// Model::load_buffer (a buffer without a tokenizer is HEED_ERROR_INVALID_MODEL).
+Status load_tokenizer_only(const uint8_t* data, size_t size, ModelTokenizer* out);
 
 struct TensorInfo {
   std::string name;
@@ -149,8 +167,13 @@ class Model {
   const std::vector<int32_t>& inputs() const { return inputs_; }
   const std::vector<int32_t>& outputs() const { return outputs_; }
   const ModelMetadata& metadata() const { return metadata_; }
-  const WordPieceTokenizer& tokenizer() const { return tokenizer_; }
-  bool has_tokenizer() const { return has_tokenizer_; }
+  // The WordPiece tokenizer (uninitialized unless tokenizer_kind() is kWordPiece).
+  const WordPieceTokenizer& tokenizer() const { return tok_.wordpiece; }
+  // The BPE tokenizer (uninitialized unless tokenizer_kind() is a BPE kind).
+  const BpeTokenizer& bpe_tokenizer() const { return tok_.bpe; }
+  TokenizerKind tokenizer_kind() const { return tok_.kind; }
+  bool has_tokenizer() const { return tok_.kind != TokenizerKind::kNone; }
+  bool tokenizer_kind_is_bpe() const { return tok_.is_bpe(); }
   // Longest sequence this model accepts (position table rows, tokenizer max).
   int32_t max_seq() const { return max_seq_; }
   // Size of the model's single output row (embedding dim or class count).
@@ -174,8 +197,7 @@ class Model {
   std::vector<int32_t> inputs_;
   std::vector<int32_t> outputs_;
   ModelMetadata metadata_;
-  WordPieceTokenizer tokenizer_;
-  bool has_tokenizer_ = false;
+  ModelTokenizer tok_;
   int32_t max_seq_ = 0;
   size_t output_size_ = 0;
   size_t vocab_size_ = 0;

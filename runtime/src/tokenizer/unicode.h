@@ -1,4 +1,5 @@
-// Character data for the BERT normalizer and pre-tokenizer, matching Hugging
+// Character data for the BERT normalizer and pre-tokenizer and the byte-level
+// BPE split regex, matching Hugging
 // Face `tokenizers` (0.19.1) code point by code point. That library uses older
 // Unicode data than Python or Rust today, so these are NOT plain Unicode 14
 // properties: see tools/gen-unicode-tables.py, which generates the tables in
@@ -26,6 +27,8 @@ enum : uint32_t {
   kWhitespace = 2,   // Unicode White_Space (Rust char::is_whitespace)
   kPunctuation = 4,  // ASCII punctuation or general category P* (HF's data)
   kNonspacingMark = 8,  // general category Mn (HF's data): removed by strip_accents
+  kLetter = 16,      // general category L* (\p{L} of the byte-level BPE split regex)
+  kNumber = 32,      // general category N* (\p{N} of the byte-level BPE split regex)
 };
 
 uint32_t flags(uint32_t cp);
