@@ -4,6 +4,7 @@
 // matches the schema's names.
 #include "ops/op.h"
 
+// One line per op kind (each line ends in a backslash; the comment ends the list).
 #define HEED_OPS(X)      \
   X(kEmbeddingOp)        \
   X(kLayerNormOp)        \
@@ -12,7 +13,8 @@
   X(kGeluOp)             \
   X(kMeanPoolOp)         \
   X(kL2NormalizeOp)      \
-  X(kClsPoolOp)
+  X(kClsPoolOp)          \
+  /* end of the list */
 
 namespace heed {
 
