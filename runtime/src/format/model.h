@@ -55,6 +55,7 @@ enum class OpKind : uint16_t {
   kMeanPool = 5,
   kL2Normalize = 6,
   kClsPool = 7,
+  kRmsNorm = 8,
 };
 enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3 };
 enum class ActQuant : uint8_t { kDynamicPerToken = 0, kStaticPerTensor = 1 };

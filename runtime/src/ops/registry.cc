@@ -14,6 +14,7 @@
   X(kMeanPoolOp)         \
   X(kL2NormalizeOp)      \
   X(kClsPoolOp)          \
+  X(kRmsNormOp)          \
   /* end of the list */
 
 namespace heed {
