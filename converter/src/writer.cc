@@ -9,6 +9,37 @@
 
 namespace heed::conv {
 
+namespace {
+flatbuffers::Offset<void> write_options(flatbuffers::FlatBufferBuilder& b, const OpEntry& e, const OpAttrs& attrs) {
+  const uint8_t* base = reinterpret_cast<const uint8_t*>(&attrs);
+  const flatbuffers::uoffset_t start = b.StartTable();
+  for (int f = 0; f < e.num_option_fields; ++f) {
+    const OptionSpec& s = e.option_fields[f];
+    switch (s.type) {
+      case OptionSpec::kI8: {
+        int8_t v;
+        std::memcpy(&v, base + s.attr_offset, 1);
+        b.AddElement<int8_t>(s.vt, v);
+        break;
+      }
+      case OptionSpec::kI32: {
+        int32_t v;
+        std::memcpy(&v, base + s.attr_offset, 4);
+        b.AddElement<int32_t>(s.vt, v);
+        break;
+      }
+      case OptionSpec::kF32: {
+        float v;
+        std::memcpy(&v, base + s.attr_offset, 4);
+        b.AddElement<float>(s.vt, v);
+        break;
+      }
+    }
+  }
+  return flatbuffers::Offset<void>(b.EndTable(start));
+}
+}  // namespace
+
 Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* out) {
   // One FlatBuffer holds at most 2 GiB: refuse a model whose weights alone
   // exceed that before building anything (the builder would wrap offsets).
@@ -75,13 +106,14 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
   }
   std::vector<flatbuffers::Offset<fb::Op>> ops;
   for (const IrOp& op : g.ops) {
-    // The op's entry encodes its options; a kind this runtime does not know
-    // (only malformed-file tests write one) gets none.
+    // The options table from the fields the op's entry lists, every field
+    // written; a kind this runtime does not know (only malformed-file tests
+    // write one) gets none.
     flatbuffers::Offset<void> options;
     fb::OpOptions type = fb::OpOptions::NONE;
-    if (const OpEntry* e = op_entry(op.kind); e && e->encode) {
+    if (const OpEntry* e = op_entry(op.kind); e && e->options != fb::OpOptions::NONE) {
       type = e->options;
-      options = e->encode(b, op);
+      options = write_options(b, *e, op);
     }
     auto name = b.CreateString(op.name);
     auto ins = b.CreateVector(op.inputs);

@@ -59,6 +59,7 @@ enum class OpKind : uint16_t {
 };
 enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3 };
 enum class ActQuant : uint8_t { kDynamicPerToken = 0, kStaticPerTensor = 1 };
+enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2 };
 enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1 };
 
 size_t dtype_size(DType t);
@@ -108,15 +109,16 @@ struct GraphInput {
 
 // The options of every op kind, one field per option of schemas/heed.fbs
 // (defaults = the schema's defaults). The converter's IR and the loaded model
-// share it; each op's file decodes and encodes only the fields it owns.
+// share it; each op's file decodes the fields it owns and lists them for the
+// writer (ops/op.h OptionSpec).
 struct OpAttrs {
   Activation activation = Activation::kNone;   // FULLY_CONNECTED
   ActQuant act_quant = ActQuant::kDynamicPerToken;
   float input_scale = 0.0f;
   int32_t act_block = 0;     // 0 in the file; resolved at load: 1..K
   int32_t num_heads = 0, head_dim = 0;          // ATTENTION
-  int32_t window = -1;       // -1 = no window
-  bool causal = false;
+  AttnPattern pattern = AttnPattern::kDense;
+  int32_t window = 0;        // SLIDING_WINDOW: tokens on each side
   float attn_scale = 0.0f;   // 0 in the file = 1/sqrt(head_dim), resolved at load
   float epsilon = 1e-12f;    // LAYER_NORM, L2_NORMALIZE
   int32_t position_offset = 0;  // EMBEDDING

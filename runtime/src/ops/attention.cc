@@ -23,9 +23,9 @@ Status decode(const fb::Op& o, OpCheck& c) {
   }
   const int pattern = int(ao->pattern());
   if (pattern < 0 || pattern > 2) return c.fail("unknown attention pattern %d", pattern);
-  op.causal = pattern == int(fb::AttentionPattern::CAUSAL);
-  op.window = -1;
-  if (pattern == int(fb::AttentionPattern::SLIDING_WINDOW)) {
+  op.pattern = static_cast<AttnPattern>(pattern);
+  op.window = 0;  // only SLIDING_WINDOW reads the field
+  if (op.pattern == AttnPattern::kSlidingWindow) {
     if (ao->window() <= 0 || ao->window() > kMaxSeq) return c.fail("window %d must be 1..%d", ao->window(), kMaxSeq);
     op.window = ao->window();
   }
@@ -37,13 +37,11 @@ Status decode(const fb::Op& o, OpCheck& c) {
   return Status::Ok();
 }
 
-flatbuffers::Offset<void> encode(flatbuffers::FlatBufferBuilder& b, const OpAttrs& a) {
-  const fb::AttentionPattern pattern = a.causal ? fb::AttentionPattern::CAUSAL
-                                       : a.window >= 0 ? fb::AttentionPattern::SLIDING_WINDOW
-                                                       : fb::AttentionPattern::DENSE;
-  return fb::CreateAttentionOptions(b, a.num_heads, a.head_dim, pattern, a.window >= 0 ? a.window : 0, a.attn_scale)
-      .Union();
-}
+const OptionSpec kOptions[] = {
+    HEED_OPTION(AttentionOptions, VT_NUM_HEADS, num_heads), HEED_OPTION(AttentionOptions, VT_HEAD_DIM, head_dim),
+    HEED_OPTION(AttentionOptions, VT_PATTERN, pattern),     HEED_OPTION(AttentionOptions, VT_WINDOW, window),
+    HEED_OPTION(AttentionOptions, VT_SCALE, attn_scale),
+};
 
 Status validate(OpCheck& c) {
   const OpInfo& op = c.op;
@@ -83,8 +81,9 @@ void attention_task(void* arg, size_t c) {
 
 Status run(const OpContext& ctx, const OpInfo& op) {
   AttentionJob job{ctx.kernels->attention, ctx.seq, size_t(op.num_heads), size_t(op.head_dim),
-                   ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]), op.attn_scale, op.window,
-                   op.causal, reinterpret_cast<float*>(ctx.scratch),
+                   ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]), op.attn_scale,
+                   op.pattern == AttnPattern::kSlidingWindow ? op.window : -1, op.pattern == AttnPattern::kCausal,
+                   reinterpret_cast<float*>(ctx.scratch),
                    ctx.kernels->attention->scratch_floats(ctx.seq, size_t(op.head_dim)),
                    std::min(ctx.threads, size_t(op.num_heads))};
   // Heads are independent: the split cannot change a result.
@@ -95,6 +94,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kAttentionOp = {
     OpKind::kAttention, "ATTENTION", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::AttentionOptions,
-    decode, encode, validate, scratch_bytes, nullptr, nullptr, run};
+    decode, kOptions, 5, validate, scratch_bytes, nullptr, nullptr, run};
 
 }  // namespace heed

@@ -22,9 +22,7 @@ Status decode(const fb::Op& o, OpCheck& c) {
   return Status::Ok();
 }
 
-flatbuffers::Offset<void> encode(flatbuffers::FlatBufferBuilder& b, const OpAttrs& a) {
-  return fb::CreateEmbeddingOptions(b, a.position_offset).Union();
-}
+const OptionSpec kOptions[] = {HEED_OPTION(EmbeddingOptions, VT_POSITION_OFFSET, position_offset)};
 
 Status validate(OpCheck& c) {
   const TensorInfo &ids = *c.in(0), *types = c.in(1), &word = *c.in(2), &pos = *c.in(3), *type = c.in(4);
@@ -92,6 +90,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kEmbeddingOp = {
     OpKind::kEmbedding, "EMBEDDING", 1, {kInputs, 5, 5, kOutputs, 1}, fb::OpOptions::EmbeddingOptions,
-    decode, encode, validate, nullptr, nullptr, nullptr, run};
+    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
 
 }  // namespace heed

@@ -35,11 +35,12 @@ Status decode(const fb::Op& o, OpCheck& c) {
   return Status::Ok();
 }
 
-flatbuffers::Offset<void> encode(flatbuffers::FlatBufferBuilder& b, const OpAttrs& a) {
-  return fb::CreateFullyConnectedOptions(b, static_cast<fb::Activation>(a.activation),
-                                         static_cast<fb::ActQuant>(a.act_quant), a.input_scale, a.act_block)
-      .Union();
-}
+const OptionSpec kOptions[] = {
+    HEED_OPTION(FullyConnectedOptions, VT_ACTIVATION, activation),
+    HEED_OPTION(FullyConnectedOptions, VT_ACT_QUANT, act_quant),
+    HEED_OPTION(FullyConnectedOptions, VT_INPUT_SCALE, input_scale),
+    HEED_OPTION(FullyConnectedOptions, VT_ACT_BLOCK, act_block),
+};
 
 Status validate(OpCheck& c) {
   OpInfo& op = c.op;
@@ -189,6 +190,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kFullyConnectedOp = {
     OpKind::kFullyConnected, "FULLY_CONNECTED", 1, {kInputs, 4, 3, kOutputs, 1}, fb::OpOptions::FullyConnectedOptions,
-    decode, encode, validate, scratch_bytes, state_bytes, init_state, run};
+    decode, kOptions, 4, validate, scratch_bytes, state_bytes, init_state, run};
 
 }  // namespace heed

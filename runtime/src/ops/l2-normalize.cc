@@ -17,9 +17,7 @@ Status decode(const fb::Op& o, OpCheck& c) {
   return Status::Ok();
 }
 
-flatbuffers::Offset<void> encode(flatbuffers::FlatBufferBuilder& b, const OpAttrs& a) {
-  return fb::CreateL2NormalizeOptions(b, a.epsilon).Union();
-}
+const OptionSpec kOptions[] = {HEED_OPTION(L2NormalizeOptions, VT_EPSILON, epsilon)};
 
 Status validate(OpCheck& c) {
   const TensorInfo& x = *c.in(0);
@@ -44,6 +42,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kL2NormalizeOp = {
     OpKind::kL2Normalize, "L2_NORMALIZE", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::L2NormalizeOptions,
-    decode, encode, validate, nullptr, nullptr, nullptr, run};
+    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
 
 }  // namespace heed

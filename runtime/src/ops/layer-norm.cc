@@ -20,9 +20,7 @@ Status decode(const fb::Op& o, OpCheck& c) {
   return Status::Ok();
 }
 
-flatbuffers::Offset<void> encode(flatbuffers::FlatBufferBuilder& b, const OpAttrs& a) {
-  return fb::CreateLayerNormOptions(b, a.epsilon).Union();
-}
+const OptionSpec kOptions[] = {HEED_OPTION(LayerNormOptions, VT_EPSILON, epsilon)};
 
 Status validate(OpCheck& c) {
   const TensorInfo &x = *c.in(0), *res = c.in(3);
@@ -47,6 +45,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kLayerNormOp = {
     OpKind::kLayerNorm, "LAYER_NORM", 1, {kInputs, 4, 3, kOutputs, 1}, fb::OpOptions::LayerNormOptions,
-    decode, encode, validate, nullptr, nullptr, nullptr, run};
+    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
 
 }  // namespace heed

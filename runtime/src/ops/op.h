@@ -4,7 +4,8 @@
 //   - its signature: inputs and outputs, each with the tensor kinds, dtypes
 //     and rank it accepts, and whether it may be left out (-1);
 //   - its options: the FlatBuffers union member it takes, how to decode it
-//     into OpAttrs (load) and encode it from OpAttrs (converter's writer);
+//     into OpAttrs (load), and which OpAttrs member each field of the table
+//     comes from (the converter's writer);
 //   - validate: the checks that relate its tensors (shapes implied by the
 //     inputs, option values that depend on them);
 //   - scratch and persistent state sizes, state initialization, and run.
@@ -22,6 +23,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/status.h"
@@ -134,6 +136,32 @@ struct OpSizing {
   size_t rows(int k) const { return input(k).has_seq_dim() ? max_seq : size_t(input(k).dims[0]); }
 };
 
+// One scalar field of an op's options table: where the schema puts it (the
+// generated VT_ constant), its width, and the OpAttrs member that holds it.
+// The converter's writer builds the table from these; the runtime only reads
+// options (decode), so it carries no FlatBuffers builder code.
+struct OptionSpec {
+  enum Type : uint8_t { kI8, kI32, kF32 };
+  flatbuffers::voffset_t vt;
+  Type type;
+  uint16_t attr_offset;  // offsetof(OpAttrs, member)
+};
+
+template <typename T>
+constexpr OptionSpec::Type option_type() {
+  if constexpr (std::is_same_v<T, float>) {
+    return OptionSpec::kF32;
+  } else {
+    static_assert(sizeof(T) == 4 || sizeof(T) == 1, "options are 1-byte enums, int32 or float");
+    return sizeof(T) == 4 ? OptionSpec::kI32 : OptionSpec::kI8;
+  }
+}
+// HEED_OPTION(LayerNormOptions, VT_EPSILON, epsilon): the schema field and its OpAttrs member.
+#define HEED_OPTION(table, vt, member)                                             \
+  OptionSpec {                                                                    \
+    fb::table::vt, option_type<decltype(OpAttrs::member)>(), uint16_t(offsetof(OpAttrs, member)) \
+  }
+
 struct OpEntry {
   OpKind kind;
   const char* name;       // as in the schema: "FULLY_CONNECTED"
@@ -142,8 +170,9 @@ struct OpEntry {
   fb::OpOptions options;  // the union member this op takes (NONE: no options)
   // Options table -> op (ranges that need no tensor). Null when no options.
   Status (*decode)(const fb::Op& o, OpCheck& c);
-  // op -> options table, for the converter's writer. Null when no options.
-  flatbuffers::Offset<void> (*encode)(flatbuffers::FlatBufferBuilder& b, const OpAttrs& a);
+  // The fields the converter writes (every field of the options table).
+  const OptionSpec* option_fields;
+  int num_option_fields;
   // Shapes and the checks that relate tensors and options (C3, D1, E1).
   Status (*validate)(OpCheck& c);
   // Scratch bytes (reused by the next op), or null for none.

@@ -42,9 +42,9 @@ Status run_cls(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kMeanPoolOp = {
     OpKind::kMeanPool, "MEAN_POOL", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::NONE,
-    nullptr, nullptr, validate, nullptr, nullptr, nullptr, run_mean};
+    nullptr, nullptr, 0, validate, nullptr, nullptr, nullptr, run_mean};
 extern const OpEntry kClsPoolOp = {
     OpKind::kClsPool, "CLS_POOL", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::NONE,
-    nullptr, nullptr, validate, nullptr, nullptr, nullptr, run_cls};
+    nullptr, nullptr, 0, validate, nullptr, nullptr, nullptr, run_cls};
 
 }  // namespace heed

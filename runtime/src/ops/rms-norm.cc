@@ -18,9 +18,7 @@ Status decode(const fb::Op& o, OpCheck& c) {
   return Status::Ok();
 }
 
-flatbuffers::Offset<void> encode(flatbuffers::FlatBufferBuilder& b, const OpAttrs& a) {
-  return fb::CreateRmsNormOptions(b, a.epsilon).Union();
-}
+const OptionSpec kOptions[] = {HEED_OPTION(RmsNormOptions, VT_EPSILON, epsilon)};
 
 Status validate(OpCheck& c) {
   const TensorInfo& x = *c.in(0);
@@ -41,6 +39,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kRmsNormOp = {
     OpKind::kRmsNorm, "RMS_NORM", 1, {kInputs, 2, 2, kOutputs, 1}, fb::OpOptions::RmsNormOptions,
-    decode, encode, validate, nullptr, nullptr, nullptr, run};
+    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
 
 }  // namespace heed
