@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -169,6 +170,36 @@ TEST_CASE("RMS_NORM op in a graph equals the long double computation") {
       check_row(c.data.data() + r * size_t(H), reference_row(x.data(), w.data(), size_t(H), 1e-5f), size_t(H));
     }
   }
+}
+
+TEST_CASE("RMS_NORM gives the same bits on every ISA this CPU runs") {
+  const auto bytes = test::serialize(rms_graph(40, 1e-6f));
+  test::AlignedBytes a(bytes);
+  Model m;
+  REQUIRE(m.load_buffer(a.data(), a.size).ok());
+  const std::vector<int32_t> ids = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 3};
+  std::vector<float> ref;
+  size_t isas = 0;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
+    if (!isa_supported(isa)) continue;
+    CAPTURE(isa_name(isa));
+    SessionOptions o;
+    o.force_isa = true;
+    o.isa = isa;
+    Session s;
+    REQUIRE(s.init(&m, o, nullptr, 0).ok());
+    CHECK(s.kernels().rmsnorm == select_variant(kRmsNormVariants, kRmsNormVariantCount, s.isa()));
+    Captured c;
+    c.op = 1;
+    s.set_observer(capture_op, &c);
+    std::vector<float> out(40);
+    size_t n = 0;
+    REQUIRE(s.run(ids.data(), ids.size(), out.data(), out.size(), &n).ok());
+    if (ref.empty()) ref = c.data;
+    CHECK(std::memcmp(c.data.data(), ref.data(), ref.size() * sizeof(float)) == 0);
+    ++isas;
+  }
+  CHECK(isas >= 1);
 }
 
 TEST_CASE("malformed RMS_NORM ops are rejected naming the op and the problem") {
