@@ -174,11 +174,17 @@ void check_rmsnorm(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns)
     CAPTURE(v->name);
     for (size_t M : Ms)
       for (size_t N : Ns)
-        for (int mode = 0; mode < 4; ++mode) {  // bit 0 in place, bit 1 special values (NaN, subnormal, huge)
+        for (int mode = 0; mode < 8; ++mode) {
+          // bit 0 in place; bit 1 special values (NaN row, subnormal, huge); bit 2 magnitudes
+          // spread over 2^-12..2^12, so that one rounding in a lane's sum of squares shows in r.
           CAPTURE(M);
           CAPTURE(N);
           CAPTURE(mode);
-          std::vector<float> x = random_floats(M * N, uint32_t(M * 19 + N), -30.0f, 30.0f);
+          std::vector<float> x = random_floats(M * N, uint32_t(M * 19 + N + 1000 * mode), -30.0f, 30.0f);
+          if (mode & 4) {
+            const std::vector<float> e = random_floats(M * N, uint32_t(M * 23 + N), -12.0f, 12.0f);
+            for (size_t i = 0; i < x.size(); ++i) x[i] = std::ldexp(x[i], int(e[i]));
+          }
           if (mode & 2) {
             const std::vector<float> sp = special_floats();
             for (size_t i = 0; i < x.size(); i += 3) x[i] = sp[i % sp.size()];
@@ -259,7 +265,7 @@ TEST_CASE("variants: layernorm equals the scalar reference bit for bit") {
 }
 
 TEST_CASE("variants: rmsnorm equals the scalar reference bit for bit") {
-  check_rmsnorm({1, 3, 8}, {1, 5, 15, 16, 17, 31, 32, 33, 100, 384});
+  check_rmsnorm({1, 3, 8, 64}, {1, 5, 15, 16, 17, 31, 32, 33, 100, 384});
 }
 
 TEST_CASE("variants: gelu and tanh equal the scalar reference bit for bit") { check_activation(1); }

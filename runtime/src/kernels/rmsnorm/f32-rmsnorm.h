@@ -32,6 +32,7 @@ extern const size_t kRmsNormVariantCount;
 void heed_f32_rmsnorm__scalar(size_t M, size_t N, const float* x, const float* w, float eps, float* y);
 void heed_f32_rmsnorm__avx2(size_t M, size_t N, const float* x, const float* w, float eps, float* y);
 void heed_f32_rmsnorm__avx512vnni(size_t M, size_t N, const float* x, const float* w, float eps, float* y);
+void heed_f32_rmsnorm__neon(size_t M, size_t N, const float* x, const float* w, float eps, float* y);
 
 // One output element as every variant computes it. `static`: each
 // translation unit (each with its own ISA flags) keeps its own copy.
