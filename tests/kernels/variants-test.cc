@@ -187,7 +187,7 @@ void check_rmsnorm(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns)
           }
           if (mode & 2) {
             const std::vector<float> sp = special_floats();
-            for (size_t i = 0; i < x.size(); i += 3) x[i] = sp[i % sp.size()];
+            for (size_t i = 0; i < x.size(); i += 3) x[i] = sp[(i / 3) % sp.size()];
             if (x.size() > 1) x[1] = std::numeric_limits<float>::quiet_NaN();  // a NaN row
           }
           const std::vector<float> w = random_floats(N, 5, -1.5f, 1.5f);
