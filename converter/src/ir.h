@@ -23,17 +23,13 @@ struct IrTensor {
   int32_t quant_block = 0;     // I8: 0 = one scale per row
 };
 
-struct IrOp {
+// Options are the runtime's OpAttrs (format/model.h), as written to the file
+// (act_block 0 = one activation scale per row; attn_scale 0 = 1/sqrt(head_dim)).
+struct IrOp : OpAttrs {
   OpKind kind = OpKind::kEmbedding;
   std::string name;
   std::vector<int32_t> inputs;
   std::vector<int32_t> outputs;
-  Activation activation = Activation::kNone;
-  ActQuant act_quant = ActQuant::kDynamicPerToken;
-  float input_scale = 0.0f;
-  int32_t act_block = 0;  // 0 = one activation scale per row
-  int32_t num_heads = 0, head_dim = 0;
-  float epsilon = 1e-12f;
 };
 
 struct IrTokenizer {
@@ -68,6 +64,9 @@ struct IrGraph {
   std::vector<IrTensor> tensors;
   std::vector<IrOp> ops;
   std::vector<int32_t> inputs, outputs;
+  // Role of each input, parallel to `inputs`. Empty: written without roles,
+  // as files before schema 1.2 (then inputs must be [ids] or [ids, types]).
+  std::vector<InputRole> input_roles;
   IrTokenizer tokenizer;
   // metadata
   std::string architecture;

@@ -5,6 +5,7 @@
 #include "format/schema.h"
 #include "format/weight-layout.h"
 #include "ir.h"
+#include "ops/op.h"
 
 namespace heed::conv {
 
@@ -45,6 +46,36 @@ flatbuffers::Offset<fb::Tokenizer> write_tokenizer(flatbuffers::FlatBufferBuilde
   return t.Finish();
 }
 
+
+flatbuffers::Offset<void> write_options(flatbuffers::FlatBufferBuilder& b, const OpEntry& e, const OpAttrs& attrs) {
+  const uint8_t* base = reinterpret_cast<const uint8_t*>(&attrs);
+  const flatbuffers::uoffset_t start = b.StartTable();
+  for (int f = 0; f < e.num_option_fields; ++f) {
+    const OptionSpec& s = e.option_fields[f];
+    switch (s.type) {
+      case OptionSpec::kI8: {
+        int8_t v;
+        std::memcpy(&v, base + s.attr_offset, 1);
+        b.AddElement<int8_t>(s.vt, v);
+        break;
+      }
+      case OptionSpec::kI32: {
+        int32_t v;
+        std::memcpy(&v, base + s.attr_offset, 4);
+        b.AddElement<int32_t>(s.vt, v);
+        break;
+      }
+      case OptionSpec::kF32: {
+        float v;
+        std::memcpy(&v, base + s.attr_offset, 4);
+        b.AddElement<float>(s.vt, v);
+        break;
+      }
+    }
+  }
+  return flatbuffers::Offset<void>(b.EndTable(start));
+}
+
 }  // namespace
 
 Status write_tokenizer_model(const IrTokenizer& tk, std::vector<uint8_t>* out) {
@@ -80,10 +111,16 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
                          (unsigned long long)weight_bytes);
   }
   flatbuffers::FlatBufferBuilder b(size_t(1) << 20);
-  // Fully connected weights are written in the kernels' packed layouts.
+  // GEMM weights (kGemmWeights slots of the ops' signatures) are written in
+  // the kernels' packed layouts.
   std::vector<uint8_t> fc_weight(g.tensors.size(), 0);
-  for (const IrOp& op : g.ops)
-    if (op.kind == OpKind::kFullyConnected && op.inputs.size() > 1 && op.inputs[1] >= 0) fc_weight[size_t(op.inputs[1])] = 1;
+  for (const IrOp& op : g.ops) {
+    const OpEntry* e = op_entry(op.kind);
+    for (size_t k = 0; e && k < op.inputs.size() && int(k) < e->signature.num_inputs; ++k) {
+      const int32_t t = op.inputs[k];
+      if ((e->signature.inputs[k].flags & kGemmWeights) && t >= 0 && size_t(t) < g.tensors.size()) fc_weight[size_t(t)] = 1;
+    }
+  }
   // Buffer 0 is the empty sentinel.
   std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
   buffers.push_back(fb::CreateBuffer(b));
@@ -125,42 +162,28 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
   }
   std::vector<flatbuffers::Offset<fb::Op>> ops;
   for (const IrOp& op : g.ops) {
+    // The options table from the fields the op's entry lists, every field
+    // written; a kind this runtime does not know (only malformed-file tests
+    // write one) gets none.
     flatbuffers::Offset<void> options;
     fb::OpOptions type = fb::OpOptions::NONE;
-    switch (op.kind) {
-      case OpKind::kFullyConnected:
-        type = fb::OpOptions::FullyConnectedOptions;
-        options = fb::CreateFullyConnectedOptions(b, static_cast<fb::Activation>(op.activation),
-                                                  static_cast<fb::ActQuant>(op.act_quant), op.input_scale,
-                                                  op.act_block)
-                      .Union();
-        break;
-      case OpKind::kAttention:
-        type = fb::OpOptions::AttentionOptions;
-        options = fb::CreateAttentionOptions(b, op.num_heads, op.head_dim).Union();
-        break;
-      case OpKind::kLayerNorm:
-        type = fb::OpOptions::LayerNormOptions;
-        options = fb::CreateLayerNormOptions(b, op.epsilon).Union();
-        break;
-      case OpKind::kEmbedding:
-        type = fb::OpOptions::EmbeddingOptions;
-        options = fb::CreateEmbeddingOptions(b, 0).Union();
-        break;
-      case OpKind::kL2Normalize:
-        type = fb::OpOptions::L2NormalizeOptions;
-        options = fb::CreateL2NormalizeOptions(b, op.epsilon).Union();
-        break;
-      default:
-        break;
+    if (const OpEntry* e = op_entry(op.kind); e && e->options != fb::OpOptions::NONE) {
+      type = e->options;
+      options = write_options(b, *e, op);
     }
     auto name = b.CreateString(op.name);
     auto ins = b.CreateVector(op.inputs);
     auto outs = b.CreateVector(op.outputs);
     ops.push_back(fb::CreateOp(b, static_cast<fb::OpKind>(op.kind), 1, ins, outs, type, options, name));
   }
+  flatbuffers::Offset<flatbuffers::Vector<fb::InputRole>> roles;
+  if (!g.input_roles.empty()) {
+    std::vector<fb::InputRole> r;
+    for (InputRole role : g.input_roles) r.push_back(static_cast<fb::InputRole>(role));
+    roles = b.CreateVector(r);
+  }
   auto graph = fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(ops), b.CreateVector(g.inputs),
-                               b.CreateVector(g.outputs));
+                               b.CreateVector(g.outputs), roles);
 
   auto tokenizer = write_tokenizer(b, g.tokenizer);
 

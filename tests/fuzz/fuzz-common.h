@@ -235,6 +235,23 @@ inline std::vector<std::pair<std::string, std::vector<uint8_t>>> seed_models() {
     add("tiny-clspool-fp32.heed", g);
   }
   {
+    // Schema 1.2: input roles (positions and attention mask listed, unused)
+    // and RMS_NORM in place of the embeddings' LayerNorm.
+    IrGraph g = test::tiny_graph(false);
+    g.input_roles = {InputRole::kTokenIds, InputRole::kTokenTypeIds};
+    for (InputRole role : {InputRole::kPositions, InputRole::kAttentionMask}) {
+      const int32_t t = g.add_activation(role == InputRole::kPositions ? "position_ids" : "attention_mask", {-1});
+      g.tensors[size_t(t)].kind = TensorKind::kInput;
+      g.tensors[size_t(t)].dtype = DType::kI32;
+      g.inputs.push_back(t);
+      g.input_roles.push_back(role);
+    }
+    g.ops[1].kind = OpKind::kRmsNorm;
+    g.ops[1].inputs.resize(2);  // x, weight (the LayerNorm's gamma)
+    g.ops[1].epsilon = 1e-6f;
+    add("tiny-rmsnorm-roles-fp32.heed", g);
+  }
+  {
     std::vector<uint8_t> b;
     if (with_plan(test::tiny_graph(true), &b)) out.emplace_back("tiny-int8-planned.heed", std::move(b));
     b.clear();

@@ -168,6 +168,37 @@ void check_layernorm(const std::vector<size_t>& Ms, const std::vector<size_t>& N
   }
 }
 
+void check_rmsnorm(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns) {
+  const RmsNormVariant& ref = kRmsNormVariants[0];
+  for (const RmsNormVariant* v : supported(kRmsNormVariants, kRmsNormVariantCount)) {
+    CAPTURE(v->name);
+    for (size_t M : Ms)
+      for (size_t N : Ns)
+        for (int mode = 0; mode < 8; ++mode) {
+          // bit 0 in place; bit 1 special values (NaN row, subnormal, huge); bit 2 magnitudes
+          // spread over 2^-12..2^12, so that one rounding in a lane's sum of squares shows in r.
+          CAPTURE(M);
+          CAPTURE(N);
+          CAPTURE(mode);
+          std::vector<float> x = random_floats(M * N, uint32_t(M * 19 + N + 1000 * mode), -30.0f, 30.0f);
+          if (mode & 4) {
+            const std::vector<float> e = random_floats(M * N, uint32_t(M * 23 + N), -12.0f, 12.0f);
+            for (size_t i = 0; i < x.size(); ++i) x[i] = std::ldexp(x[i], int(e[i]));
+          }
+          if (mode & 2) {
+            const std::vector<float> sp = special_floats();
+            for (size_t i = 0; i < x.size(); i += 3) x[i] = sp[(i / 3) % sp.size()];
+            if (x.size() > 1) x[1] = std::numeric_limits<float>::quiet_NaN();  // a NaN row
+          }
+          const std::vector<float> w = random_floats(N, 5, -1.5f, 1.5f);
+          std::vector<float> y1 = x, y2 = x;
+          ref.fn(M, N, (mode & 1) ? y1.data() : x.data(), w.data(), 1e-6f, y1.data());
+          v->fn(M, N, (mode & 1) ? y2.data() : x.data(), w.data(), 1e-6f, y2.data());
+          REQUIRE(same_bits(y1.data(), y2.data(), y1.size()));
+        }
+  }
+}
+
 void check_activation(size_t repeats) {
   const ActivationVariant& ref = kActivationVariants[0];
   for (const ActivationVariant* v : supported(kActivationVariants, kActivationVariantCount)) {
@@ -231,6 +262,10 @@ TEST_CASE("variants: quantize equals the scalar reference bit for bit (reduced g
 
 TEST_CASE("variants: layernorm equals the scalar reference bit for bit") {
   check_layernorm({1, 3, 8}, {1, 5, 15, 16, 17, 31, 32, 33, 100, 384});
+}
+
+TEST_CASE("variants: rmsnorm equals the scalar reference bit for bit") {
+  check_rmsnorm({1, 3, 8, 64}, {1, 5, 15, 16, 17, 31, 32, 33, 100, 384});
 }
 
 TEST_CASE("variants: gelu and tanh equal the scalar reference bit for bit") { check_activation(1); }
@@ -298,6 +333,8 @@ TEST_CASE("variants: f32 gemm, full grid") { check_f32(kFullGrid, kFullGrid, kFu
 TEST_CASE("variants: quantize, full grid") { check_quantize(kFullGrid, kFullGrid); }
 
 TEST_CASE("variants: layernorm, full grid") { check_layernorm(kFullGrid, kFullGrid); }
+
+TEST_CASE("variants: rmsnorm, full grid") { check_rmsnorm(kFullGrid, kFullGrid); }
 
 TEST_CASE("variants: gelu and tanh, a million values") { check_activation(250); }
 

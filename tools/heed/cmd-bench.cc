@@ -22,7 +22,8 @@ KernelNames kernel_names(int isa_index) {
            {"quantize", k.quantize->name},
            {"layernorm", k.layernorm->name},
            {"activation", k.activation->name},
-           {"attention", k.attention->name}}};
+           {"attention", k.attention->name},
+           {"rmsnorm", k.rmsnorm->name}}};
 }
 
 int cmd_bench(int argc, char** argv) {

@@ -103,7 +103,14 @@ int cmd_inspect(int argc, char** argv) {
       std::printf(": %zu", v);
       first = false;
     }
-    std::printf("}, \"num_ops\": %zu, \"tensors\": {\"constant\": %zu, \"activation\": %zu}", m.ops().size(), n_const, n_act);
+    std::printf("}, \"inputs\": [");
+    for (size_t i = 0; i < m.graph_inputs().size(); ++i) {
+      const GraphInput& in = m.graph_inputs()[i];
+      std::printf("%s{\"name\": ", i ? ", " : "");
+      print_json_string(stdout, m.tensors()[size_t(in.tensor)].name);
+      std::printf(", \"role\": \"%s\"}", input_role_name(in.role));
+    }
+    std::printf("], \"num_ops\": %zu, \"tensors\": {\"constant\": %zu, \"activation\": %zu}", m.ops().size(), n_const, n_act);
     std::printf(", \"bytes_by_dtype\": {");
     first = true;
     for (const auto& [k, v] : by_dtype) {
@@ -151,7 +158,12 @@ int cmd_inspect(int argc, char** argv) {
               md.schema_version % 1000);
   std::printf("  file           %zu bytes\n", m.file_bytes());
   std::printf("  max sequence   %d tokens, vocabulary %zu, output %zu\n", m.max_seq(), m.vocab_size(), m.output_size());
-  std::printf("  ops            %zu:", m.ops().size());
+  std::printf("  inputs         ");
+  for (size_t i = 0; i < m.graph_inputs().size(); ++i) {
+    const GraphInput& in = m.graph_inputs()[i];
+    std::printf("%s%s (%s)", i ? ", " : "", e(m.tensors()[size_t(in.tensor)].name).c_str(), input_role_name(in.role));
+  }
+  std::printf("\n  ops            %zu:", m.ops().size());
   for (const auto& [k, v] : op_counts) std::printf(" %s x%zu", k.c_str(), v);
   std::printf("\n  tensors        %zu constant, %zu activation/input\n", n_const, n_act);
   for (const auto& [k, v] : by_dtype) std::printf("  weights %-6s %zu tensors, %zu bytes\n", k.c_str(), v.first, v.second);

@@ -185,6 +185,7 @@ Status bert_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Prog
   g->tensors[size_t(types)].kind = TensorKind::kInput;
   g->tensors[size_t(types)].dtype = DType::kI32;
   g->inputs = {ids, types};
+  g->input_roles = {InputRole::kTokenIds, InputRole::kTokenTypeIds};
 
   std::vector<float> a, b;
   auto constant = [&](const std::string& name, std::vector<int32_t> shape, std::vector<float>& data) {

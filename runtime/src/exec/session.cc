@@ -154,10 +154,22 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
     return Status::Error(HEED_ERROR_BUFFER_TOO_SMALL, "output needs %zu floats, buffer holds %zu", n_out,
                          out_capacity);
   }
-  // Graph inputs: ids, then token types (all zero: single-segment input).
-  const auto& inputs = model_->inputs();
-  std::memcpy(tensor_data_[size_t(inputs[0])], ids, count * sizeof(int32_t));
-  if (inputs.size() > 1) std::memset(tensor_data_[size_t(inputs[1])], 0, count * sizeof(int32_t));
+  // Graph inputs by role: one unpadded, single-segment sequence with no
+  // tokens before it.
+  for (const GraphInput& in : model_->graph_inputs()) {
+    int32_t* d = static_cast<int32_t*>(tensor_data_[size_t(in.tensor)]);
+    switch (in.role) {
+      case InputRole::kTokenIds: std::memcpy(d, ids, count * sizeof(int32_t)); break;
+      case InputRole::kTokenTypeIds: std::memset(d, 0, count * sizeof(int32_t)); break;
+      case InputRole::kPositions:
+        for (size_t s = 0; s < count; ++s) d[s] = int32_t(s);
+        break;
+      case InputRole::kPastLength: d[0] = 0; break;
+      case InputRole::kAttentionMask:
+        for (size_t s = 0; s < count; ++s) d[s] = 1;
+        break;
+    }
+  }
 
   OpContext ctx;
   ctx.model = model_;

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "format/schema.h"
+#include "ops/op.h"
 
 namespace heed {
 
@@ -25,35 +26,8 @@ namespace {
 // major means fields this runtime would misread.
 constexpr uint32_t kSchemaMajor = 1;
 
-bool is_finite_positive_normal(float v) {
-  return std::isfinite(v) && v > 0.0f && std::fpclassify(v) == FP_NORMAL;
-}
-
 std::string copy_string(const flatbuffers::String* s) {
   return s ? std::string(s->c_str(), s->size()) : std::string();
-}
-
-// Op signature table (D5): input/output arity, which inputs may be -1.
-struct OpSignature {
-  OpKind kind;
-  int min_inputs, max_inputs, outputs;
-  uint32_t optional_mask;  // bit i: input i may be -1
-};
-const OpSignature kSignatures[] = {
-    {OpKind::kEmbedding, 5, 5, 1, (1u << 1) | (1u << 4)},  // ids, types?, word, pos, type?
-    {OpKind::kLayerNorm, 3, 4, 1, 1u << 3},               // x, gamma, beta, residual?
-    {OpKind::kFullyConnected, 3, 4, 1, (1u << 2) | (1u << 3)},  // x, w, bias?, smooth?
-    {OpKind::kAttention, 1, 1, 1, 0},                     // qkv
-    {OpKind::kGelu, 1, 1, 1, 0},
-    {OpKind::kMeanPool, 1, 1, 1, 0},
-    {OpKind::kL2Normalize, 1, 1, 1, 0},
-    {OpKind::kClsPool, 1, 1, 1, 0},
-};
-
-const OpSignature* signature_of(OpKind k) {
-  for (const auto& s : kSignatures)
-    if (s.kind == k) return &s;
-  return nullptr;
 }
 
 // The Tokenizer table (G1): every field checked, then copied by the
@@ -129,18 +103,15 @@ size_t dtype_size(DType t) {
   return 0;
 }
 
-const char* op_kind_name(OpKind k) {
-  switch (k) {
-    case OpKind::kEmbedding: return "EMBEDDING";
-    case OpKind::kLayerNorm: return "LAYER_NORM";
-    case OpKind::kFullyConnected: return "FULLY_CONNECTED";
-    case OpKind::kAttention: return "ATTENTION";
-    case OpKind::kGelu: return "GELU";
-    case OpKind::kMeanPool: return "MEAN_POOL";
-    case OpKind::kL2Normalize: return "L2_NORMALIZE";
-    case OpKind::kClsPool: return "CLS_POOL";
-  }
-  return "UNKNOWN";
+const char* input_role_name(InputRole r) {
+  const int i = int(r);
+  return i >= 0 && i < kInputRoleCount ? fb::EnumNamesInputRole()[i] : "UNKNOWN";
+}
+
+int32_t Model::input_tensor(InputRole role) const {
+  for (const GraphInput& in : graph_inputs_)
+    if (in.role == role) return in.tensor;
+  return -1;
 }
 
 size_t TensorInfo::row_elements() const {
@@ -393,7 +364,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
         }
         ti.scales.assign(q->scales()->begin(), q->scales()->end());
         for (size_t c = 0; c < ti.scales.size(); ++c) {
-          if (!is_finite_positive_normal(ti.scales[c])) {
+          if (!is_positive_normal(ti.scales[c])) {
             return HEED_BAD("tensor %zu '%s': scale[%zu] = %g is not a positive normal float", i, ti.name.c_str(), c,
                             double(ti.scales[c]));
           }
@@ -405,7 +376,8 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     }
   }
 
-  // ---- ops
+  // ---- ops: structure here (kind, version, arity, indices, options type);
+  // each op's entry decodes its options (ops/<op>.cc).
   ops_.resize(g->ops()->size());
   for (size_t i = 0; i < ops_.size(); ++i) {
     const fb::Op* o = g->ops()->Get(flatbuffers::uoffset_t(i));
@@ -413,133 +385,60 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     OpInfo& op = ops_[i];
     op.name = copy_string(o->name());
     const unsigned kind = unsigned(o->kind());
-    const OpSignature* sig = kind <= 7 ? signature_of(static_cast<OpKind>(kind)) : nullptr;
-    if (!sig) return Status::Error(HEED_ERROR_UNSUPPORTED, "op %zu '%s': unsupported op kind %u", i, op.name.c_str(), kind);
-    op.kind = sig->kind;
-    if (o->version() != 1) {
+    const OpEntry* entry = op_entry(static_cast<OpKind>(kind));
+    if (!entry) return Status::Error(HEED_ERROR_UNSUPPORTED, "op %zu '%s': unsupported op kind %u", i, op.name.c_str(), kind);
+    op.kind = entry->kind;
+    op.entry = entry;
+    if (o->version() < 1 || o->version() > entry->max_version) {
       return Status::Error(HEED_ERROR_UNSUPPORTED, "op %zu '%s': unsupported %s version %u", i, op.name.c_str(),
-                           op_kind_name(op.kind), unsigned(o->version()));
+                           entry->name, unsigned(o->version()));
     }
+    const OpSignature& sig = entry->signature;
     const auto* ins = o->inputs();
     const auto* outs = o->outputs();
     const int n_in = ins ? int(ins->size()) : 0;
     const int n_out = outs ? int(outs->size()) : 0;
-    if (n_in < sig->min_inputs || n_in > sig->max_inputs || n_out != sig->outputs) {
+    if (n_in < sig.min_inputs || n_in > sig.num_inputs || n_out != sig.num_outputs) {
       return HEED_BAD("op %zu '%s' (%s): %d inputs / %d outputs, expected %d..%d / %d", i, op.name.c_str(),
-                      op_kind_name(op.kind), n_in, n_out, sig->min_inputs, sig->max_inputs, sig->outputs);
+                      entry->name, n_in, n_out, sig.min_inputs, sig.num_inputs, sig.num_outputs);
     }
     op.num_inputs = n_in;
     op.num_outputs = n_out;
     for (int k = 0; k < kMaxOpInputs; ++k) op.inputs[k] = -1;
     for (int k = 0; k < n_in; ++k) {
       const int32_t idx = ins->Get(flatbuffers::uoffset_t(k));
-      if (idx == -1 && (sig->optional_mask >> k & 1u)) continue;
+      if (idx == -1 && (sig.inputs[k].flags & kOptional)) continue;
       if (idx < 0 || size_t(idx) >= tensors_.size()) {
-        return HEED_BAD("op %zu '%s': input %d is tensor %d, out of range (%zu tensors)", i, op.name.c_str(), k, idx,
-                        tensors_.size());
+        return HEED_BAD("op %zu '%s' (%s): input %d (%s) is tensor %d, out of range (%zu tensors)", i, op.name.c_str(),
+                        entry->name, k, sig.inputs[k].name, idx, tensors_.size());
       }
       op.inputs[k] = idx;
     }
     for (int k = 0; k < n_out; ++k) {
       const int32_t idx = outs->Get(flatbuffers::uoffset_t(k));
       if (idx < 0 || size_t(idx) >= tensors_.size()) {
-        return HEED_BAD("op %zu '%s': output %d is tensor %d, out of range", i, op.name.c_str(), k, idx);
+        return HEED_BAD("op %zu '%s' (%s): output %d (%s) is tensor %d, out of range", i, op.name.c_str(), entry->name,
+                        k, sig.outputs[k].name, idx);
       }
       op.outputs[k] = idx;
     }
-    // Options: the union type must match the op (A5).
+    // Options: the union type must be the op's (A5), then the op reads them.
+    OpCheck check(i, op, tensors_, &max_seq_, &vocab_size_);
     const fb::OpOptions ot = o->options_type();
-    switch (op.kind) {
-      case OpKind::kFullyConnected: {
-        const auto* fo = o->options_as_FullyConnectedOptions();
-        if (!fo) return HEED_BAD("op %zu '%s': FULLY_CONNECTED needs FullyConnectedOptions", i, op.name.c_str());
-        const int act = int(fo->activation());
-        if (act < 0 || act > 3) return HEED_BAD("op %zu '%s': unknown activation %d", i, op.name.c_str(), act);
-        op.activation = static_cast<Activation>(act);
-        const int aq = int(fo->act_quant());
-        if (aq < 0 || aq > 1) return HEED_BAD("op %zu '%s': unknown activation quantization %d", i, op.name.c_str(), aq);
-        op.act_quant = static_cast<ActQuant>(aq);
-        op.input_scale = fo->input_scale();
-        op.act_block = fo->act_block();
-        if (op.act_block < 0) return HEED_BAD("op %zu '%s': act_block %d is negative", i, op.name.c_str(), op.act_block);
-        if (op.act_quant == ActQuant::kStaticPerTensor && !is_finite_positive_normal(op.input_scale)) {
-          return HEED_BAD("op %zu '%s': static input scale %g is not a positive normal float", i, op.name.c_str(),
-                          double(op.input_scale));
-        }
-        break;
+    if (entry->options == fb::OpOptions::NONE) {
+      if (ot != fb::OpOptions::NONE) return check.fail("takes no options");
+    } else {
+      if (ot != entry->options || !o->options()) {
+        return check.fail("needs %s", fb::EnumNameOpOptions(entry->options));
       }
-      case OpKind::kAttention: {
-        const auto* ao = o->options_as_AttentionOptions();
-        if (!ao) return HEED_BAD("op %zu '%s': ATTENTION needs AttentionOptions", i, op.name.c_str());
-        op.num_heads = ao->num_heads();
-        op.head_dim = ao->head_dim();
-        if (op.num_heads <= 0 || op.head_dim <= 0 || op.num_heads > kMaxHeads || op.head_dim > kMaxHeadDim) {
-          return HEED_BAD("op %zu '%s': heads %d x head_dim %d invalid", i, op.name.c_str(), op.num_heads, op.head_dim);
-        }
-        const int pattern = int(ao->pattern());
-        if (pattern < 0 || pattern > 2) return HEED_BAD("op %zu '%s': unknown attention pattern %d", i, op.name.c_str(), pattern);
-        op.causal = pattern == 1;
-        op.window = -1;
-        if (pattern == 2) {
-          if (ao->window() <= 0 || ao->window() > kMaxSeq) {
-            return HEED_BAD("op %zu '%s': window %d must be 1..%d", i, op.name.c_str(), ao->window(), kMaxSeq);
-          }
-          op.window = ao->window();
-        }
-        op.attn_scale = ao->scale();
-        if (op.attn_scale == 0.0f) op.attn_scale = 1.0f / std::sqrt(float(op.head_dim));
-        if (!std::isfinite(op.attn_scale) || op.attn_scale <= 0.0f) {
-          return HEED_BAD("op %zu '%s': attention scale %g invalid", i, op.name.c_str(), double(op.attn_scale));
-        }
-        break;
-      }
-      case OpKind::kLayerNorm: {
-        const auto* lo = o->options_as_LayerNormOptions();
-        if (!lo) return HEED_BAD("op %zu '%s': LAYER_NORM needs LayerNormOptions", i, op.name.c_str());
-        op.epsilon = lo->epsilon();
-        if (!(op.epsilon > 0.0f) || !std::isfinite(op.epsilon)) {
-          return HEED_BAD("op %zu '%s': epsilon %g must be positive", i, op.name.c_str(), double(op.epsilon));
-        }
-        break;
-      }
-      case OpKind::kEmbedding: {
-        const auto* eo = o->options_as_EmbeddingOptions();
-        if (!eo) return HEED_BAD("op %zu '%s': EMBEDDING needs EmbeddingOptions", i, op.name.c_str());
-        op.position_offset = eo->position_offset();
-        if (op.position_offset < 0 || op.position_offset > kMaxSeq) {
-          return HEED_BAD("op %zu '%s': position offset %d invalid", i, op.name.c_str(), op.position_offset);
-        }
-        break;
-      }
-      case OpKind::kL2Normalize: {
-        const auto* no = o->options_as_L2NormalizeOptions();
-        if (!no) return HEED_BAD("op %zu '%s': L2_NORMALIZE needs L2NormalizeOptions", i, op.name.c_str());
-        op.epsilon = no->epsilon();
-        if (!(op.epsilon > 0.0f) || !std::isfinite(op.epsilon)) {
-          return HEED_BAD("op %zu '%s': epsilon %g must be positive", i, op.name.c_str(), double(op.epsilon));
-        }
-        break;
-      }
-      default:
-        if (ot != fb::OpOptions::NONE) {
-          return HEED_BAD("op %zu '%s': %s takes no options", i, op.name.c_str(), op_kind_name(op.kind));
-        }
-        break;
+      HEED_RETURN_IF_ERROR(entry->decode(*o, check));
     }
   }
 
   // ---- graph inputs / outputs
   if (!g->inputs() || !g->outputs()) return HEED_BAD("graph has no inputs or outputs");
-  if (g->inputs()->size() < 1 || g->inputs()->size() > 2) return HEED_BAD("graph must have 1 or 2 inputs");
   if (g->outputs()->size() != 1) return HEED_BAD("graph must have exactly 1 output");
-  for (const int32_t idx : *g->inputs()) {
-    if (idx < 0 || size_t(idx) >= tensors_.size()) return HEED_BAD("graph input %d out of range", idx);
-    const TensorInfo& t = tensors_[size_t(idx)];
-    if (t.kind != TensorKind::kInput || t.dtype != DType::kI32 || t.rank != 1 || t.dims[0] != kSeqDim) {
-      return HEED_BAD("graph input '%s' must be an INPUT int32 tensor of shape [-1]", t.name.c_str());
-    }
-    inputs_.push_back(idx);
-  }
+  HEED_RETURN_IF_ERROR(read_inputs(g));
   for (const int32_t idx : *g->outputs()) {
     if (idx < 0 || size_t(idx) >= tensors_.size()) return HEED_BAD("graph output %d out of range", idx);
     outputs_.push_back(idx);
@@ -561,15 +460,17 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
   return Status::Ok();
 }
 
-// Fully connected weights end up packed (format/weight-layout.h): row-major
-// ones of older files are packed here, once. A packed tensor may only be a
-// fully connected op's weights, and such weights are used by nothing else.
+// GEMM weights (signature slots marked kGemmWeights: the fully connected
+// op's w) end up packed (format/weight-layout.h): row-major ones of older
+// files are packed here, once. A packed tensor may only be such weights, and
+// such weights are used by nothing else.
 Status Model::prepare_weights() {
   std::vector<uint8_t> fc_weight(tensors_.size(), 0), other_use(tensors_.size(), 0);
   for (const OpInfo& op : ops_) {
     for (int k = 0; k < op.num_inputs; ++k) {
       if (op.inputs[k] < 0) continue;
-      (op.kind == OpKind::kFullyConnected && k == 1 ? fc_weight : other_use)[size_t(op.inputs[k])] = 1;
+      const bool gemm = (op.entry->signature.inputs[k].flags & kGemmWeights) != 0;
+      (gemm ? fc_weight : other_use)[size_t(op.inputs[k])] = 1;
     }
   }
   for (size_t t = 0; t < tensors_.size(); ++t) {
@@ -609,13 +510,100 @@ Status Model::prepare_weights() {
   return Status::Ok();
 }
 
-// Topological order, producers, and per-op shape/dtype signatures (B1-B5, C3, D5).
+// Graph inputs with their roles (schema 1.2). Files before 1.2 list one or
+// two inputs without roles: BERT's token ids, then token type ids.
+Status Model::read_inputs(const fb::Graph* g) {
+  const auto* roles = g->input_roles();
+  const size_t n = g->inputs()->size();
+  if (!roles) {
+    if (n < 1 || n > 2) return HEED_BAD("graph must have 1 or 2 inputs");
+  } else if (roles->size() != n) {
+    return HEED_BAD("graph lists %zu inputs but %u input roles", n, roles->size());
+  } else if (n < 1 || n > size_t(kInputRoleCount)) {
+    return HEED_BAD("graph must have 1..%d inputs, has %zu", kInputRoleCount, n);
+  }
+  bool seen[kInputRoleCount] = {};
+  for (size_t k = 0; k < n; ++k) {
+    const int32_t idx = g->inputs()->Get(flatbuffers::uoffset_t(k));
+    if (idx < 0 || size_t(idx) >= tensors_.size()) return HEED_BAD("graph input %d out of range", idx);
+    const int r = roles ? int(roles->Get(flatbuffers::uoffset_t(k))) : int(k);
+    if (r < 0 || r >= kInputRoleCount) {
+      return Status::Error(HEED_ERROR_UNSUPPORTED, "graph input %zu: unknown input role %d", k, r);
+    }
+    const InputRole role = static_cast<InputRole>(r);
+    if (seen[r]) return HEED_BAD("graph input %zu: role %s listed twice", k, input_role_name(role));
+    seen[r] = true;
+    const TensorInfo& t = tensors_[size_t(idx)];
+    // PAST_LENGTH is one number per run; every other role has one per token.
+    const int32_t dim = role == InputRole::kPastLength ? 1 : kSeqDim;
+    if (t.kind != TensorKind::kInput || t.dtype != DType::kI32 || t.rank != 1 || t.dims[0] != dim) {
+      return HEED_BAD("graph input '%s' (%s) must be an INPUT int32 tensor of shape [%d]", t.name.c_str(),
+                      input_role_name(role), dim);
+    }
+    for (const GraphInput& other : graph_inputs_) {
+      if (other.tensor == idx) return HEED_BAD("graph input '%s' is listed twice", t.name.c_str());
+    }
+    inputs_.push_back(idx);
+    graph_inputs_.push_back({idx, role});
+  }
+  if (!seen[int(InputRole::kTokenIds)]) return HEED_BAD("graph has no TOKEN_IDS input");
+  // An INPUT tensor that is not listed is never filled: an op reading it is
+  // refused by check_graph ("used before it is produced").
+  return Status::Ok();
+}
+
+namespace {
+const char* kind_names(uint8_t from, char* buf, size_t n) {
+  buf[0] = 0;
+  const char* parts[] = {"an activation", "a graph input", "a constant"};
+  for (int b = 0; b < 3; ++b) {
+    if (!(from >> b & 1u)) continue;
+    if (buf[0]) std::strncat(buf, " or ", n - std::strlen(buf) - 1);
+    std::strncat(buf, parts[b], n - std::strlen(buf) - 1);
+  }
+  return buf;
+}
+const char* dtype_names(uint8_t dtypes, char* buf, size_t n) {
+  buf[0] = 0;
+  const char* parts[] = {"float32", "int8", "int32"};
+  for (int b = 0; b < 3; ++b) {
+    if (!(dtypes >> b & 1u)) continue;
+    if (buf[0]) std::strncat(buf, " or ", n - std::strlen(buf) - 1);
+    std::strncat(buf, parts[b], n - std::strlen(buf) - 1);
+  }
+  return buf;
+}
+const char* kind_name(TensorKind k) {
+  return k == TensorKind::kConstant ? "a constant" : k == TensorKind::kInput ? "a graph input" : "an activation";
+}
+const char* dtype_name(DType t) { return t == DType::kF32 ? "float32" : t == DType::kI8 ? "int8" : "int32"; }
+uint8_t from_bit(TensorKind k) {
+  return k == TensorKind::kConstant ? kFromConstant : k == TensorKind::kInput ? kFromGraphInput : kFromActivation;
+}
+
+// One tensor against its signature slot (D5).
+Status check_slot(const OpCheck& c, const char* dir, int k, const OpSlot& slot, const TensorInfo& t) {
+  const bool from_ok = (slot.from & from_bit(t.kind)) != 0;
+  const bool dtype_ok = (slot.dtypes & (1u << unsigned(t.dtype))) != 0;
+  const bool rank_ok = slot.rank == 0 || t.rank == slot.rank;
+  if (from_ok && dtype_ok && rank_ok) return Status::Ok();
+  char kinds[64], dtypes[48];
+  return c.fail("%s %d (%s) must be %s, %s, rank %d; '%s' is %s, %s, rank %d", dir, k, slot.name,
+                kind_names(slot.from, kinds, sizeof kinds), dtype_names(slot.dtypes, dtypes, sizeof dtypes),
+                int(slot.rank), t.name.c_str(), kind_name(t.kind), dtype_name(t.dtype), t.rank);
+}
+}  // namespace
+
+// Topological order, producers, each op's signature, then the op's own
+// checks (B1-B5, C3, D5).
 Status Model::check_graph() {
+  max_seq_ = kMaxSeq;
   std::vector<uint8_t> produced(tensors_.size(), 0);
   for (int32_t idx : inputs_) produced[size_t(idx)] = 1;
-  max_seq_ = kMaxSeq;
   for (size_t i = 0; i < ops_.size(); ++i) {
     OpInfo& op = ops_[i];
+    OpCheck check(i, op, tensors_, &max_seq_, &vocab_size_);
+    const OpSignature& sig = op.entry->signature;
     for (int k = 0; k < op.num_inputs; ++k) {
       const int32_t idx = op.inputs[k];
       if (idx < 0) continue;
@@ -624,6 +612,7 @@ Status Model::check_graph() {
         return HEED_BAD("op %zu '%s': input '%s' is used before it is produced (ops must be in topological order)", i,
                         op.name.c_str(), t.name.c_str());
       }
+      HEED_RETURN_IF_ERROR(check_slot(check, "input", k, sig.inputs[k], t));
     }
     for (int k = 0; k < op.num_outputs; ++k) {
       const int32_t idx = op.outputs[k];
@@ -639,10 +628,10 @@ Status Model::check_graph() {
           return HEED_BAD("op %zu '%s': tensor '%s' is both input and output", i, op.name.c_str(), t.name.c_str());
         }
       }
-      if (t.dtype != DType::kF32) return HEED_BAD("op %zu '%s': output '%s' must be float32", i, op.name.c_str(), t.name.c_str());
+      HEED_RETURN_IF_ERROR(check_slot(check, "output", k, sig.outputs[k], t));
       produced[size_t(idx)] = 1;
     }
-    HEED_RETURN_IF_ERROR(check_op_shapes(op));
+    HEED_RETURN_IF_ERROR(op.entry->validate(check));
   }
   const TensorInfo& out = tensors_[size_t(outputs_[0])];
   if (!produced[size_t(outputs_[0])] || out.kind != TensorKind::kActivation) {
@@ -651,113 +640,6 @@ Status Model::check_graph() {
   if (out.rank != 2 || out.dims[0] != 1) return HEED_BAD("graph output '%s' must have shape [1, N]", out.name.c_str());
   output_size_ = size_t(out.dims[1]);
   return Status::Ok();
-}
-
-Status Model::check_op_shapes(OpInfo& op) {
-  auto T = [&](int k) -> const TensorInfo* { return op.inputs[k] < 0 ? nullptr : &tensors_[size_t(op.inputs[k])]; };
-  const TensorInfo& out = tensors_[size_t(op.outputs[0])];
-  const char* n = op.name.c_str();
-  auto is_vec = [](const TensorInfo* t, int32_t len) {
-    return t && t->kind == TensorKind::kConstant && t->dtype == DType::kF32 && t->rank == 1 && t->dims[0] == len;
-  };
-  auto is_act2 = [](const TensorInfo* t) { return t && t->kind != TensorKind::kConstant && t->rank == 2; };
-  switch (op.kind) {
-    case OpKind::kEmbedding: {
-      const TensorInfo *ids = T(0), *types = T(1), *word = T(2), *pos = T(3), *type = T(4);
-      if (ids->kind != TensorKind::kInput || ids->dtype != DType::kI32) return HEED_BAD("op '%s': ids must be an int32 graph input", n);
-      if (types && (types->kind != TensorKind::kInput || types->dtype != DType::kI32)) {
-        return HEED_BAD("op '%s': token types must be an int32 graph input", n);
-      }
-      if ((types == nullptr) != (type == nullptr)) return HEED_BAD("op '%s': token types and their table go together", n);
-      if (word->kind != TensorKind::kConstant || word->rank != 2) return HEED_BAD("op '%s': word table must be a 2-D constant", n);
-      if (word->layout != WeightLayout::kRowMajor) return HEED_BAD("op '%s': word table must be row-major", n);
-      const int32_t H = word->dims[1];
-      if (pos->kind != TensorKind::kConstant || pos->rank != 2 || pos->dims[1] != H || pos->dtype != DType::kF32) {
-        return HEED_BAD("op '%s': position table must be a float [P, %d] constant", n, H);
-      }
-      if (type && (type->kind != TensorKind::kConstant || type->rank != 2 || type->dims[1] != H || type->dtype != DType::kF32)) {
-        return HEED_BAD("op '%s': token type table must be a float [T, %d] constant", n, H);
-      }
-      if (word->dtype == DType::kI32) return HEED_BAD("op '%s': word table must be float or int8", n);
-      if (word->dtype == DType::kI8 && word->quant_block != H) return HEED_BAD("op '%s': int8 word table needs one scale per row", n);
-      if (out.rank != 2 || out.dims[0] != kSeqDim || out.dims[1] != H) return HEED_BAD("op '%s': output must be [-1, %d]", n, H);
-      const int32_t positions = pos->dims[0] - op.position_offset;
-      if (positions < 2) return HEED_BAD("op '%s': position table has %d usable rows", n, positions);
-      if (positions < max_seq_) max_seq_ = positions;
-      vocab_size_ = size_t(word->dims[0]);
-      return Status::Ok();
-    }
-    case OpKind::kLayerNorm: {
-      const TensorInfo *x = T(0), *res = T(3);
-      if (!is_act2(x)) return HEED_BAD("op '%s': input must be a 2-D activation", n);
-      const int32_t H = x->dims[1];
-      if (!is_vec(T(1), H) || !is_vec(T(2), H)) return HEED_BAD("op '%s': gamma and beta must be float [%d]", n, H);
-      if (res && (!is_act2(res) || res->dims[0] != x->dims[0] || res->dims[1] != H)) {
-        return HEED_BAD("op '%s': residual shape differs from input", n);
-      }
-      if (out.rank != 2 || out.dims[0] != x->dims[0] || out.dims[1] != H) return HEED_BAD("op '%s': output shape differs from input", n);
-      return Status::Ok();
-    }
-    case OpKind::kFullyConnected: {
-      const TensorInfo *x = T(0), *w = T(1), *b = T(2);
-      if (!is_act2(x) || x->dtype != DType::kF32) return HEED_BAD("op '%s': input must be a float 2-D activation", n);
-      if (w->kind != TensorKind::kConstant || w->rank != 2 || w->dtype == DType::kI32) {
-        return HEED_BAD("op '%s': weights must be a float or int8 [N, K] constant", n);
-      }
-      const int32_t N = w->dims[0], K = w->dims[1];
-      if (x->dims[1] != K) return HEED_BAD("op '%s': input has %d columns, weights expect %d", n, x->dims[1], K);
-      if (K > kMaxGemmK) return HEED_BAD("op '%s': K = %d exceeds the int32 accumulator bound", n, K);
-      if (b && !is_vec(b, N)) return HEED_BAD("op '%s': bias must be float [%d]", n, N);
-      if (out.rank != 2 || out.dims[0] != x->dims[0] || out.dims[1] != N) return HEED_BAD("op '%s': output must be [rows, %d]", n, N);
-      if (w->dtype == DType::kF32 && (op.act_quant == ActQuant::kStaticPerTensor || op.act_block != 0 || T(3))) {
-        return HEED_BAD("op '%s': activation quantization options need int8 weights", n);
-      }
-      if (op.act_block > K) return HEED_BAD("op '%s': act_block %d exceeds K = %d", n, op.act_block, K);
-      // The int8 kernels read K in groups of 4 that never straddle two blocks.
-      if (op.act_block != 0 && op.act_block < K && op.act_block % int32_t(kGroupK) != 0) {
-        return HEED_BAD("op '%s': act_block %d must be a multiple of %zu (or K)", n, op.act_block, kGroupK);
-      }
-      if (w->dtype == DType::kI8 && (op.act_block == 0 ? K : op.act_block) != w->quant_block) {
-        return HEED_BAD("op '%s': act_block %d differs from the weights' block %d", n, op.act_block, w->quant_block);
-      }
-      if (const TensorInfo* sm = T(3)) {
-        if (!is_vec(sm, K)) return HEED_BAD("op '%s': smooth must be float [%d]", n, K);
-        const float* v = reinterpret_cast<const float*>(sm->data);
-        for (int32_t k = 0; k < K; ++k) {
-          if (!std::isfinite(v[k]) || !(v[k] > 0.0f) || std::fpclassify(v[k]) != FP_NORMAL) {
-            return HEED_BAD("op '%s': smooth[%d] = %g is not a positive normal float", n, k, double(v[k]));
-          }
-        }
-        op.smooth.assign(v, v + K);
-      }
-      if (op.act_block == 0) op.act_block = K;
-      return Status::Ok();
-    }
-    case OpKind::kAttention: {
-      const TensorInfo* x = T(0);
-      const int64_t H = int64_t(op.num_heads) * op.head_dim;
-      if (!is_act2(x) || x->dims[0] != kSeqDim || int64_t(x->dims[1]) != 3 * H) {
-        return HEED_BAD("op '%s': input must be [-1, 3*%d*%d]", n, op.num_heads, op.head_dim);
-      }
-      if (out.rank != 2 || out.dims[0] != kSeqDim || int64_t(out.dims[1]) != H) return HEED_BAD("op '%s': output must be [-1, %lld]", n, (long long)H);
-      return Status::Ok();
-    }
-    case OpKind::kGelu:
-    case OpKind::kL2Normalize: {
-      const TensorInfo* x = T(0);
-      if (!is_act2(x)) return HEED_BAD("op '%s': input must be a 2-D activation", n);
-      if (out.rank != 2 || out.dims[0] != x->dims[0] || out.dims[1] != x->dims[1]) return HEED_BAD("op '%s': output shape differs", n);
-      return Status::Ok();
-    }
-    case OpKind::kMeanPool:
-    case OpKind::kClsPool: {
-      const TensorInfo* x = T(0);
-      if (!is_act2(x) || x->dims[0] != kSeqDim) return HEED_BAD("op '%s': input must be [-1, H]", n);
-      if (out.rank != 2 || out.dims[0] != 1 || out.dims[1] != x->dims[1]) return HEED_BAD("op '%s': output must be [1, %d]", n, x->dims[1]);
-      return Status::Ok();
-    }
-  }
-  return HEED_BAD("op '%s': unknown kind", n);
 }
 
 }  // namespace heed

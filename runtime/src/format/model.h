@@ -22,6 +22,10 @@
 
 namespace heed {
 
+namespace fb {
+struct Graph;
+}
+
 // Caps (F1, F2, C2 of docs/SECURITY.md). A file asking for more is rejected.
 constexpr size_t kMaxTensors = 1 << 16;
 constexpr size_t kMaxOps = 1 << 16;
@@ -52,9 +56,11 @@ enum class OpKind : uint16_t {
   kMeanPool = 5,
   kL2Normalize = 6,
   kClsPool = 7,
+  kRmsNorm = 8,
 };
 enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3 };
 enum class ActQuant : uint8_t { kDynamicPerToken = 0, kStaticPerTensor = 1 };
+enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2 };
 enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1 };
 
 size_t dtype_size(DType t);
@@ -103,24 +109,50 @@ struct TensorInfo {
   size_t row_elements() const;
 };
 
-struct OpInfo {
+// Graph inputs by what the session puts in them (schemas/heed.fbs InputRole).
+enum class InputRole : uint8_t {
+  kTokenIds = 0,       // int32 [-1]: the caller's token ids
+  kTokenTypeIds = 1,   // int32 [-1]: segment ids, all 0 (one segment)
+  kPositions = 2,      // int32 [-1]: position of each token, 0..seq-1
+  kPastLength = 3,     // int32 [1]: tokens already in the KV cache, 0
+  kAttentionMask = 4,  // int32 [-1]: 1 for every token (no padding)
+};
+constexpr int kInputRoleCount = 5;
+const char* input_role_name(InputRole r);
+
+struct GraphInput {
+  int32_t tensor = -1;
+  InputRole role = InputRole::kTokenIds;
+};
+
+// The options of every op kind, one field per option of schemas/heed.fbs
+// (defaults = the schema's defaults). The converter's IR and the loaded model
+// share it; each op's file decodes the fields it owns and lists them for the
+// writer (ops/op.h OptionSpec).
+struct OpAttrs {
+  Activation activation = Activation::kNone;   // FULLY_CONNECTED
+  ActQuant act_quant = ActQuant::kDynamicPerToken;
+  float input_scale = 0.0f;
+  int32_t act_block = 0;     // 0 in the file; resolved at load: 1..K
+  int32_t num_heads = 0, head_dim = 0;          // ATTENTION
+  AttnPattern pattern = AttnPattern::kDense;
+  int32_t window = 0;        // SLIDING_WINDOW: tokens on each side
+  float attn_scale = 0.0f;   // 0 in the file = 1/sqrt(head_dim), resolved at load
+  float epsilon = 1e-12f;    // LAYER_NORM, L2_NORMALIZE
+  int32_t position_offset = 0;  // EMBEDDING
+};
+
+struct OpEntry;  // ops/op.h
+
+struct OpInfo : OpAttrs {
   OpKind kind = OpKind::kEmbedding;
+  const OpEntry* entry = nullptr;  // the op kind's registry entry (ops/registry.cc), set at load
   std::string name;
   int num_inputs = 0;
   int num_outputs = 0;
   int32_t inputs[kMaxOpInputs] = {};   // -1 = optional input left out
   int32_t outputs[kMaxOpOutputs] = {};
-  // Options (only the ones of `kind` are meaningful).
-  Activation activation = Activation::kNone;
-  ActQuant act_quant = ActQuant::kDynamicPerToken;
-  float input_scale = 0.0f;
-  int32_t act_block = 0;     // resolved at load: 1..K (K when the file says 0 or static)
   std::vector<float> smooth;  // FULLY_CONNECTED: copied 4th input, or empty
-  int32_t num_heads = 0, head_dim = 0, window = -1;
-  bool causal = false;
-  float attn_scale = 0.0f;
-  float epsilon = 1e-12f;
-  int32_t position_offset = 0;
 };
 
 struct QuantReportRow {
@@ -164,7 +196,11 @@ class Model {
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::vector<OpInfo>& ops() const { return ops_; }
+  // Graph input tensors, and the same with their roles.
   const std::vector<int32_t>& inputs() const { return inputs_; }
+  const std::vector<GraphInput>& graph_inputs() const { return graph_inputs_; }
+  // The tensor of a role, or -1 when the graph has no such input.
+  int32_t input_tensor(InputRole role) const;
   const std::vector<int32_t>& outputs() const { return outputs_; }
   const ModelMetadata& metadata() const { return metadata_; }
   // The WordPiece tokenizer (uninitialized unless tokenizer_kind() is kWordPiece).
@@ -183,8 +219,8 @@ class Model {
 
  private:
   Status verify_and_copy(const uint8_t* data, size_t size);
+  Status read_inputs(const fb::Graph* g);
   Status check_graph();
-  Status check_op_shapes(OpInfo& op);
   Status prepare_weights();
 
   void* mapping_ = nullptr;
@@ -195,6 +231,7 @@ class Model {
   std::vector<TensorInfo> tensors_;
   std::vector<OpInfo> ops_;
   std::vector<int32_t> inputs_;
+  std::vector<GraphInput> graph_inputs_;
   std::vector<int32_t> outputs_;
   ModelMetadata metadata_;
   ModelTokenizer tok_;

@@ -20,6 +20,7 @@
 #include "kernels/layernorm/f32-layernorm.h"
 #include "kernels/qs8-qc8w-gemm/qs8-qc8w-gemm.h"
 #include "kernels/quantize/f32-qs8-quantize.h"
+#include "kernels/rmsnorm/f32-rmsnorm.h"
 
 namespace heed {
 
@@ -35,6 +36,7 @@ struct KernelTable {
   const LayerNormVariant* layernorm;
   const ActivationVariant* activation;
   const AttentionVariant* attention;
+  const RmsNormVariant* rmsnorm;
 };
 
 // The table for a session of `isa` (built on first use, then shared).

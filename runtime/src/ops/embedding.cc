@@ -1,9 +1,48 @@
 // EMBEDDING: out[s,:] = word[ids[s]] + pos[s + offset] + type[types[s]].
+#include "ops/op.h"
 #include "ops/ops.h"
 
 namespace heed {
 
-Status op_embedding_run(const OpContext& ctx, const OpInfo& op) {
+namespace {
+const OpSlot kInputs[] = {
+    {"ids", kFromGraphInput, kI32, 1, 0},                 // [s]
+    {"token_types", kFromGraphInput, kI32, 1, kOptional},  // [s]
+    {"word", kFromConstant, kF32 | kI8, 2, 0},            // [V, H], int8 with one scale per row
+    {"positions", kFromConstant, kF32, 2, 0},             // [P, H]
+    {"types", kFromConstant, kF32, 2, kOptional},         // [T, H]
+};
+const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, H]
+
+Status decode(const fb::Op& o, OpCheck& c) {
+  c.op.position_offset = o.options_as_EmbeddingOptions()->position_offset();
+  if (c.op.position_offset < 0 || c.op.position_offset > kMaxSeq) {
+    return c.fail("position offset %d invalid", c.op.position_offset);
+  }
+  return Status::Ok();
+}
+
+const OptionSpec kOptions[] = {HEED_OPTION(EmbeddingOptions, VT_POSITION_OFFSET, position_offset)};
+
+Status validate(OpCheck& c) {
+  const TensorInfo &ids = *c.in(0), *types = c.in(1), &word = *c.in(2), &pos = *c.in(3), *type = c.in(4);
+  // One id (and type) per token of the run.
+  if (ids.dims[0] != kSeqDim || (types && types->dims[0] != kSeqDim)) return c.fail("ids and token types must be [-1]");
+  if ((types == nullptr) != (type == nullptr)) return c.fail("token types and their table go together");
+  if (word.layout != WeightLayout::kRowMajor) return c.fail("word table must be row-major");
+  const int32_t H = word.dims[1];
+  if (pos.dims[1] != H) return c.fail("position table must be a float [P, %d] constant", H);
+  if (type && type->dims[1] != H) return c.fail("token type table must be a float [T, %d] constant", H);
+  if (word.dtype == DType::kI8 && word.quant_block != H) return c.fail("int8 word table needs one scale per row");
+  if (!OpCheck::is_rows_by(c.out(0), kSeqDim, H)) return c.fail("output must be [-1, %d]", H);
+  const int32_t positions = pos.dims[0] - c.op.position_offset;
+  if (positions < 2) return c.fail("position table has %d usable rows", positions);
+  c.limit_max_seq(positions);
+  c.set_vocab_size(size_t(word.dims[0]));
+  return Status::Ok();
+}
+
+Status run(const OpContext& ctx, const OpInfo& op) {
   const TensorInfo& word = ctx.tensor(op.inputs[2]);
   const TensorInfo& pos = ctx.tensor(op.inputs[3]);
   const int32_t* ids = ctx.data<int32_t>(op.inputs[0]);        // [S]
@@ -46,5 +85,11 @@ Status op_embedding_run(const OpContext& ctx, const OpInfo& op) {
   }
   return Status::Ok();
 }
+
+}  // namespace
+
+extern const OpEntry kEmbeddingOp = {
+    OpKind::kEmbedding, "EMBEDDING", 1, {kInputs, 5, 5, kOutputs, 1}, fb::OpOptions::EmbeddingOptions,
+    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
 
 }  // namespace heed

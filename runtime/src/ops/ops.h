@@ -1,6 +1,8 @@
-// Ops: the run step of each graph op. Shapes, dtypes and options were checked
-// at load (format/model.cc), so run functions only check what depends on the
-// run itself (token ids from the caller). No op allocates.
+// Ops at run time. Each op kind lives in its own file with its registry entry
+// (ops/op.h, ops/registry.cc). Shapes, dtypes and options were checked at load
+// (the entry's validate, called by format/model.cc), so run functions only
+// check what depends on the run itself (token ids from the caller). No op
+// allocates.
 #pragma once
 
 #include <cstddef>
@@ -31,27 +33,15 @@ struct OpContext {
   size_t rows(int32_t i) const { return tensor(i).has_seq_dim() ? seq : size_t(tensor(i).dims[0]); }
 };
 
-// Scratch bytes `op` needs at sequence length `max_seq` with these kernels
-// and threads (reused by the next op).
+// Through the op's registry entry (ops/op.h):
+// scratch bytes `op` needs at sequence length `max_seq` with these kernels
+// and threads (reused by the next op);
 size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads);
-// Persistent state bytes `op` needs with these kernels (kept for the
-// session's life, filled once by op_init_state at session creation).
+// persistent state bytes `op` needs with these kernels (kept for the
+// session's life, filled once by op_init_state at session creation);
 size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op);
 void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, void* state);
-
-size_t fully_connected_scratch_bytes(const OpInfo& op, size_t rows, size_t K);
-size_t fully_connected_state_bytes(const KernelTable& k, const Model& model, const OpInfo& op);
-void fully_connected_init_state(const Model& model, const OpInfo& op, void* state);
-size_t attention_scratch_bytes(const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads);
-
-Status op_embedding_run(const OpContext& ctx, const OpInfo& op);
-Status op_layer_norm_run(const OpContext& ctx, const OpInfo& op);
-Status op_fully_connected_run(const OpContext& ctx, const OpInfo& op);
-Status op_attention_run(const OpContext& ctx, const OpInfo& op);
-Status op_gelu_run(const OpContext& ctx, const OpInfo& op);
-Status op_pool_run(const OpContext& ctx, const OpInfo& op);
-Status op_l2_normalize_run(const OpContext& ctx, const OpInfo& op);
-
+// one run of `op`.
 Status op_run(const OpContext& ctx, const OpInfo& op);
 
 }  // namespace heed
