@@ -38,7 +38,7 @@ bool plan_memory(const std::vector<PlanRequest>& requests, Plan* plan) {
     busy.clear();
     for (size_t p : placed) {
       if (overlaps_in_time(requests[p], r)) {
-        size_t pb;
+        size_t pb = 0;  // placed requests were aligned before
         align_up(requests[p].bytes, &pb);
         busy.emplace_back(plan->offsets[p], plan->offsets[p] + pb);
       }
