@@ -39,6 +39,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <cstring>
 
@@ -224,11 +225,14 @@ static inline float f32_gelu(float x) {
   return y;
 }
 
-// SiLU: y = x / (1 + f32_exp(-x)), left to right; default NaN where x is NaN.
-// silu(-inf) = -0 (x / inf), silu(+inf) = +inf.
+// SiLU: y = x / (1 + f32_exp(-x)), left to right; y = -0 where the
+// denominator is +inf (x <= -88.7, where x / inf is -0 anyway, and -inf,
+// where it would be NaN); default NaN where x is NaN. silu(+inf) = +inf.
 static inline float f32_silu(float x) {
   using namespace f32math;
-  float y = x / (1.0f + f32_exp(-x));
+  const float d = 1.0f + f32_exp(-x);
+  float y = x / d;
+  if (d == std::numeric_limits<float>::infinity()) y = -0.0f;
   if (x != x) y = f32_from_bits(kDefaultNaN);
   return y;
 }
