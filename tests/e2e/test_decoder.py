@@ -37,7 +37,11 @@ MODELS = {
     # max_position_embeddings 64: lengths 64 and 200 run past it, where dynamic NTK changes theta.
     "llama-gqa-dynamic": ("llama", dict(max_position_embeddings=64,
                                         rope_scaling={"type": "dynamic", "factor": 2.0})),
+    # Head size 64 as in real checkpoints, 3 layers, MQA-to-GQA ratio 4.
+    "llama-d64": ("llama", dict(hidden_size=256, intermediate_size=512, num_hidden_layers=3,
+                                num_attention_heads=4, num_key_value_heads=1)),
     "gpt2": ("gpt2", {}),
+    "gpt2-layer-scaled": ("gpt2", dict(scale_attn_by_inverse_layer_idx=True, n_inner=96)),
 }
 
 
@@ -146,6 +150,15 @@ def test_int8_logits_cosine(heed, converted, references, name):
     record(f"decoder int8 {name}", min_cosine=worst)
 
 
+def test_threads_give_the_same_bytes(heed, converted):
+    ids = id_sequences()[64]
+    for prec in ("fp32", "int8"):
+        one = heed.run("logits", converted[("llama-gqa-untied", prec)], "--ids", ",".join(map(str, ids)))
+        two = heed.run("logits", converted[("llama-gqa-untied", prec)], "--ids", ",".join(map(str, ids)),
+                       "--threads", "2")
+        assert one.stdout == two.stdout
+
+
 def test_last_row_flag(heed, converted):
     ids = id_sequences()[7]
     full, _ = heed_logits(heed, converted[("llama-gqa-untied", "fp32")], ids)
@@ -209,3 +222,61 @@ def test_bad_ids(heed, converted, ids, code):
     assert p.returncode == code, p.stderr
     assert p.stderr.startswith(b"heed logits: ")
     assert p.stdout == b""
+
+
+def config_variant(checkpoints, work_dir, name, tag, edit):
+    """A copy of checkpoint `name` whose config.json was changed by `edit(dict)`."""
+    import shutil
+    _, d = checkpoints[name]
+    out = work_dir / f"dec-{name}-{tag}"
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(d, out)
+    cfg = json.loads((out / "config.json").read_text())
+    edit(cfg)
+    (out / "config.json").write_text(json.dumps(cfg))
+    return out
+
+
+BAD_CONFIGS = [
+    ("llama", "rope-llama3", lambda c: c.update(rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                                              "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                                              "original_max_position_embeddings": 8192}),
+     "rope_scaling type 'llama3' is not supported (linear and dynamic"),
+    ("llama", "rope-yarn", lambda c: c.update(rope_scaling={"type": "yarn", "factor": 4.0}),
+     "rope_scaling type 'yarn' is not supported"),
+    ("llama", "rope-factor", lambda c: c.update(rope_scaling={"type": "linear", "factor": 0.5}),
+     "rope_scaling factor 0.5 is outside (1, 1e6]"),
+    ("llama", "rope-extra", lambda c: c.update(rope_scaling={"type": "linear", "factor": 2.0, "x": 1}),
+     "field 'rope_scaling' must hold exactly 'type' and 'factor'"),
+    ("llama", "kv3", lambda c: c.update(num_key_value_heads=3),
+     "field 'num_key_value_heads' must divide num_attention_heads"),
+    ("llama", "kv8", lambda c: c.update(num_key_value_heads=8),
+     "field 'num_key_value_heads' is 8, outside 1..4"),
+    ("llama", "act", lambda c: c.update(hidden_act="gelu"), "hidden_act 'gelu' is not supported (silu only)"),
+    ("llama", "headdim", lambda c: c.update(head_dim=32), "head_dim 32 differs from hidden_size / num_attention_heads = 16"),
+    ("llama", "theta", lambda c: c.update(rope_theta=-1.0), "field 'rope_theta' is -1, outside (1, 1e30]"),
+    ("llama", "eps", lambda c: c.update(rms_norm_eps=0), "field 'rms_norm_eps' is 0, outside 1e-30..1"),
+    ("llama", "mlpbias", lambda c: c.update(mlp_bias=True), "mlp_bias true is not supported"),
+    ("llama", "tie-string", lambda c: c.update(tie_word_embeddings="yes"), "tie_word_embeddings"),
+    ("llama", "hidden", lambda c: c.update(hidden_size=65), "field 'num_attention_heads' must divide hidden_size"),
+    # hidden 128 with 4 heads: q_proj is then [128, 128], not the [64, 64] the file has.
+    ("llama", "shapes", lambda c: c.update(hidden_size=128), "has shape [256, 64], expected [256, 128]"),
+    ("llama", "arch", lambda c: c.update(architectures=["LlamaForSequenceClassification"]),
+     "architecture 'LlamaForSequenceClassification' is not supported (LlamaForCausalLM)"),
+    ("gpt2", "act", lambda c: c.update(activation_function="swish"), "activation_function 'swish' is not supported"),
+    ("gpt2", "untied", lambda c: c.update(tie_word_embeddings=False), "tie_word_embeddings false is not supported"),
+    ("gpt2", "positions", lambda c: c.update(n_positions=100000), "field 'n_positions' is 100000, outside 2..8192"),
+    ("gpt2", "cross", lambda c: c.update(add_cross_attention=True), "add_cross_attention true is not supported"),
+]
+
+
+@pytest.mark.parametrize("family,tag,edit,message", BAD_CONFIGS, ids=[f"{f}-{t}" for f, t, _, _ in BAD_CONFIGS])
+def test_bad_config_is_refused_naming_the_field(heed, checkpoints, work_dir, family, tag, edit, message):
+    name = "llama-gqa-untied" if family == "llama" else "gpt2"
+    d = config_variant(checkpoints, work_dir, name, tag, edit)
+    out = work_dir / f"dec-{name}-{tag}.heed"
+    p = heed.run("convert", d, "-o", out, "--precision", "fp32", check=False)
+    assert p.returncode == 1, p.stderr
+    assert message in p.stderr.decode(), p.stderr.decode()
+    assert not out.exists()
