@@ -16,6 +16,7 @@
 // cos, sin and pow are libm's double functions rounded once to float (the
 // rounded values agree across libms far more often than their float forms).
 #include <cmath>
+#include <cstring>
 
 #include "ops/op.h"
 #include "ops/ops.h"
@@ -147,11 +148,15 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     float* yq = y + t * out_cols;
     float* yk = yq + H * D;
     float* yv = yk + H * D;
-    for (size_t h = 0; h < H; ++h) {
-      const size_t g = h / group;
-      rotate(half, xq + h * D, cs, sn, yq + h * D);
-      rotate(half, xk + g * D, cs, sn, yk + h * D);
-      for (size_t d = 0; d < D; ++d) yv[h * D + d] = xv[g * D + d];
+    for (size_t h = 0; h < H; ++h) rotate(half, xq + h * D, cs, sn, yq + h * D);
+    // Each kv head is rotated once, then copied to the other query heads of its group.
+    for (size_t g = 0; g < KV; ++g) {
+      float* k0 = yk + g * group * D;
+      rotate(half, xk + g * D, cs, sn, k0);
+      for (size_t r = 0; r < group; ++r) {
+        if (r > 0) std::memcpy(k0 + r * D, k0, D * sizeof(float));
+        std::memcpy(yv + (g * group + r) * D, xv + g * D, D * sizeof(float));
+      }
     }
   }
   return Status::Ok();
