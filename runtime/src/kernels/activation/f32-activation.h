@@ -9,8 +9,8 @@
 //   gelu_tanh(x) = f32_gelu_tanh(x)   (GPT-2's gelu_new, tanh form)
 //   swiglu(rows, n, x, y): y[r, i] = f32_silu(x[r, i]) * x[r, n + i], x [rows, 2n]
 //             (gate | up), y [rows, n] (y must not alias x)
-// gelu_tanh and swiglu have the scalar form only for now: every table entry
-// points at the reference, so every ISA gives its bits trivially.
+// gelu_tanh and swiglu have AVX2 and AVX-512 forms; NEON's table entry
+// points at the scalar reference for now.
 // Every variant of a family member gives the same bits as its reference: the
 // SIMD variants run the same sequence lane by lane (f32-math-<isa>.h).
 #pragma once
@@ -42,6 +42,10 @@ void heed_f32_gelu_tanh__scalar(size_t n, const float* x, float* y);
 void heed_f32_swiglu__scalar(size_t rows, size_t n, const float* x, float* y);
 void heed_f32_gelu__avx2(size_t n, const float* x, float* y);
 void heed_f32_tanh__avx2(size_t n, const float* x, float* y);
+void heed_f32_gelu_tanh__avx2(size_t n, const float* x, float* y);
+void heed_f32_swiglu__avx2(size_t rows, size_t n, const float* x, float* y);
+void heed_f32_gelu_tanh__avx512vnni(size_t n, const float* x, float* y);
+void heed_f32_swiglu__avx512vnni(size_t rows, size_t n, const float* x, float* y);
 void heed_f32_gelu__avx512vnni(size_t n, const float* x, float* y);
 void heed_f32_tanh__avx512vnni(size_t n, const float* x, float* y);
 void heed_f32_gelu__neon(size_t n, const float* x, float* y);
