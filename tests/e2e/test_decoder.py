@@ -280,3 +280,19 @@ def test_bad_config_is_refused_naming_the_field(heed, checkpoints, work_dir, fam
     assert p.returncode == 1, p.stderr
     assert message in p.stderr.decode(), p.stderr.decode()
     assert not out.exists()
+
+
+def test_calib_texts_refused_for_a_decoder(heed, checkpoints, work_dir):
+    calib = work_dir / "dec-calib.txt"
+    calib.write_text("some text\n")
+    out = work_dir / "dec-calib.heed"
+    p = heed.run("convert", checkpoints["llama-gqa-untied"][1], "-o", out, "--calib", calib, check=False)
+    assert p.returncode == 1
+    assert "--calib takes texts, and llama models are converted without a tokenizer" in p.stderr.decode()
+    assert not out.exists()
+
+
+def test_embed_refuses_a_decoder(heed, converted):
+    p = heed.run("embed", converted[("gpt2", "fp32")], "hello", check=False)
+    assert p.returncode == 1
+    assert b"is a causal language (use heed logits) model" in p.stderr
