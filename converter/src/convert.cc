@@ -168,7 +168,32 @@ Status read_lines(const std::string& path, std::vector<std::string>* out, FILE* 
 }
 
 // Runs every text through the fp32 model (and the quantized one, if given).
-Status measure(const Loaded& ref, const Loaded* quant, const std::vector<std::string>& texts, Capture* cap,
+// One calibration input: token ids, and what to call it in messages.
+struct CalibInput {
+  std::vector<int32_t> ids;
+  std::string what;  // the text, or "ids 1,2,3..."
+};
+
+// Calibration inputs of a model without a tokenizer (causal LMs: token ids
+// are given directly): fixed pseudo-random ids over the whole vocabulary, of
+// lengths 1 to 64 (the same sequences for every conversion).
+std::vector<CalibInput> calibration_ids(size_t vocab, size_t max_seq, size_t count) {
+  std::vector<CalibInput> out;
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  for (size_t t = 0; t < count; ++t) {
+    CalibInput in;
+    const size_t n = std::min(max_seq, size_t(1) + (t * 37) % 64);
+    for (size_t i = 0; i < n; ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      in.ids.push_back(int32_t((state >> 33) % vocab));
+    }
+    in.what = "pseudo-random ids, " + std::to_string(n) + " tokens";
+    out.push_back(std::move(in));
+  }
+  return out;
+}
+
+Status measure(const Loaded& ref, const Loaded* quant, const std::vector<CalibInput>& texts, Capture* cap,
                Progress* prog, const char* label, const SessionOptions& so) {
   const size_t n_ops = ref.model.ops().size();
   cap->ref.assign(n_ops, {});
@@ -182,8 +207,7 @@ Status measure(const Loaded& ref, const Loaded* quant, const std::vector<std::st
   if (quant) HEED_RETURN_IF_ERROR(qs.init(&quant->model, so, nullptr, 0));
   rs.set_observer(observe, cap);
   qs.set_observer(observe, cap);
-  std::vector<int32_t> ids(rs.max_seq());
-  std::vector<float> out(ref.model.output_size());
+  std::vector<float> out(ref.model.output_size() * (ref.model.output_per_token() ? rs.max_seq() : 1));
   cap->bad_op = -1;
   // I5: finite weights can overflow float on real text. That is a property of
   // the checkpoint: name the first layer where it happens.
@@ -194,17 +218,15 @@ Status measure(const Loaded& ref, const Loaded* quant, const std::vector<std::st
                          "layer '%s' of the %s model computes %s on calibration text %zu (\"%.40s\"): the checkpoint's "
                          "weights overflow float32",
                          op.name.c_str(), cap->bad_mode == Capture::kReference ? "fp32" : "int8",
-                         std::isnan(cap->bad_value) ? "NaN" : "an infinity", t + 1, texts[t].c_str());
+                         std::isnan(cap->bad_value) ? "NaN" : "an infinity", t + 1, texts[t].what.c_str());
   };
   for (size_t t = 0; t < texts.size(); ++t) {
-    size_t n = 0;
-    HEED_RETURN_IF_ERROR(
-        ref.model.tokenizer().encode_truncated(texts[t].data(), texts[t].size(), ids.data(), ids.size(), &n));
+    const std::vector<int32_t>& ids = texts[t].ids;
     cap->mode = Capture::kReference;
-    HEED_RETURN_IF_ERROR(checked(rs.run(ids.data(), n, out.data(), out.size(), nullptr), t));
+    HEED_RETURN_IF_ERROR(checked(rs.run(ids.data(), ids.size(), out.data(), out.size(), nullptr), t));
     if (quant) {
       cap->mode = Capture::kCompare;
-      HEED_RETURN_IF_ERROR(checked(qs.run(ids.data(), n, out.data(), out.size(), nullptr), t));
+      HEED_RETURN_IF_ERROR(checked(qs.run(ids.data(), ids.size(), out.data(), out.size(), nullptr), t));
     }
     progress_cb(prog, t + 1, texts.size(), label);
   }
@@ -315,12 +337,20 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   SafeTensors weights;
   HEED_RETURN_IF_ERROR(weights.open_dir(o.input_dir));
   IrGraph g;
-  HEED_RETURN_IF_ERROR(hf_read_tokenizer(&dir, &g.tokenizer));
-  if (g.tokenizer.kind != TokenizerKind::kWordPiece) {
-    return Status::Error(HEED_ERROR_UNSUPPORTED,
-                         "%s: a BPE tokenizer.json (model.type 'BPE') with a BERT checkpoint is not supported "
-                         "(BERT models use WordPiece)",
-                         o.input_dir.c_str());
+  // Causal LMs are written without a tokenizer for now (token ids in).
+  const bool decoder = dir.model_type == "llama" || dir.model_type == "gpt2";
+  if (!decoder) {
+    HEED_RETURN_IF_ERROR(hf_read_tokenizer(&dir, &g.tokenizer));
+    if (g.tokenizer.kind != TokenizerKind::kWordPiece) {
+      return Status::Error(HEED_ERROR_UNSUPPORTED,
+                           "%s: a BPE tokenizer.json (model.type 'BPE') with a BERT checkpoint is not supported "
+                           "(BERT models use WordPiece)",
+                           o.input_dir.c_str());
+    }
+  }
+  if (decoder && !o.calib_file.empty()) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "--calib takes texts, and %s models are converted without a tokenizer",
+                         dir.model_type.c_str());
   }
   // I3: the output must not be one of the inputs (checked now, before the
   // long part, and again just before the rename).
@@ -328,18 +358,26 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   inputs.insert(inputs.end(), weights.files().begin(), weights.files().end());
   if (!o.calib_file.empty()) inputs.push_back(o.calib_file);
   HEED_RETURN_IF_ERROR(check_output_path(o.output_path, inputs));
-  HEED_RETURN_IF_ERROR(bert_build(dir, weights, &g, progress_cb, &prog));
+  if (dir.model_type == "llama") {
+    HEED_RETURN_IF_ERROR(llama_build(dir, weights, &g, progress_cb, &prog));
+  } else if (dir.model_type == "gpt2") {
+    HEED_RETURN_IF_ERROR(gpt2_build(dir, weights, &g, progress_cb, &prog));
+  } else {
+    HEED_RETURN_IF_ERROR(bert_build(dir, weights, &g, progress_cb, &prog));
+  }
 
-  // Max length: sentence-transformers' max_seq_length, else the model's positions.
-  int32_t positions = 0;
-  for (const IrOp& op : g.ops)
-    if (op.kind == OpKind::kEmbedding) positions = g.tensors[size_t(op.inputs[3])].shape[0];
-  g.tokenizer.max_length = dir.st_max_seq_length > 0 ? std::min(dir.st_max_seq_length, positions) : positions;
-  for (const IrOp& op : g.ops) {
-    if (op.kind == OpKind::kEmbedding && size_t(g.tokenizer.vocab.size()) != size_t(g.tensors[size_t(op.inputs[2])].shape[0])) {
-      return Status::Error(HEED_ERROR_INVALID_ARGUMENT,
-                           "%s: tokenizer has %zu tokens but config.json vocab_size is %d", o.input_dir.c_str(),
-                           g.tokenizer.vocab.size(), g.tensors[size_t(op.inputs[2])].shape[0]);
+  if (!decoder) {
+    // Max length: sentence-transformers' max_seq_length, else the model's positions.
+    int32_t positions = 0;
+    for (const IrOp& op : g.ops)
+      if (op.kind == OpKind::kEmbedding) positions = g.tensors[size_t(op.inputs[3])].shape[0];
+    g.tokenizer.max_length = dir.st_max_seq_length > 0 ? std::min(dir.st_max_seq_length, positions) : positions;
+    for (const IrOp& op : g.ops) {
+      if (op.kind == OpKind::kEmbedding && size_t(g.tokenizer.vocab.size()) != size_t(g.tensors[size_t(op.inputs[2])].shape[0])) {
+        return Status::Error(HEED_ERROR_INVALID_ARGUMENT,
+                             "%s: tokenizer has %zu tokens but config.json vocab_size is %d", o.input_dir.c_str(),
+                             g.tokenizer.vocab.size(), g.tensors[size_t(op.inputs[2])].shape[0]);
+      }
     }
   }
 
@@ -353,15 +391,33 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   }
   HEED_RETURN_IF_ERROR(hf_source_files(dir, names, &g.source_files));
 
+  // The calibration inputs as token ids.
+  std::vector<CalibInput> calib;
+  auto make_calib = [&](const Model& m) -> Status {
+    if (decoder) {
+      calib = calibration_ids(m.vocab_size(), size_t(m.max_seq()), 16);
+      return Status::Ok();
+    }
+    std::vector<int32_t> ids(size_t(m.max_seq()));
+    for (const std::string& text : texts) {
+      size_t n = 0;
+      HEED_RETURN_IF_ERROR(m.tokenizer().encode_truncated(text.data(), text.size(), ids.data(), ids.size(), &n));
+      calib.push_back({std::vector<int32_t>(ids.begin(), ids.begin() + long(n)), text});
+    }
+    return Status::Ok();
+  };
+
   if (o.precision == "int8") {
     Loaded ref;
     HEED_RETURN_IF_ERROR(load_ir(g, &ref));
+    HEED_RETURN_IF_ERROR(make_calib(ref.model));
+    const std::vector<CalibInput>& texts = calib;
     // fp32 activation ranges (per column) for smoothing and static scales.
     Capture ranges;
     HEED_RETURN_IF_ERROR(measure(ref, nullptr, texts, &ranges, &prog, "fp32 ranges", so));
     // Comparisons of candidate models run on at most 64 texts (each costs a
     // fp32 and an int8 pass); the activation ranges above use all of them.
-    const std::vector<std::string> eval(texts.begin(), texts.begin() + long(std::min<size_t>(texts.size(), 64)));
+    const std::vector<CalibInput> eval(texts.begin(), texts.begin() + long(std::min<size_t>(texts.size(), 64)));
     std::vector<int32_t> producer(g.tensors.size(), -1);
     for (size_t i = 0; i < g.ops.size(); ++i) producer[size_t(g.ops[i].outputs[0])] = int32_t(i);
 
@@ -450,8 +506,9 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     // float on ordinary text is refused here, naming the layer.
     Loaded ref;
     HEED_RETURN_IF_ERROR(load_ir(g, &ref));
+    HEED_RETURN_IF_ERROR(make_calib(ref.model));
     Capture cap;
-    HEED_RETURN_IF_ERROR(measure(ref, nullptr, texts, &cap, nullptr, "", so));
+    HEED_RETURN_IF_ERROR(measure(ref, nullptr, calib, &cap, nullptr, "", so));
   }
   // No memory plan is stored: the runtime plans each session for its own
   // length, kernels and threads (heed inspect prints the arena sizes).

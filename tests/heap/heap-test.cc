@@ -311,3 +311,41 @@ TEST_CASE("heap: sampling a token makes no heap call (greedy, top-k, top-p over 
 }
 
 }  // TEST_SUITE
+
+#include "runtime/tiny-decoder.h"
+
+TEST_SUITE("fast") {
+TEST_CASE("heap: a causal LM's logits make no heap call (fp32, int8; 1, 2 threads; every ISA)") {
+  for (bool int8 : {false, true}) {
+    test::Loaded dec(test::tiny_decoder_graph(int8));
+    for (Isa isa : isas()) {
+      for (int threads : {1, 2}) {
+        CAPTURE(int8);
+        CAPTURE(isa_name(isa));
+        CAPTURE(threads);
+        heed_session_options o;
+        heed_session_options_init(&o);
+        o.num_threads = threads;
+        o.isa = isa_name(isa);
+        heed_session* s = nullptr;
+        REQUIRE(heed_session_create(dec.model, &o, nullptr, 0, &s) == HEED_OK);
+        std::vector<float> logits(48 * 40);
+        std::vector<int32_t> ids(48);
+        for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(i * 7 % 40);
+        size_t rows = 0, vocab = 0;
+        heed_status st[3];
+        const size_t calls = heap_calls([&] {
+          st[0] = heed_session_logits(s, ids.data(), 48, logits.data(), logits.size(), &rows, &vocab);
+          st[1] = heed_session_logits(s, ids.data(), 5, logits.data(), logits.size(), &rows, &vocab);
+          st[2] = heed_session_logits(s, ids.data(), 5, logits.data(), 10, &rows, &vocab);  // too small
+        });
+        CHECK(st[0] == HEED_OK);
+        CHECK(st[1] == HEED_OK);
+        CHECK(st[2] == HEED_ERROR_BUFFER_TOO_SMALL);
+        CHECK(calls == 0);
+        heed_session_free(s);
+      }
+    }
+  }
+}
+}  // TEST_SUITE

@@ -217,6 +217,17 @@ void check_activation(size_t repeats) {
       ref.tanh(n, x.data(), y1.data());
       v->tanh(n, x.data(), y2.data());
       REQUIRE(first_difference(y2.data(), y1.data(), n, n) == "");
+      ref.gelu_tanh(n, x.data(), y1.data());
+      v->gelu_tanh(n, x.data(), y2.data());
+      REQUIRE(first_difference(y2.data(), y1.data(), n, n) == "");
+    }
+    for (size_t cols : {size_t(1), size_t(7), size_t(16), size_t(17), size_t(100)}) {
+      CAPTURE(cols);
+      const size_t rows = x.size() / (2 * cols);
+      std::vector<float> y1(rows * cols), y2(rows * cols);
+      ref.swiglu(rows, cols, x.data(), y1.data());
+      v->swiglu(rows, cols, x.data(), y2.data());
+      REQUIRE(first_difference(y2.data(), y1.data(), y1.size(), cols) == "");
     }
   }
 }
@@ -268,7 +279,7 @@ TEST_CASE("variants: rmsnorm equals the scalar reference bit for bit") {
   check_rmsnorm({1, 3, 8, 64}, {1, 5, 15, 16, 17, 31, 32, 33, 100, 384});
 }
 
-TEST_CASE("variants: gelu and tanh equal the scalar reference bit for bit") { check_activation(1); }
+TEST_CASE("variants: gelu, tanh, gelu_tanh and swiglu equal the scalar reference bit for bit") { check_activation(1); }
 
 TEST_CASE("variants: attention equals the scalar reference bit for bit") { check_attention(kAttentionCases); }
 

@@ -79,7 +79,7 @@ int cmd_bench(int argc, char** argv) {
     ids[0] = m.tokenizer().config().cls_id;
     ids[seq - 1] = m.tokenizer().config().sep_id;
   }
-  std::vector<float> out(m.output_size());
+  std::vector<float> out(m.output_size() * (m.output_per_token() ? seq : 1));  // causal LMs: [seq, vocab]
   for (size_t i = 0; i < warmup; ++i) {
     s = session.run(ids.data(), seq, out.data(), out.size(), nullptr);
     if (!s.ok()) {

@@ -54,7 +54,9 @@ int run(int argc, char** argv, Mode mode, const char* name) {
     const heed_task want = mode == Mode::kEmbed ? HEED_TASK_EMBEDDING : HEED_TASK_SEQUENCE_CLASSIFICATION;
     if (info.task != want) {
       std::fprintf(stderr, "heed %s: %s is a %s model\n", name, escape_text(args.positional[0]).c_str(),
-                   info.task == HEED_TASK_EMBEDDING ? "sentence-embedding" : "classification");
+                   info.task == HEED_TASK_EMBEDDING                 ? "sentence-embedding"
+                   : info.task == HEED_TASK_SEQUENCE_CLASSIFICATION ? "classification"
+                                                                    : "causal language (use heed logits)");
       heed_model_free(model);
       return 1;
     }

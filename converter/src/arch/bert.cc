@@ -8,6 +8,7 @@
 #include <string>
 
 #include "arch/arch.h"
+#include "arch/weights.h"
 #include "tokenizer/wordpiece.h"
 
 namespace heed::conv {
@@ -100,50 +101,6 @@ Status read_config(const HfDir& dir, BertConfig* c, std::vector<std::string>* la
   return Status::Ok();
 }
 
-class WeightReader {
- public:
-  WeightReader(const SafeTensors& st, std::string prefix) : st_(st), prefix_(std::move(prefix)) {}
-
-  // Reads `name` (after the prefix) with the expected shape.
-  Status read(const std::string& name, std::vector<int64_t> shape, std::vector<float>* out,
-              const char* alt = nullptr) const {
-    std::string full = prefix_ + name;
-    const SafeTensorInfo* t = st_.find(full);
-    if (!t && alt) {
-      full = prefix_ + alt;
-      t = st_.find(full);
-    }
-    if (!t) {
-      return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: missing tensor '%s'", file_list().c_str(),
-                           (prefix_ + name).c_str());
-    }
-    if (t->shape != shape) {
-      std::string want, got;
-      for (auto d : shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
-      for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
-      return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: tensor '%s' has shape [%s], expected [%s]",
-                           st_.files()[t->file].c_str(), full.c_str(), got.c_str(), want.c_str());
-    }
-    HEED_RETURN_IF_ERROR(st_.read_f32(*t, out));
-    for (size_t i = 0; i < out->size(); ++i) {
-      if (!std::isfinite((*out)[i])) {
-        return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: tensor '%s' holds a non-finite value (%g) at element %zu",
-                             st_.files()[t->file].c_str(), full.c_str(), double((*out)[i]), i);
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  std::string file_list() const {
-    std::string s;
-    for (const auto& f : st_.files()) s += (s.empty() ? "" : ", ") + f;
-    return s;
-  }
-  const SafeTensors& st_;
-  std::string prefix_;
-};
-
 int32_t i32(int64_t v) { return int32_t(v); }
 
 }  // namespace
@@ -151,7 +108,7 @@ int32_t i32(int64_t v) { return int32_t(v); }
 Status bert_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, ProgressFn progress, void* user) {
   if (dir.model_type != "bert") {
     return Status::Error(HEED_ERROR_UNSUPPORTED,
-                         "%s: model_type '%s' is not supported (supported: bert)", dir.config_name.c_str(),
+                         "%s: model_type '%s' is not supported (supported: bert, llama, gpt2)", dir.config_name.c_str(),
                          dir.model_type.c_str());
   }
   const bool classify = dir.architecture == "BertForSequenceClassification";

@@ -89,7 +89,11 @@ HEED_API heed_status heed_model_load_from_buffer(const void* data, size_t size, 
 
 HEED_API void heed_model_free(heed_model* model);
 
-typedef enum heed_task { HEED_TASK_EMBEDDING = 0, HEED_TASK_SEQUENCE_CLASSIFICATION = 1 } heed_task;
+typedef enum heed_task {
+  HEED_TASK_EMBEDDING = 0,
+  HEED_TASK_SEQUENCE_CLASSIFICATION = 1,
+  HEED_TASK_CAUSAL_LM = 2 /* next-token logits at every position: output_size = vocabulary */
+} heed_task;
 
 typedef struct heed_model_info {
   const char* architecture;  /* "BertModel", ... */
@@ -97,7 +101,8 @@ typedef struct heed_model_info {
   heed_task task;
   size_t hidden_size;
   size_t num_layers;
-  size_t output_size;        /* embedding dim, or number of classes */
+  size_t output_size;        /* embedding dim, number of classes, or (causal LM) the
+                                vocabulary: the length of one row of logits */
   size_t max_seq;            /* tokens, including special tokens */
   size_t vocab_size;
   size_t num_ops;
@@ -215,11 +220,23 @@ HEED_API void heed_session_free(heed_session* session);
 
 /* Runs the model on token ids (with [CLS]/[SEP] already added, as from
  * heed_tokenize). Writes the model output (embedding or logits) to `out`;
- * *out_count receives its length. If the output holds a NaN or infinity
+ * *out_count receives its length (count x vocabulary for a causal LM, see
+ * heed_session_logits). If the output holds a NaN or infinity
  * (weights that overflow float for this input), returns HEED_ERROR_NON_FINITE
  * and `out` is left unspecified. */
 HEED_API heed_status heed_session_run(heed_session* session, const int32_t* ids, size_t count,
                                       float* out, size_t out_capacity, size_t* out_count);
+
+/* Causal LMs: the logits of every position for token ids (no special tokens
+ * are added). Row s (logits[s * vocab .. (s + 1) * vocab)) scores the token
+ * following ids[0..s]. Needs capacity >= count * vocab floats; *rows and
+ * *vocab (each may be NULL) receive count and the vocabulary also when the
+ * buffer is too small. Errors: HEED_ERROR_UNSUPPORTED for a model of another
+ * task, HEED_ERROR_INVALID_INPUT for count 0, more than the session's
+ * max_seq or an id outside [0, vocab), HEED_ERROR_BUFFER_TOO_SMALL,
+ * HEED_ERROR_NON_FINITE. heed_session_run on such a model writes the same. */
+HEED_API heed_status heed_session_logits(heed_session* session, const int32_t* ids, size_t count,
+                                         float* logits, size_t capacity, size_t* rows, size_t* vocab);
 
 /* Tokenize + run for embedding models. */
 HEED_API heed_status heed_embed_text(heed_session* session, const char* text, size_t text_len,

@@ -113,7 +113,8 @@ heed_status heed_model_get_info(const heed_model* model, heed_model_info* info) 
   info->architecture = md.architecture.c_str();
   info->precision = md.precision.c_str();
   info->task = md.task == heed::Task::kSequenceClassification ? HEED_TASK_SEQUENCE_CLASSIFICATION
-                                                               : HEED_TASK_EMBEDDING;
+                : md.task == heed::Task::kCausalLm               ? HEED_TASK_CAUSAL_LM
+                                                                 : HEED_TASK_EMBEDDING;
   info->hidden_size = size_t(md.hidden_size);
   info->num_layers = size_t(md.num_layers);
   info->output_size = m.output_size();
@@ -287,6 +288,21 @@ heed_status heed_session_run(heed_session* session, const int32_t* ids, size_t c
                              size_t out_capacity, size_t* out_count) {
   if (!session) return invalid("session is NULL");
   return report(session->session.run(ids, count, out, out_capacity, out_count));
+}
+
+heed_status heed_session_logits(heed_session* session, const int32_t* ids, size_t count, float* logits,
+                                size_t capacity, size_t* rows, size_t* vocab) {
+  if (!session) return invalid("session is NULL");
+  const heed::Model& m = *session->session.model();
+  if (!m.output_per_token()) {
+    return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model '%s' gives no logits per token (not a causal LM)",
+                                      m.metadata().architecture.c_str()));
+  }
+  size_t n = 0;
+  const heed_status st = report(session->session.run(ids, count, logits, capacity, &n));
+  if (rows) *rows = n / m.output_size();
+  if (vocab) *vocab = m.output_size();
+  return st;
 }
 
 static heed_status tokenize_and_run(heed_session* session, const char* text, size_t text_len, float* out,

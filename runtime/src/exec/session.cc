@@ -148,7 +148,8 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
     return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens exceed the session's max_seq of %zu", count,
                          layout_.max_seq);
   }
-  const size_t n_out = model_->output_size();
+  // One row, or one row per token (a causal LM's logits).
+  const size_t n_out = model_->output_size() * (model_->output_per_token() ? count : 1);
   if (out_count) *out_count = n_out;
   if (out_capacity < n_out) {
     return Status::Error(HEED_ERROR_BUFFER_TOO_SMALL, "output needs %zu floats, buffer holds %zu", n_out,

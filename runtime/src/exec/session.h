@@ -56,7 +56,8 @@ class Session {
   // arena == nullptr: allocate once here (freed by the destructor).
   Status init(const Model* model, const SessionOptions& options, void* arena, size_t arena_bytes);
 
-  // ids: full sequence incl. special tokens. Writes the graph output row.
+  // ids: full sequence incl. special tokens. Writes the graph output: one
+  // row, or one row per token (count x output_size) for per-token outputs.
   Status run(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count);
 
   void set_observer(OpObserver observer, void* user) {

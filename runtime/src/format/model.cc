@@ -241,7 +241,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
   metadata_.precision = copy_string(md->precision());
   metadata_.calibration = copy_string(md->calibration());
   const int task = int(md->task());
-  if (task < 0 || task > 1) return HEED_BAD("metadata: unknown task %d", task);
+  if (task < 0 || task > 2) return HEED_BAD("metadata: unknown task %d", task);
   metadata_.task = static_cast<Task>(task);
   metadata_.hidden_size = md->hidden_size();
   metadata_.num_layers = md->num_layers();
@@ -637,8 +637,11 @@ Status Model::check_graph() {
   if (!produced[size_t(outputs_[0])] || out.kind != TensorKind::kActivation) {
     return HEED_BAD("graph output '%s' is never produced", out.name.c_str());
   }
-  if (out.rank != 2 || out.dims[0] != 1) return HEED_BAD("graph output '%s' must have shape [1, N]", out.name.c_str());
+  if (out.rank != 2 || (out.dims[0] != 1 && out.dims[0] != kSeqDim)) {
+    return HEED_BAD("graph output '%s' must have shape [1, N] or [-1, N]", out.name.c_str());
+  }
   output_size_ = size_t(out.dims[1]);
+  output_per_token_ = out.dims[0] == kSeqDim;
   return Status::Ok();
 }
 

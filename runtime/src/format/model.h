@@ -57,11 +57,15 @@ enum class OpKind : uint16_t {
   kL2Normalize = 6,
   kClsPool = 7,
   kRmsNorm = 8,
+  kRope = 9,
+  kSwiglu = 10,
+  kAdd = 11,
 };
-enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3 };
+enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3, kGeluTanh = 4 };
 enum class ActQuant : uint8_t { kDynamicPerToken = 0, kStaticPerTensor = 1 };
 enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2 };
-enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1 };
+enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1, kCausalLm = 2 };
+enum class RopeScaling : uint8_t { kNone = 0, kLinear = 1, kDynamic = 2 };
 
 size_t dtype_size(DType t);
 const char* op_kind_name(OpKind k);
@@ -140,6 +144,12 @@ struct OpAttrs {
   float attn_scale = 0.0f;   // 0 in the file = 1/sqrt(head_dim), resolved at load
   float epsilon = 1e-12f;    // LAYER_NORM, L2_NORMALIZE
   int32_t position_offset = 0;  // EMBEDDING
+  int32_t num_kv_heads = 0;     // ROPE (also num_heads, head_dim)
+  float rope_theta = 10000.0f;
+  RopeScaling rope_scaling = RopeScaling::kNone;
+  float rope_factor = 1.0f;
+  int32_t rope_original_max = 0;  // DYNAMIC: positions trained on
+  int32_t rope_max_positions = 0;  // longest sequence, 0 = kMaxSeq
 };
 
 struct OpEntry;  // ops/op.h
@@ -212,8 +222,11 @@ class Model {
   bool tokenizer_kind_is_bpe() const { return tok_.is_bpe(); }
   // Longest sequence this model accepts (position table rows, tokenizer max).
   int32_t max_seq() const { return max_seq_; }
-  // Size of the model's single output row (embedding dim or class count).
+  // Size of one output row (embedding dim, class count or vocabulary).
   size_t output_size() const { return output_size_; }
+  // True when the output has one row per token ([-1, N]: a causal LM's
+  // logits), false for a single row ([1, N]).
+  bool output_per_token() const { return output_per_token_; }
   size_t file_bytes() const { return size_; }
   size_t vocab_size() const { return vocab_size_; }
 
@@ -237,6 +250,7 @@ class Model {
   ModelTokenizer tok_;
   int32_t max_seq_ = 0;
   size_t output_size_ = 0;
+  bool output_per_token_ = false;
   size_t vocab_size_ = 0;
 };
 

@@ -1,4 +1,5 @@
-// EMBEDDING: out[s,:] = word[ids[s]] + pos[s + offset] + type[types[s]].
+// EMBEDDING: out[s,:] = word[ids[s]] + pos[s + offset] + type[types[s]]; the
+// position table is optional (decoders with rotary positions have none).
 #include "ops/op.h"
 #include "ops/ops.h"
 
@@ -9,7 +10,7 @@ const OpSlot kInputs[] = {
     {"ids", kFromGraphInput, kI32, 1, 0},                 // [s]
     {"token_types", kFromGraphInput, kI32, 1, kOptional},  // [s]
     {"word", kFromConstant, kF32 | kI8, 2, 0},            // [V, H], int8 with one scale per row
-    {"positions", kFromConstant, kF32, 2, 0},             // [P, H]
+    {"positions", kFromConstant, kF32, 2, kOptional},     // [P, H]
     {"types", kFromConstant, kF32, 2, kOptional},         // [T, H]
 };
 const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, H]
@@ -25,37 +26,41 @@ Status decode(const fb::Op& o, OpCheck& c) {
 const OptionSpec kOptions[] = {HEED_OPTION(EmbeddingOptions, VT_POSITION_OFFSET, position_offset)};
 
 Status validate(OpCheck& c) {
-  const TensorInfo &ids = *c.in(0), *types = c.in(1), &word = *c.in(2), &pos = *c.in(3), *type = c.in(4);
+  const TensorInfo &ids = *c.in(0), *types = c.in(1), &word = *c.in(2), *pos = c.in(3), *type = c.in(4);
   // One id (and type) per token of the run.
   if (ids.dims[0] != kSeqDim || (types && types->dims[0] != kSeqDim)) return c.fail("ids and token types must be [-1]");
   if ((types == nullptr) != (type == nullptr)) return c.fail("token types and their table go together");
   if (word.layout != WeightLayout::kRowMajor) return c.fail("word table must be row-major");
   const int32_t H = word.dims[1];
-  if (pos.dims[1] != H) return c.fail("position table must be a float [P, %d] constant", H);
+  if (pos && pos->dims[1] != H) return c.fail("position table must be a float [P, %d] constant", H);
   if (type && type->dims[1] != H) return c.fail("token type table must be a float [T, %d] constant", H);
   if (word.dtype == DType::kI8 && word.quant_block != H) return c.fail("int8 word table needs one scale per row");
   if (!OpCheck::is_rows_by(c.out(0), kSeqDim, H)) return c.fail("output must be [-1, %d]", H);
-  const int32_t positions = pos.dims[0] - c.op.position_offset;
-  if (positions < 2) return c.fail("position table has %d usable rows", positions);
-  c.limit_max_seq(positions);
+  if (pos) {
+    const int32_t positions = pos->dims[0] - c.op.position_offset;
+    if (positions < 2) return c.fail("position table has %d usable rows", positions);
+    c.limit_max_seq(positions);
+  } else if (c.op.position_offset != 0) {
+    return c.fail("position offset %d without a position table", c.op.position_offset);
+  }
   c.set_vocab_size(size_t(word.dims[0]));
   return Status::Ok();
 }
 
 Status run(const OpContext& ctx, const OpInfo& op) {
   const TensorInfo& word = ctx.tensor(op.inputs[2]);
-  const TensorInfo& pos = ctx.tensor(op.inputs[3]);
   const int32_t* ids = ctx.data<int32_t>(op.inputs[0]);        // [S]
   const int32_t* types = ctx.data<int32_t>(op.inputs[1]);      // [S] or null
-  const float* pos_table = ctx.data<float>(op.inputs[3]);      // [P, H]
+  const float* pos_table = ctx.data<float>(op.inputs[3]);      // [P, H] or null
   const float* type_table = ctx.data<float>(op.inputs[4]);     // [T, H] or null
   float* out = ctx.data<float>(op.outputs[0]);                 // [S, H]
   const size_t H = size_t(word.dims[1]);
   const int32_t V = word.dims[0];
   const int32_t T = op.inputs[4] >= 0 ? ctx.tensor(op.inputs[4]).dims[0] : 0;
-  if (ctx.seq + size_t(op.position_offset) > size_t(pos.dims[0])) {
+  const int32_t P = pos_table ? ctx.tensor(op.inputs[3]).dims[0] : 0;
+  if (pos_table && ctx.seq + size_t(op.position_offset) > size_t(P)) {
     return Status::Error(HEED_ERROR_INVALID_INPUT, "sequence of %zu tokens exceeds the %d positions", ctx.seq,
-                         pos.dims[0] - op.position_offset);
+                         P - op.position_offset);
   }
   for (size_t s = 0; s < ctx.seq; ++s) {
     const int32_t id = ids[s];
@@ -76,8 +81,10 @@ Status run(const OpContext& ctx, const OpInfo& op) {
       const float* row = ctx.data<float>(op.inputs[2]) + size_t(id) * H;
       for (size_t h = 0; h < H; ++h) o[h] = row[h];
     }
-    const float* p = pos_table + (s + size_t(op.position_offset)) * H;
-    for (size_t h = 0; h < H; ++h) o[h] += p[h];
+    if (pos_table) {
+      const float* p = pos_table + (s + size_t(op.position_offset)) * H;
+      for (size_t h = 0; h < H; ++h) o[h] += p[h];
+    }
     if (type_table) {
       const float* t = type_table + size_t(type) * H;
       for (size_t h = 0; h < H; ++h) o[h] += t[h];

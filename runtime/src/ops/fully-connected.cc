@@ -21,7 +21,7 @@ Status decode(const fb::Op& o, OpCheck& c) {
   const fb::FullyConnectedOptions* fo = o.options_as_FullyConnectedOptions();
   OpInfo& op = c.op;
   const int act = int(fo->activation());
-  if (act < 0 || act > 3) return c.fail("unknown activation %d", act);
+  if (act < 0 || act > 4) return c.fail("unknown activation %d", act);
   op.activation = static_cast<Activation>(act);
   const int aq = int(fo->act_quant());
   if (aq < 0 || aq > 1) return c.fail("unknown activation quantization %d", aq);
@@ -79,6 +79,7 @@ void apply_activation(const KernelTable& k, Activation a, size_t n, float* y) {
     case Activation::kGelu: k.activation->gelu(n, y, y); break;
     case Activation::kTanh: k.activation->tanh(n, y, y); break;
     case Activation::kRelu: heed_f32_relu(n, y, y); break;
+    case Activation::kGeluTanh: k.activation->gelu_tanh(n, y, y); break;
   }
 }
 

@@ -15,6 +15,9 @@
   X(kL2NormalizeOp)      \
   X(kClsPoolOp)          \
   X(kRmsNormOp)          \
+  X(kRopeOp)             \
+  X(kSwigluOp)           \
+  X(kAddOp)              \
   /* end of the list */
 
 namespace heed {

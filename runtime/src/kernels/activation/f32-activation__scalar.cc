@@ -14,6 +14,19 @@ void heed_f32_tanh__scalar(size_t n, const float* x, float* y) {
   for (size_t i = 0; i < n; ++i) y[i] = f32_tanh(x[i]);
 }
 
+void heed_f32_gelu_tanh__scalar(size_t n, const float* x, float* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = f32_gelu_tanh(x[i]);
+}
+
+void heed_f32_swiglu__scalar(size_t rows, size_t n, const float* x, float* y) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* gate = x + r * 2 * n;
+    const float* up = gate + n;
+    float* out = y + r * n;
+    for (size_t i = 0; i < n; ++i) out[i] = f32_silu(gate[i]) * up[i];
+  }
+}
+
 void heed_f32_relu(size_t n, const float* x, float* y) {
   for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }

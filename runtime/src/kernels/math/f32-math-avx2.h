@@ -15,6 +15,8 @@
 
 #include <immintrin.h>
 
+#include <limits>
+
 #include "kernels/math/f32-math.h"
 
 namespace heed {
@@ -103,6 +105,30 @@ static inline __m256 f32x8_gelu(__m256 x) {
   using namespace f32math;
   const __m256 sign_mask = _mm256_castsi256_ps(_mm256_set1_epi32(int(kSignMask)));
   const __m256 t = _mm256_add_ps(_mm256_set1_ps(1.0f), f32x8_erf(_mm256_mul_ps(x, _mm256_set1_ps(kInvSqrt2))));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), t);
+  y = _mm256_blendv_ps(y, sign_mask, _mm256_cmp_ps(t, _mm256_setzero_ps(), _CMP_EQ_OQ));  // -0
+  const __m256 tiny = _mm256_cmp_ps(_mm256_andnot_ps(sign_mask, y), _mm256_set1_ps(kMinNormal), _CMP_LT_OQ);
+  y = _mm256_blendv_ps(y, _mm256_and_ps(y, sign_mask), tiny);
+  return _mm256_blendv_ps(y, _mm256_castsi256_ps(_mm256_set1_epi32(int(kDefaultNaN))), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+// f32_silu and f32_gelu_tanh of f32-math.h, lane by lane.
+static inline __m256 f32x8_silu(__m256 x) {
+  using namespace f32math;
+  const __m256 neg = _mm256_xor_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(int(kSignMask))));
+  const __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), f32x8_exp(neg));
+  __m256 y = _mm256_div_ps(x, d);
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  y = _mm256_blendv_ps(y, _mm256_castsi256_ps(_mm256_set1_epi32(int(kSignMask))), _mm256_cmp_ps(d, inf, _CMP_EQ_OQ));
+  return _mm256_blendv_ps(y, _mm256_castsi256_ps(_mm256_set1_epi32(int(kDefaultNaN))), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+static inline __m256 f32x8_gelu_tanh(__m256 x) {
+  using namespace f32math;
+  const __m256 sign_mask = _mm256_castsi256_ps(_mm256_set1_epi32(int(kSignMask)));
+  const __m256 c = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+  const __m256 u = _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), c, x);
+  const __m256 t = _mm256_add_ps(_mm256_set1_ps(1.0f), f32x8_tanh(_mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), u)));
   __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), t);
   y = _mm256_blendv_ps(y, sign_mask, _mm256_cmp_ps(t, _mm256_setzero_ps(), _CMP_EQ_OQ));  // -0
   const __m256 tiny = _mm256_cmp_ps(_mm256_andnot_ps(sign_mask, y), _mm256_set1_ps(kMinNormal), _CMP_LT_OQ);

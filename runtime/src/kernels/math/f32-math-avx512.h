@@ -15,6 +15,8 @@
 
 #include <immintrin.h>
 
+#include <limits>
+
 #include "kernels/math/f32-math.h"
 
 // GCC 12 reports its own `__m512 __Y = __Y` idiom (the undefined source
@@ -111,6 +113,31 @@ static inline __m512 f32x16_gelu(__m512 x) {
   using namespace f32math;
   const __m512i sign_mask = _mm512_set1_epi32(int(kSignMask));
   const __m512 t = _mm512_add_ps(_mm512_set1_ps(1.0f), f32x16_erf(_mm512_mul_ps(x, _mm512_set1_ps(kInvSqrt2))));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), t);
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_setzero_ps(), _CMP_EQ_OQ), y, _mm512_castsi512_ps(sign_mask));
+  const __m512i sign = _mm512_and_si512(_mm512_castps_si512(y), sign_mask);
+  const __m512 ay = _mm512_castsi512_ps(_mm512_andnot_si512(sign_mask, _mm512_castps_si512(y)));
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ay, _mm512_set1_ps(kMinNormal), _CMP_LT_OQ), y, _mm512_castsi512_ps(sign));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, f32x16_default_nan());
+}
+
+// f32_silu and f32_gelu_tanh of f32-math.h, lane by lane.
+static inline __m512 f32x16_silu(__m512 x) {
+  using namespace f32math;
+  const __m512 neg = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(kSignMask))));
+  const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), f32x16_exp(neg));
+  __m512 y = _mm512_div_ps(x, d);
+  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, inf, _CMP_EQ_OQ), y, _mm512_castsi512_ps(_mm512_set1_epi32(int(kSignMask))));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, f32x16_default_nan());
+}
+
+static inline __m512 f32x16_gelu_tanh(__m512 x) {
+  using namespace f32math;
+  const __m512i sign_mask = _mm512_set1_epi32(int(kSignMask));
+  const __m512 c = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+  const __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), c, x);
+  const __m512 t = _mm512_add_ps(_mm512_set1_ps(1.0f), f32x16_tanh(_mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), u)));
   __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), t);
   y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_setzero_ps(), _CMP_EQ_OQ), y, _mm512_castsi512_ps(sign_mask));
   const __m512i sign = _mm512_and_si512(_mm512_castps_si512(y), sign_mask);

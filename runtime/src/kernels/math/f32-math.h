@@ -39,6 +39,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <cstring>
 
@@ -217,6 +218,36 @@ static inline float f32_tanh(float x) {
 static inline float f32_gelu(float x) {
   using namespace f32math;
   const float t = 1.0f + f32_erf(x * kInvSqrt2);
+  float y = (0.5f * x) * t;
+  if (t == 0.0f) y = -0.0f;
+  if (f32_from_bits(f32_bits(y) & kAbsMask) < kMinNormal) y = f32_from_bits(f32_bits(y) & kSignMask);
+  if (x != x) y = f32_from_bits(kDefaultNaN);
+  return y;
+}
+
+// SiLU: y = x / (1 + f32_exp(-x)), left to right; y = -0 where the
+// denominator is +inf (x <= -88.7, where x / inf is -0 anyway, and -inf,
+// where it would be NaN); default NaN where x is NaN. silu(+inf) = +inf.
+static inline float f32_silu(float x) {
+  using namespace f32math;
+  const float d = 1.0f + f32_exp(-x);
+  float y = x / d;
+  if (d == std::numeric_limits<float>::infinity()) y = -0.0f;
+  if (x != x) y = f32_from_bits(kDefaultNaN);
+  return y;
+}
+
+// GELU, tanh form (GPT-2's gelu_new):
+//   c = (x * x) * x; u = fma(0.044715, c, x); t = 1 + f32_tanh(float(sqrt(2/pi)) * u);
+//   y = (0.5 * x) * t
+// then y = -0 where t == 0 (x <= -9.2 or so, and -inf), results below 2^-126 in
+// magnitude become 0 of their sign, and NaN x gives the default NaN. Where
+// x^3 overflows, u is +-inf and t is 2 or 0 exactly.
+static inline float f32_gelu_tanh(float x) {
+  using namespace f32math;
+  const float c = (x * x) * x;
+  const float u = std::fma(0.044715f, c, x);
+  const float t = 1.0f + f32_tanh(0.7978845608028654f * u);
   float y = (0.5f * x) * t;
   if (t == 0.0f) y = -0.0f;
   if (f32_from_bits(f32_bits(y) & kAbsMask) < kMinNormal) y = f32_from_bits(f32_bits(y) & kSignMask);

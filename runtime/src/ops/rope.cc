@@ -1,0 +1,170 @@
+// ROPE: rotary position embedding as transformers' Llama applies it (the
+// rotate-half convention), on a fused projection qkv [s, (H + 2 KV) D]
+// (q | k | v, heads contiguous in each), written as [s, 3 H D] for ATTENTION:
+// q and k rotated, and key/value head h / (H / KV) repeated for each query
+// head h (grouped-query and multi-query attention on the multi-head kernel).
+//
+// Per token with position p (the positions input, or 0..s-1 without one) and
+// i in 0..D/2-1, in float32 unless stated:
+//   inv[i] = 1 / float(pow(double(theta'), double(float(2i) / float(D))))
+//   t = float(p)                (LINEAR: float(p) / factor)
+//   a = inv[i] * t; c = float(cos(double(a))); s = float(sin(double(a)))
+//   out[i]       = x[i] * c + (-x[i + D/2]) * s
+//   out[i + D/2] = x[i + D/2] * c + x[i] * s
+// theta' = theta, except DYNAMIC when L = max(p) + 1 > original_max_positions:
+//   theta' = theta * float(pow(double((factor * L) / orig - (factor - 1)), double(D) / double(D - 2)))
+// cos, sin and pow are libm's double functions rounded once to float (the
+// rounded values agree across libms far more often than their float forms).
+#include <cmath>
+#include <cstring>
+
+#include "ops/op.h"
+#include "ops/ops.h"
+
+namespace heed {
+
+namespace {
+const OpSlot kInputs[] = {
+    {"qkv", kFromRuntime, kF32, 2, 0},                    // [s, (H + 2 KV) D]
+    {"positions", kFromGraphInput, kI32, 1, kOptional},  // [s]
+};
+const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, 3 H D]
+
+Status decode(const fb::Op& o, OpCheck& c) {
+  const fb::RopeOptions* ro = o.options_as_RopeOptions();
+  OpInfo& op = c.op;
+  op.num_heads = ro->num_heads();
+  op.num_kv_heads = ro->num_kv_heads();
+  op.head_dim = ro->head_dim();
+  if (op.num_heads <= 0 || op.num_heads > kMaxHeads || op.head_dim <= 0 || op.head_dim > kMaxHeadDim) {
+    return c.fail("heads %d x head_dim %d invalid", op.num_heads, op.head_dim);
+  }
+  if (op.head_dim % 2 != 0 || op.head_dim < 4) return c.fail("head_dim %d must be even and at least 4", op.head_dim);
+  if (op.num_kv_heads <= 0 || op.num_kv_heads > op.num_heads || op.num_heads % op.num_kv_heads != 0) {
+    return c.fail("%d key/value heads do not divide %d query heads", op.num_kv_heads, op.num_heads);
+  }
+  op.rope_theta = ro->theta();
+  if (!is_positive_normal(op.rope_theta) || op.rope_theta <= 1.0f) {
+    return c.fail("theta %g must be finite and above 1", double(op.rope_theta));
+  }
+  const int scaling = int(ro->scaling());
+  if (scaling < 0 || scaling > 2) return c.unsupported("unknown rope scaling %d", scaling);
+  op.rope_scaling = static_cast<RopeScaling>(scaling);
+  op.rope_factor = ro->factor();
+  if (!std::isfinite(op.rope_factor) || op.rope_factor < 1.0f || op.rope_factor > 1e6f) {
+    return c.fail("factor %g must be in 1..1e6", double(op.rope_factor));
+  }
+  op.rope_original_max = ro->original_max_positions();
+  if (op.rope_scaling == RopeScaling::kDynamic && (op.rope_original_max < 1 || op.rope_original_max > kMaxSeq)) {
+    return c.fail("original_max_positions %d must be 1..%d", op.rope_original_max, kMaxSeq);
+  }
+  op.rope_max_positions = ro->max_positions();
+  if (op.rope_max_positions < 0 || op.rope_max_positions == 1) {
+    return c.fail("max_positions %d must be 0 or at least 2", op.rope_max_positions);
+  }
+  return Status::Ok();
+}
+
+const OptionSpec kOptions[] = {
+    HEED_OPTION(RopeOptions, VT_NUM_HEADS, num_heads),
+    HEED_OPTION(RopeOptions, VT_NUM_KV_HEADS, num_kv_heads),
+    HEED_OPTION(RopeOptions, VT_HEAD_DIM, head_dim),
+    HEED_OPTION(RopeOptions, VT_THETA, rope_theta),
+    HEED_OPTION(RopeOptions, VT_SCALING, rope_scaling),
+    HEED_OPTION(RopeOptions, VT_FACTOR, rope_factor),
+    HEED_OPTION(RopeOptions, VT_ORIGINAL_MAX_POSITIONS, rope_original_max),
+    HEED_OPTION(RopeOptions, VT_MAX_POSITIONS, rope_max_positions),
+};
+
+Status validate(OpCheck& c) {
+  const OpInfo& op = c.op;
+  const TensorInfo &x = *c.in(0), *pos = c.in(1), &out = c.out(0);
+  const int64_t D = op.head_dim, H = op.num_heads, KV = op.num_kv_heads;
+  if (x.dims[0] != kSeqDim || int64_t(x.dims[1]) != (H + 2 * KV) * D) {
+    return c.fail("input must be [-1, (%lld + 2*%lld)*%lld]", (long long)H, (long long)KV, (long long)D);
+  }
+  if (pos && pos->dims[0] != kSeqDim) return c.fail("positions must be [-1]");
+  if (out.dims[0] != kSeqDim || int64_t(out.dims[1]) != 3 * H * D) {
+    return c.fail("output must be [-1, %lld]", (long long)(3 * H * D));
+  }
+  if (op.rope_max_positions > 0) c.limit_max_seq(op.rope_max_positions);
+  return Status::Ok();
+}
+
+// inv_freq, cos and sin of one token: 3 * D/2 floats.
+size_t scratch_bytes(const OpSizing& s) { return size_t(s.op.head_dim) / 2 * 3 * sizeof(float); }
+
+// Rotates one head of D values from `x` into `y` with the token's cos/sin.
+void rotate(size_t half, const float* x, const float* c, const float* s, float* y) {
+  for (size_t i = 0; i < half; ++i) {
+    const float a = x[i], b = x[i + half];
+    y[i] = a * c[i] + (-b) * s[i];
+    y[i + half] = b * c[i] + a * s[i];
+  }
+}
+
+Status run(const OpContext& ctx, const OpInfo& op) {
+  const size_t S = ctx.seq, D = size_t(op.head_dim), half = D / 2;
+  const size_t H = size_t(op.num_heads), KV = size_t(op.num_kv_heads), group = H / KV;
+  const size_t in_cols = (H + 2 * KV) * D, out_cols = 3 * H * D;
+  const float* x = ctx.data<float>(op.inputs[0]);
+  const int32_t* pos = op.num_inputs > 1 ? ctx.data<int32_t>(op.inputs[1]) : nullptr;
+  float* y = ctx.data<float>(op.outputs[0]);
+  float* inv = reinterpret_cast<float*>(ctx.scratch);
+  float* cs = inv + half;
+  float* sn = cs + half;
+
+  int64_t max_pos = int64_t(S) - 1;
+  if (pos) {
+    max_pos = 0;
+    for (size_t t = 0; t < S; ++t) {
+      if (pos[t] < 0 || pos[t] >= kMaxSeq) {
+        return Status::Error(HEED_ERROR_INVALID_INPUT, "position %d of token %zu is outside [0, %d)", pos[t], t, kMaxSeq);
+      }
+      if (pos[t] > max_pos) max_pos = pos[t];
+    }
+  }
+  float theta = op.rope_theta;
+  if (op.rope_scaling == RopeScaling::kDynamic && max_pos + 1 > op.rope_original_max) {
+    const float f = op.rope_factor;
+    const float r = (f * float(max_pos + 1)) / float(op.rope_original_max) - (f - 1.0f);
+    theta = theta * float(std::pow(double(r), double(D) / double(D - 2)));
+  }
+  for (size_t i = 0; i < half; ++i) {
+    const float e = float(2 * i) / float(D);
+    inv[i] = 1.0f / float(std::pow(double(theta), double(e)));
+  }
+  for (size_t t = 0; t < S; ++t) {
+    float p = float(pos ? pos[t] : int32_t(t));
+    if (op.rope_scaling == RopeScaling::kLinear) p = p / op.rope_factor;
+    for (size_t i = 0; i < half; ++i) {
+      const float a = inv[i] * p;
+      cs[i] = float(std::cos(double(a)));
+      sn[i] = float(std::sin(double(a)));
+    }
+    const float* xq = x + t * in_cols;
+    const float* xk = xq + H * D;
+    const float* xv = xk + KV * D;
+    float* yq = y + t * out_cols;
+    float* yk = yq + H * D;
+    float* yv = yk + H * D;
+    for (size_t h = 0; h < H; ++h) rotate(half, xq + h * D, cs, sn, yq + h * D);
+    // Each kv head is rotated once, then copied to the other query heads of its group.
+    for (size_t g = 0; g < KV; ++g) {
+      float* k0 = yk + g * group * D;
+      rotate(half, xk + g * D, cs, sn, k0);
+      for (size_t r = 0; r < group; ++r) {
+        if (r > 0) std::memcpy(k0 + r * D, k0, D * sizeof(float));
+        std::memcpy(yv + (g * group + r) * D, xv + g * D, D * sizeof(float));
+      }
+    }
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+extern const OpEntry kRopeOp = {
+    OpKind::kRope, "ROPE", 1, {kInputs, 2, 1, kOutputs, 1}, fb::OpOptions::RopeOptions,
+    decode, kOptions, 8, validate, scratch_bytes, nullptr, nullptr, run};
+
+}  // namespace heed

@@ -1,0 +1,103 @@
+// Causal LMs through the C API: logits [S, V] per position, the causal
+// property (a prefix's logits are the first rows of the whole sequence's),
+// the same bytes on every ISA, and heed_session_logits' error codes.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "heed/heed.h"
+#include "kernels/isa.h"
+#include "runtime/loaded-model.h"
+#include "runtime/tiny-decoder.h"
+
+using namespace heed;
+
+TEST_SUITE("fast") {
+
+TEST_CASE("causal LM: logits of every position, causal, identical on every ISA, fp32 and int8") {
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    test::Loaded m(test::tiny_decoder_graph(int8));
+    heed_model_info info;
+    REQUIRE(heed_model_get_info(m.model, &info) == HEED_OK);
+    CHECK(info.task == HEED_TASK_CAUSAL_LM);
+    CHECK(info.output_size == 40);
+    CHECK(info.vocab_size == 40);
+    CHECK(info.max_seq == 48);
+    std::vector<int32_t> ids(48);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 13 + 5) % 40);
+    std::vector<float> first;
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
+      if (!isa_supported(isa)) continue;
+      CAPTURE(isa_name(isa));
+      heed_session_options o;
+      heed_session_options_init(&o);
+      o.isa = isa_name(isa);
+      heed_session* s = nullptr;
+      REQUIRE(heed_session_create(m.model, &o, nullptr, 0, &s) == HEED_OK);
+      std::vector<float> full(48 * 40), part(48 * 40);
+      size_t rows = 0, vocab = 0;
+      REQUIRE(heed_session_logits(s, ids.data(), 48, full.data(), full.size(), &rows, &vocab) == HEED_OK);
+      CHECK(rows == 48);
+      CHECK(vocab == 40);
+      // Rows differ from one another (the model is not constant in position).
+      CHECK(std::memcmp(full.data(), full.data() + 40, 40 * sizeof(float)) != 0);
+      for (size_t n : {size_t(1), size_t(7), size_t(17), size_t(33)}) {
+        CAPTURE(n);
+        REQUIRE(heed_session_logits(s, ids.data(), n, part.data(), part.size(), &rows, &vocab) == HEED_OK);
+        CHECK(rows == n);
+        CHECK(std::memcmp(part.data(), full.data(), n * 40 * sizeof(float)) == 0);
+      }
+      // Changing a later token leaves earlier rows alone and changes its own.
+      std::vector<int32_t> other = ids;
+      other[20] = (other[20] + 1) % 40;
+      REQUIRE(heed_session_logits(s, other.data(), 48, part.data(), part.size(), &rows, &vocab) == HEED_OK);
+      CHECK(std::memcmp(part.data(), full.data(), 20 * 40 * sizeof(float)) == 0);
+      CHECK(std::memcmp(part.data() + 20 * 40, full.data() + 20 * 40, 40 * sizeof(float)) != 0);
+      // heed_session_run writes the same.
+      size_t n = 0;
+      REQUIRE(heed_session_run(s, ids.data(), 48, part.data(), part.size(), &n) == HEED_OK);
+      CHECK(n == 48 * 40);
+      CHECK(part == full);
+      if (first.empty()) first = full;
+      CHECK(std::memcmp(full.data(), first.data(), full.size() * sizeof(float)) == 0);
+      heed_session_free(s);
+    }
+  }
+}
+
+TEST_CASE("heed_session_logits: bad ids, too long, empty, small buffer, not a causal LM, NULL") {
+  test::Loaded m(test::tiny_decoder_graph(false));
+  heed_session* s = nullptr;
+  REQUIRE(heed_session_create(m.model, nullptr, nullptr, 0, &s) == HEED_OK);
+  std::vector<float> out(49 * 40);
+  std::vector<int32_t> ids(49, 3);
+  size_t rows = 0, vocab = 0;
+  ids[4] = 40;
+  CHECK(heed_session_logits(s, ids.data(), 6, out.data(), out.size(), &rows, &vocab) == HEED_ERROR_INVALID_INPUT);
+  CHECK(std::string(heed_last_error()).find("token id 40 at position 4 is outside the vocabulary [0, 40)") != std::string::npos);
+  ids[4] = -1;
+  CHECK(heed_session_logits(s, ids.data(), 6, out.data(), out.size(), &rows, &vocab) == HEED_ERROR_INVALID_INPUT);
+  ids[4] = 3;
+  CHECK(heed_session_logits(s, ids.data(), 49, out.data(), out.size(), &rows, &vocab) == HEED_ERROR_INVALID_INPUT);
+  CHECK(std::string(heed_last_error()).find("49 tokens exceed the session's max_seq of 48") != std::string::npos);
+  CHECK(heed_session_logits(s, ids.data(), 0, out.data(), out.size(), &rows, &vocab) == HEED_ERROR_INVALID_INPUT);
+  rows = vocab = 0;
+  CHECK(heed_session_logits(s, ids.data(), 6, out.data(), 6 * 40 - 1, &rows, &vocab) == HEED_ERROR_BUFFER_TOO_SMALL);
+  CHECK(rows == 6);
+  CHECK(vocab == 40);
+  CHECK(std::string(heed_last_error()) == "output needs 240 floats, buffer holds 239");
+  CHECK(heed_session_logits(s, ids.data(), 6, out.data(), 6 * 40, nullptr, nullptr) == HEED_OK);
+  CHECK(heed_session_logits(nullptr, ids.data(), 6, out.data(), out.size(), &rows, &vocab) == HEED_ERROR_INVALID_ARGUMENT);
+  CHECK(heed_session_logits(s, nullptr, 6, out.data(), out.size(), &rows, &vocab) == HEED_ERROR_INVALID_ARGUMENT);
+  heed_session_free(s);
+
+  test::Loaded bert(test::tiny_graph(false));
+  REQUIRE(heed_session_create(bert.model, nullptr, nullptr, 0, &s) == HEED_OK);
+  CHECK(heed_session_logits(s, ids.data(), 6, out.data(), out.size(), &rows, &vocab) == HEED_ERROR_UNSUPPORTED);
+  CHECK(std::string(heed_last_error()).find("not a causal LM") != std::string::npos);
+  heed_session_free(s);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,113 @@
+// logits: a causal LM's next-token logits for token ids given on the command
+// line, every position (or the last with --last), through the public C API.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "heed/heed.h"
+
+namespace heed::cli {
+
+namespace {
+int fail(const std::string& what) {
+  std::fprintf(stderr, "heed logits: %s: %s\n", what.c_str(), escape_text(heed_last_error()).c_str());
+  return 1;
+}
+
+// "1,2,3": decimal ids in 0..INT32_MAX separated by single commas, at most
+// `max_count` of them (checked before each one is stored).
+bool parse_ids(const std::string& s, size_t max_count, std::vector<int32_t>* out, std::string* error) {
+  out->clear();
+  size_t i = 0;
+  while (true) {
+    if (out->size() == max_count) {
+      *error = "--ids: more than the session's " + std::to_string(max_count) + " tokens";
+      return false;
+    }
+    size_t start = i;
+    uint64_t v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 11) v = v * 10 + uint64_t(s[i++] - '0');
+    if (i == start || v > uint64_t(INT32_MAX) || (i < s.size() && s[i] != ',')) {
+      *error = "--ids: '" + escape_text(s.substr(start, 24)) + "' is not a token id in 0.." + std::to_string(INT32_MAX) +
+               " (ids are decimal, separated by commas)";
+      return false;
+    }
+    out->push_back(int32_t(v));
+    if (i == s.size()) return true;
+    ++i;  // the comma
+  }
+}
+}  // namespace
+
+int cmd_logits(int argc, char** argv) {
+  Args args;
+  std::string err;
+  if (!parse_args(argc, argv, {"--ids", "--threads", "--max-seq", "--isa"}, {"--json", "--last"}, &args, &err)) {
+    std::fprintf(stderr, "heed logits: %s\n", err.c_str());
+    return 2;
+  }
+  if (args.positional.size() != 1 || !args.has("--ids")) {
+    std::fprintf(stderr,
+                 "usage: heed logits model.heed --ids ID,ID,... [--last] [--json] [--threads N] [--max-seq N] [--isa ISA]\n");
+    return 2;
+  }
+  uint64_t threads = 1, max_seq = 0;
+  if (!flag_uint(args, "--threads", 1, 1, HEED_MAX_THREADS, &threads, &err) ||
+      !flag_uint(args, "--max-seq", 0, 0, UINT32_MAX, &max_seq, &err)) {
+    std::fprintf(stderr, "heed logits: %s\n", err.c_str());
+    return 2;
+  }
+  heed_model* model = nullptr;
+  if (heed_model_load(args.positional[0].c_str(), &model) != HEED_OK) return fail("cannot load model");
+  heed_model_info info;
+  heed_model_get_info(model, &info);
+  if (info.task != HEED_TASK_CAUSAL_LM) {
+    std::fprintf(stderr, "heed logits: %s is not a causal language model\n", escape_text(args.positional[0]).c_str());
+    heed_model_free(model);
+    return 1;
+  }
+  heed_session_options opts;
+  heed_session_options_init(&opts);
+  opts.max_seq = size_t(max_seq);
+  opts.num_threads = int(threads);
+  const std::string isa = args.get("--isa");
+  if (args.has("--isa")) opts.isa = isa.c_str();
+  heed_session* session = nullptr;
+  if (heed_session_create(model, &opts, nullptr, 0, &session) != HEED_OK) {
+    const int rc = fail("cannot create session");
+    heed_model_free(model);
+    return rc;
+  }
+  const size_t limit = max_seq ? size_t(max_seq) : info.max_seq;
+  std::vector<int32_t> ids;
+  if (!parse_ids(args.get("--ids"), limit, &ids, &err)) {
+    std::fprintf(stderr, "heed logits: %s\n", err.c_str());
+    heed_session_free(session);
+    heed_model_free(model);
+    return 2;
+  }
+  std::vector<float> logits(ids.size() * info.output_size);
+  size_t rows = 0, vocab = 0;
+  int rc = 0;
+  if (heed_session_logits(session, ids.data(), ids.size(), logits.data(), logits.size(), &rows, &vocab) != HEED_OK) {
+    rc = fail("cannot run the model");
+  } else {
+    const bool json = args.has("--json");
+    const size_t first = args.has("--last") ? rows - 1 : 0;
+    if (json) std::printf("{\"rows\": %zu, \"first_position\": %zu, \"vocab\": %zu, \"logits\": [", rows - first, first, vocab);
+    for (size_t r = first; r < rows; ++r) {
+      const float* row = logits.data() + r * vocab;
+      if (json) std::printf("%s[", r > first ? ", " : "");
+      else std::printf("%zu\t", r);
+      for (size_t v = 0; v < vocab; ++v) std::printf(json ? "%s%.9g" : "%s%.9g", v ? (json ? ", " : " ") : "", double(row[v]));
+      std::printf(json ? "]" : "\n");
+    }
+    if (json) std::printf("]}\n");
+  }
+  heed_session_free(session);
+  heed_model_free(model);
+  return rc;
+}
+
+}  // namespace heed::cli
