@@ -1,0 +1,132 @@
+"""Checks of heed's trained decoder (tests/data/wordnet-llama, made by tools/train-decoder.py)
+on the reference side alone: transformers loads it, its tokenizer round-trips real text, and it
+predicts held-out WordNet glosses far better than a unigram model (runs without a heed binary:
+pytest -m reference)."""
+
+import importlib.util
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, record
+
+pytestmark = pytest.mark.reference
+
+# $HEED_TRAINED_DECODER: another directory made by tools/train-decoder.py.
+MODEL_DIR = Path(os.environ.get("HEED_TRAINED_DECODER")
+                 or REPO / "tests" / "data" / "wordnet-llama")
+# The held-out perplexity must stay below this fraction of the unigram baseline's.
+MAX_PPL_RATIO = 0.5
+
+
+def _train_decoder():
+    spec = importlib.util.spec_from_file_location("train_decoder",
+                                                  REPO / "tools" / "train-decoder.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def report():
+    with open(MODEL_DIR / "train-report.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="module")
+def corpus(report):
+    td = _train_decoder()
+    train, heldout = td.build_corpus(td.WORDNET_DIR, report["args"]["heldout"])
+    return td, train, heldout
+
+
+@pytest.fixture(scope="module")
+def hf_tok():
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(MODEL_DIR)
+
+
+@pytest.fixture(scope="module")
+def model():
+    from transformers import LlamaForCausalLM
+    m = LlamaForCausalLM.from_pretrained(MODEL_DIR)
+    m.eval()
+    return m
+
+
+def test_split_is_the_trained_one(report, corpus):
+    td, train, heldout = corpus
+    assert td._hash("\n".join(heldout)) == report["corpus"]["heldout_sha1"]
+    assert td._hash("\n".join(train)) == report["corpus"]["train_sha1"]
+    assert not set(train) & set(heldout)
+
+
+def test_config_is_a_small_gqa_llama(model, report):
+    c = model.config
+    assert c.model_type == "llama" and type(model).__name__ == "LlamaForCausalLM"
+    assert c.num_key_value_heads < c.num_attention_heads
+    assert c.num_attention_heads % c.num_key_value_heads == 0
+    n = sum(p.numel() for p in model.parameters())
+    assert 2_000_000 <= n <= 20_000_000 and n == report["parameters"]
+    assert (MODEL_DIR / "model.safetensors").stat().st_size <= 25 * 2**20
+
+
+def test_tokenizer_round_trips(hf_tok, corpus, i18n):
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+    _, train, heldout = corpus
+    raw = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+    fast = PreTrainedTokenizerFast(tokenizer_file=str(MODEL_DIR / "tokenizer.json"))
+    texts = heldout + train[:2000] + i18n
+    auto_ids = hf_tok(texts)["input_ids"]
+    used_bytes = 0
+    for text, ids in zip(texts, auto_ids):
+        assert ids[0] == hf_tok.bos_token_id == 1
+        body = ids[1:]
+        assert raw.encode(text, add_special_tokens=False).ids == body, text
+        assert fast(text, add_special_tokens=False)["input_ids"] == body, text
+        assert 0 not in body, f"<unk> in {text!r}"
+        assert hf_tok.decode(body) == text
+        used_bytes += any(3 <= t <= 258 for t in body)
+    # Byte fallback: WordNet is ASCII, so the vocabulary is too, and every i18n line (each
+    # holds a non-ASCII character) needs byte pieces; no WordNet line does.
+    assert used_bytes == len(i18n)
+    record("trained decoder tokenizer", texts=len(texts), lines_with_byte_pieces=used_bytes)
+
+
+def test_heldout_perplexity_beats_unigram(model, hf_tok, corpus, report):
+    import torch
+    _, train, heldout = corpus
+    max_len = model.config.max_position_embeddings
+    counts = [1] * len(hf_tok)
+    for ids in hf_tok(train)["input_ids"]:
+        for t in ids[1:] + [hf_tok.eos_token_id]:
+            counts[t] += 1
+    total = sum(counts)
+    seqs = [(ids + [hf_tok.eos_token_id])[:max_len] for ids in hf_tok(heldout)["input_ids"]]
+    nll = uni = 0.0
+    n = 0
+    with torch.no_grad():
+        for b in range(0, len(seqs), 32):  # right-padded batches, pads masked and not scored
+            chunk = seqs[b:b + 32]
+            width = max(len(s) for s in chunk)
+            x = torch.zeros(len(chunk), width, dtype=torch.long)
+            mask = torch.zeros_like(x)
+            for i, s in enumerate(chunk):
+                x[i, :len(s)], mask[i, :len(s)] = torch.tensor(s), 1
+            logp = torch.log_softmax(model(input_ids=x, attention_mask=mask).logits.double(), -1)
+            for i, s in enumerate(chunk):
+                nll -= float(logp[i, :len(s) - 1].gather(1, x[i, 1:len(s), None]).sum())
+                uni -= sum(math.log(counts[t] / total) for t in s[1:])
+                n += len(s) - 1
+    ppl, uni_ppl = math.exp(nll / n), math.exp(uni / n)
+    record("trained decoder held-out", perplexity=round(ppl, 3),
+           unigram_perplexity=round(uni_ppl, 3), tokens=n)
+    assert ppl < MAX_PPL_RATIO * uni_ppl
+    assert n == report["heldout"]["tokens"]
+    # The directory holds the model that train-report.json describes.
+    assert ppl == pytest.approx(report["heldout"]["perplexity"], rel=1e-3)
+    assert uni_ppl == pytest.approx(report["heldout"]["unigram_perplexity"], rel=1e-3)
