@@ -130,3 +130,39 @@ def test_heldout_perplexity_beats_unigram(model, hf_tok, corpus, report):
     # The directory holds the model that train-report.json describes.
     assert ppl == pytest.approx(report["heldout"]["perplexity"], rel=1e-3)
     assert uni_ppl == pytest.approx(report["heldout"]["unigram_perplexity"], rel=1e-3)
+
+
+# heed side: the converted model against transformers on held-out lines (ids from the HF tokenizer,
+# the converted decoder carries no tokenizer yet).
+FP32_MAX_REL = 1e-4   # max |heed - hf| / max |hf| per position
+INT8_MIN_COS = 0.99   # cosine of the logits per position
+
+
+@pytest.mark.heed
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_heed_logits_match_transformers(heed, work_dir, model, hf_tok, corpus, precision):
+    import numpy as np
+    import torch
+
+    out = work_dir / f"wordnet-llama-{precision}.heed"
+    if not out.exists():
+        heed.run("convert", MODEL_DIR, "-o", out, "--precision", precision)
+    _, _, heldout = corpus
+    worst_rel, worst_cos = 0.0, 1.0
+    for line in heldout[:12]:
+        ids = hf_tok(line)["input_ids"][: model.config.max_position_embeddings]
+        with torch.no_grad():
+            ref = model(torch.tensor([ids])).logits[0].double().numpy()
+        p = heed.run("logits", out, "--ids", ",".join(map(str, ids)), "--json")
+        j = json.loads(p.stdout)
+        got = np.array(j["logits"], dtype=np.float64)
+        assert got.shape == ref.shape == (j["rows"], j["vocab"])
+        rel = (np.abs(got - ref).max(1) / np.abs(ref).max(1)).max()
+        cos = ((got * ref).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))).min()
+        worst_rel, worst_cos = max(worst_rel, rel), min(worst_cos, cos)
+    record(f"trained decoder {precision} logits vs transformers", lines=12,
+           max_rel=worst_rel, min_cos=worst_cos)
+    if precision == "fp32":
+        assert worst_rel <= FP32_MAX_REL, worst_rel
+    else:
+        assert worst_cos >= INT8_MIN_COS, worst_cos
