@@ -8,6 +8,7 @@
 #include <string>
 
 #include "arch/arch.h"
+#include "arch/config-fields.h"
 #include "arch/weights.h"
 #include "tokenizer/wordpiece.h"
 
@@ -25,6 +26,7 @@ struct BertConfig {
 Status read_config(const HfDir& dir, BertConfig* c, std::vector<std::string>* labels) {
   const JsonValue& j = dir.config;
   const std::string& src = dir.config_name;
+  const ConfigFields cf(dir);
   HEED_RETURN_IF_ERROR(json_get_int(j, "hidden_size", src, &c->hidden));
   HEED_RETURN_IF_ERROR(json_get_int(j, "num_hidden_layers", src, &c->layers));
   HEED_RETURN_IF_ERROR(json_get_int(j, "num_attention_heads", src, &c->heads));
@@ -36,36 +38,29 @@ Status read_config(const HfDir& dir, BertConfig* c, std::vector<std::string>* la
   if (j.find("layer_norm_eps")) HEED_RETURN_IF_ERROR(json_get_number(j, "layer_norm_eps", src, &c->eps));
   c->act = "gelu";
   if (j.find("hidden_act")) HEED_RETURN_IF_ERROR(json_get_string(j, "hidden_act", src, &c->act));
-  auto bad = [&](const char* field, const char* why) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field '%s' %s", src.c_str(), field, why);
-  };
   // Each range is what the runtime accepts (format/model.h), so a config it
   // would refuse is named here rather than surfacing as an invalid model.
-  auto range = [&](const char* field, int64_t v, int64_t lo, int64_t hi) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field '%s' is %lld, outside %lld..%lld", src.c_str(), field,
-                         (long long)v, (long long)lo, (long long)hi);
-  };
-  if (c->hidden < 1 || c->hidden > kMaxGemmK) return range("hidden_size", c->hidden, 1, kMaxGemmK);
-  if (c->layers < 1 || c->layers > 1024) return range("num_hidden_layers", c->layers, 1, 1024);
-  if (c->heads < 1 || c->heads > kMaxHeads) return range("num_attention_heads", c->heads, 1, kMaxHeads);
-  if (c->hidden % c->heads != 0) return bad("num_attention_heads", "must divide hidden_size");
+  if (c->hidden < 1 || c->hidden > kMaxGemmK) return cf.range("hidden_size", c->hidden, 1, kMaxGemmK);
+  if (c->layers < 1 || c->layers > 1024) return cf.range("num_hidden_layers", c->layers, 1, 1024);
+  if (c->heads < 1 || c->heads > kMaxHeads) return cf.range("num_attention_heads", c->heads, 1, kMaxHeads);
+  if (c->hidden % c->heads != 0) return cf.bad("num_attention_heads", "must divide hidden_size");
   if (c->hidden / c->heads > kMaxHeadDim) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: hidden_size / num_attention_heads = %lld exceeds heed's head size cap of %d",
                          src.c_str(), (long long)(c->hidden / c->heads), kMaxHeadDim);
   }
-  if (c->intermediate < 1 || c->intermediate > kMaxGemmK) return range("intermediate_size", c->intermediate, 1, kMaxGemmK);
-  if (c->max_pos < 2 || c->max_pos > kMaxSeq) return range("max_position_embeddings", c->max_pos, 2, kMaxSeq);
+  if (c->intermediate < 1 || c->intermediate > kMaxGemmK) return cf.range("intermediate_size", c->intermediate, 1, kMaxGemmK);
+  if (c->max_pos < 2 || c->max_pos > kMaxSeq) return cf.range("max_position_embeddings", c->max_pos, 2, kMaxSeq);
   if (c->vocab < 1 || c->vocab > int64_t(WordPieceTokenizer::kMaxVocabSize)) {
-    return range("vocab_size", c->vocab, 1, int64_t(WordPieceTokenizer::kMaxVocabSize));
+    return cf.range("vocab_size", c->vocab, 1, int64_t(WordPieceTokenizer::kMaxVocabSize));
   }
-  if (c->type_vocab < 1 || c->type_vocab > 1024) return range("type_vocab_size", c->type_vocab, 1, 1024);
+  if (c->type_vocab < 1 || c->type_vocab > 1024) return cf.range("type_vocab_size", c->type_vocab, 1, 1024);
   // The runtime keeps epsilon as a positive normal float32.
   if (!(c->eps >= 1e-30 && c->eps <= 1.0)) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field 'layer_norm_eps' is %g, outside 1e-30..1", src.c_str(), c->eps);
   }
   if (c->act != "gelu") return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: hidden_act '%s' is not supported (gelu only)", src.c_str(), c->act.c_str());
   if (const JsonValue* pe = j.find("position_embedding_type"); pe && !pe->is_null()) {
-    if (!pe->is_string()) return bad("position_embedding_type", "must be a string");
+    if (!pe->is_string()) return cf.bad("position_embedding_type", "must be a string");
     if (pe->as_string() != "absolute") {
       return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: position_embedding_type '%s' is not supported", src.c_str(),
                            pe->as_string().c_str());
@@ -76,9 +71,9 @@ Status read_config(const HfDir& dir, BertConfig* c, std::vector<std::string>* la
   // LABEL_0.... Bounded before anything is allocated for them.
   const JsonValue* id2label = j.find("id2label");
   if (id2label && !id2label->is_null()) {
-    if (!id2label->is_object()) return bad("id2label", "must map ids 0..n-1 to strings");
+    if (!id2label->is_object()) return cf.bad("id2label", "must map ids 0..n-1 to strings");
     const size_t n = id2label->members().size();
-    if (n < 1 || n > kMaxLabels) return range("id2label", int64_t(n), 1, int64_t(kMaxLabels));
+    if (n < 1 || n > kMaxLabels) return cf.range("id2label", int64_t(n), 1, int64_t(kMaxLabels));
     labels->assign(n, std::string());
     std::vector<uint8_t> seen(n, 0);
     for (const auto& [k, v] : id2label->members()) {
@@ -86,7 +81,7 @@ Status read_config(const HfDir& dir, BertConfig* c, std::vector<std::string>* la
       bool ok = !k.empty() && k.size() <= 6 && v.is_string();
       for (char ch : k) ok = ok && ch >= '0' && ch <= '9';
       if (ok) id = size_t(std::stoul(k));
-      if (!ok || id >= n || seen[id]) return bad("id2label", "must map each id 0..n-1 (decimal keys) to one string");
+      if (!ok || id >= n || seen[id]) return cf.bad("id2label", "must map each id 0..n-1 (decimal keys) to one string");
       seen[id] = 1;
       (*labels)[id] = v.as_string();
     }
@@ -95,7 +90,7 @@ Status read_config(const HfDir& dir, BertConfig* c, std::vector<std::string>* la
     c->num_labels = 2;
     if (j.find("num_labels")) HEED_RETURN_IF_ERROR(json_get_int(j, "num_labels", src, &c->num_labels));
     if (c->num_labels < 1 || c->num_labels > int64_t(kMaxLabels)) {
-      return range("num_labels", c->num_labels, 1, int64_t(kMaxLabels));
+      return cf.range("num_labels", c->num_labels, 1, int64_t(kMaxLabels));
     }
   }
   return Status::Ok();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "arch/arch.h"
+#include "arch/config-fields.h"
 #include "arch/weights.h"
 
 namespace heed::conv {
@@ -27,26 +28,19 @@ struct Gpt2Config {
 Status read_config(const HfDir& dir, Gpt2Config* c) {
   const JsonValue& j = dir.config;
   const std::string& src = dir.config_name;
-  auto present = [&](const char* f) {
-    const JsonValue* v = j.find(f);
-    return v && !v->is_null();
-  };
-  auto range = [&](const char* field, int64_t v, int64_t lo, int64_t hi) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field '%s' is %lld, outside %lld..%lld", src.c_str(), field,
-                         (long long)v, (long long)lo, (long long)hi);
-  };
+  const ConfigFields cf(dir);
   // transformers' defaults for every field left out.
   c->hidden = 768, c->layers = 12, c->heads = 12, c->positions = 1024, c->vocab = 50257;
-  if (present("n_embd")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_embd", src, &c->hidden));
-  if (present("n_layer")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_layer", src, &c->layers));
-  if (present("n_head")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_head", src, &c->heads));
-  if (present("n_positions")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_positions", src, &c->positions));
-  if (present("vocab_size")) HEED_RETURN_IF_ERROR(json_get_int(j, "vocab_size", src, &c->vocab));
+  if (cf.present("n_embd")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_embd", src, &c->hidden));
+  if (cf.present("n_layer")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_layer", src, &c->layers));
+  if (cf.present("n_head")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_head", src, &c->heads));
+  if (cf.present("n_positions")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_positions", src, &c->positions));
+  if (cf.present("vocab_size")) HEED_RETURN_IF_ERROR(json_get_int(j, "vocab_size", src, &c->vocab));
   c->inner = 4 * c->hidden;
-  if (present("n_inner")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_inner", src, &c->inner));
-  if (present("layer_norm_epsilon")) HEED_RETURN_IF_ERROR(json_get_number(j, "layer_norm_epsilon", src, &c->eps));
+  if (cf.present("n_inner")) HEED_RETURN_IF_ERROR(json_get_int(j, "n_inner", src, &c->inner));
+  if (cf.present("layer_norm_epsilon")) HEED_RETURN_IF_ERROR(json_get_number(j, "layer_norm_epsilon", src, &c->eps));
   std::string act = "gelu_new";
-  if (present("activation_function")) HEED_RETURN_IF_ERROR(json_get_string(j, "activation_function", src, &act));
+  if (cf.present("activation_function")) HEED_RETURN_IF_ERROR(json_get_string(j, "activation_function", src, &act));
   if (act == "gelu_new" || act == "gelu_pytorch_tanh") {
     c->act = Activation::kGeluTanh;
   } else if (act == "gelu") {
@@ -60,31 +54,31 @@ Status read_config(const HfDir& dir, Gpt2Config* c) {
                          "%s: activation_function '%s' is not supported (gelu_new, gelu_pytorch_tanh, gelu, relu, tanh)",
                          src.c_str(), act.c_str());
   }
-  if (present("scale_attn_weights")) HEED_RETURN_IF_ERROR(json_get_bool(j, "scale_attn_weights", src, &c->scale_attn));
-  if (present("scale_attn_by_inverse_layer_idx")) {
+  if (cf.present("scale_attn_weights")) HEED_RETURN_IF_ERROR(json_get_bool(j, "scale_attn_weights", src, &c->scale_attn));
+  if (cf.present("scale_attn_by_inverse_layer_idx")) {
     HEED_RETURN_IF_ERROR(json_get_bool(j, "scale_attn_by_inverse_layer_idx", src, &c->scale_by_layer));
   }
-  if (present("add_cross_attention")) {
+  if (cf.present("add_cross_attention")) {
     bool cross = false;
     HEED_RETURN_IF_ERROR(json_get_bool(j, "add_cross_attention", src, &cross));
     if (cross) return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: add_cross_attention true is not supported", src.c_str());
   }
-  if (present("tie_word_embeddings")) {
+  if (cf.present("tie_word_embeddings")) {
     bool tie = true;
     HEED_RETURN_IF_ERROR(json_get_bool(j, "tie_word_embeddings", src, &tie));
     // GPT2LMHeadModel saves no lm_head.weight; untied heads are not read.
     if (!tie) return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: tie_word_embeddings false is not supported for gpt2", src.c_str());
   }
-  if (c->hidden < 1 || c->hidden > kMaxGemmK) return range("n_embd", c->hidden, 1, kMaxGemmK);
-  if (c->layers < 1 || c->layers > 1024) return range("n_layer", c->layers, 1, 1024);
-  if (c->heads < 1 || c->heads > kMaxHeads) return range("n_head", c->heads, 1, kMaxHeads);
+  if (c->hidden < 1 || c->hidden > kMaxGemmK) return cf.range("n_embd", c->hidden, 1, kMaxGemmK);
+  if (c->layers < 1 || c->layers > 1024) return cf.range("n_layer", c->layers, 1, 1024);
+  if (c->heads < 1 || c->heads > kMaxHeads) return cf.range("n_head", c->heads, 1, kMaxHeads);
   if (c->hidden % c->heads != 0) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field 'n_head' must divide n_embd", src.c_str());
   }
-  if (c->hidden / c->heads > kMaxHeadDim) return range("n_embd / n_head", c->hidden / c->heads, 1, kMaxHeadDim);
-  if (c->inner < 1 || c->inner > kMaxGemmK) return range("n_inner", c->inner, 1, kMaxGemmK);
-  if (c->positions < 2 || c->positions > kMaxSeq) return range("n_positions", c->positions, 2, kMaxSeq);
-  if (c->vocab < 1 || c->vocab > kMaxDim) return range("vocab_size", c->vocab, 1, kMaxDim);
+  if (c->hidden / c->heads > kMaxHeadDim) return cf.range("n_embd / n_head", c->hidden / c->heads, 1, kMaxHeadDim);
+  if (c->inner < 1 || c->inner > kMaxGemmK) return cf.range("n_inner", c->inner, 1, kMaxGemmK);
+  if (c->positions < 2 || c->positions > kMaxSeq) return cf.range("n_positions", c->positions, 2, kMaxSeq);
+  if (c->vocab < 1 || c->vocab > kMaxDim) return cf.range("vocab_size", c->vocab, 1, kMaxDim);
   if (!(c->eps >= 1e-30 && c->eps <= 1.0)) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field 'layer_norm_epsilon' is %g, outside 1e-30..1", src.c_str(),
                          c->eps);

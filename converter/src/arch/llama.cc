@@ -14,6 +14,7 @@
 #include <string>
 
 #include "arch/arch.h"
+#include "arch/config-fields.h"
 #include "arch/weights.h"
 
 namespace heed::conv {
@@ -30,59 +31,48 @@ struct LlamaConfig {
 Status read_config(const HfDir& dir, LlamaConfig* c) {
   const JsonValue& j = dir.config;
   const std::string& src = dir.config_name;
-  // A field that is absent or null takes transformers' default.
-  auto present = [&](const char* f) {
-    const JsonValue* v = j.find(f);
-    return v && !v->is_null();
-  };
-  auto range = [&](const char* field, int64_t v, int64_t lo, int64_t hi) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field '%s' is %lld, outside %lld..%lld", src.c_str(), field,
-                         (long long)v, (long long)lo, (long long)hi);
-  };
-  auto bad = [&](const char* field, const char* why) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field '%s' %s", src.c_str(), field, why);
-  };
+  const ConfigFields cf(dir);
   HEED_RETURN_IF_ERROR(json_get_int(j, "hidden_size", src, &c->hidden));
   HEED_RETURN_IF_ERROR(json_get_int(j, "intermediate_size", src, &c->intermediate));
   HEED_RETURN_IF_ERROR(json_get_int(j, "num_hidden_layers", src, &c->layers));
   HEED_RETURN_IF_ERROR(json_get_int(j, "num_attention_heads", src, &c->heads));
   HEED_RETURN_IF_ERROR(json_get_int(j, "vocab_size", src, &c->vocab));
   c->max_pos = 2048;
-  if (present("max_position_embeddings")) HEED_RETURN_IF_ERROR(json_get_int(j, "max_position_embeddings", src, &c->max_pos));
+  if (cf.present("max_position_embeddings")) HEED_RETURN_IF_ERROR(json_get_int(j, "max_position_embeddings", src, &c->max_pos));
   c->kv_heads = c->heads;
-  if (present("num_key_value_heads")) HEED_RETURN_IF_ERROR(json_get_int(j, "num_key_value_heads", src, &c->kv_heads));
-  if (present("rms_norm_eps")) HEED_RETURN_IF_ERROR(json_get_number(j, "rms_norm_eps", src, &c->eps));
-  if (present("rope_theta")) HEED_RETURN_IF_ERROR(json_get_number(j, "rope_theta", src, &c->theta));
-  if (present("tie_word_embeddings")) HEED_RETURN_IF_ERROR(json_get_bool(j, "tie_word_embeddings", src, &c->tie));
-  if (present("attention_bias")) HEED_RETURN_IF_ERROR(json_get_bool(j, "attention_bias", src, &c->attention_bias));
+  if (cf.present("num_key_value_heads")) HEED_RETURN_IF_ERROR(json_get_int(j, "num_key_value_heads", src, &c->kv_heads));
+  if (cf.present("rms_norm_eps")) HEED_RETURN_IF_ERROR(json_get_number(j, "rms_norm_eps", src, &c->eps));
+  if (cf.present("rope_theta")) HEED_RETURN_IF_ERROR(json_get_number(j, "rope_theta", src, &c->theta));
+  if (cf.present("tie_word_embeddings")) HEED_RETURN_IF_ERROR(json_get_bool(j, "tie_word_embeddings", src, &c->tie));
+  if (cf.present("attention_bias")) HEED_RETURN_IF_ERROR(json_get_bool(j, "attention_bias", src, &c->attention_bias));
   std::string act = "silu";
-  if (present("hidden_act")) HEED_RETURN_IF_ERROR(json_get_string(j, "hidden_act", src, &act));
+  if (cf.present("hidden_act")) HEED_RETURN_IF_ERROR(json_get_string(j, "hidden_act", src, &act));
   if (act != "silu") {
     return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: hidden_act '%s' is not supported (silu only)", src.c_str(),
                          act.c_str());
   }
-  if (present("mlp_bias")) {
+  if (cf.present("mlp_bias")) {
     bool mlp_bias = false;
     HEED_RETURN_IF_ERROR(json_get_bool(j, "mlp_bias", src, &mlp_bias));
     if (mlp_bias) return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: mlp_bias true is not supported", src.c_str());
   }
-  if (present("pretraining_tp")) {
+  if (cf.present("pretraining_tp")) {
     int64_t tp = 1;  // splits the same products in transformers: no effect on the math
     HEED_RETURN_IF_ERROR(json_get_int(j, "pretraining_tp", src, &tp));
-    if (tp < 1 || tp > 1024) return range("pretraining_tp", tp, 1, 1024);
+    if (tp < 1 || tp > 1024) return cf.range("pretraining_tp", tp, 1, 1024);
   }
 
-  if (c->hidden < 1 || c->hidden > kMaxGemmK) return range("hidden_size", c->hidden, 1, kMaxGemmK);
-  if (c->intermediate < 1 || c->intermediate > kMaxGemmK) return range("intermediate_size", c->intermediate, 1, kMaxGemmK);
-  if (c->layers < 1 || c->layers > 1024) return range("num_hidden_layers", c->layers, 1, 1024);
-  if (c->heads < 1 || c->heads > kMaxHeads) return range("num_attention_heads", c->heads, 1, kMaxHeads);
-  if (c->hidden % c->heads != 0) return bad("num_attention_heads", "must divide hidden_size");
+  if (c->hidden < 1 || c->hidden > kMaxGemmK) return cf.range("hidden_size", c->hidden, 1, kMaxGemmK);
+  if (c->intermediate < 1 || c->intermediate > kMaxGemmK) return cf.range("intermediate_size", c->intermediate, 1, kMaxGemmK);
+  if (c->layers < 1 || c->layers > 1024) return cf.range("num_hidden_layers", c->layers, 1, 1024);
+  if (c->heads < 1 || c->heads > kMaxHeads) return cf.range("num_attention_heads", c->heads, 1, kMaxHeads);
+  if (c->hidden % c->heads != 0) return cf.bad("num_attention_heads", "must divide hidden_size");
   c->head_dim = c->hidden / c->heads;
   if (c->head_dim % 2 != 0 || c->head_dim < 4 || c->head_dim > kMaxHeadDim) {
     return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: head size hidden_size / num_attention_heads = %lld must be even, 4..%d",
                          src.c_str(), (long long)c->head_dim, kMaxHeadDim);
   }
-  if (present("head_dim")) {
+  if (cf.present("head_dim")) {
     int64_t hd = 0;
     HEED_RETURN_IF_ERROR(json_get_int(j, "head_dim", src, &hd));
     // transformers 4.40.2 always uses hidden_size / num_attention_heads.
@@ -91,10 +81,10 @@ Status read_config(const HfDir& dir, LlamaConfig* c) {
                            src.c_str(), (long long)hd, (long long)c->head_dim);
     }
   }
-  if (c->kv_heads < 1 || c->kv_heads > c->heads) return range("num_key_value_heads", c->kv_heads, 1, c->heads);
-  if (c->heads % c->kv_heads != 0) return bad("num_key_value_heads", "must divide num_attention_heads");
-  if (c->max_pos < 2 || c->max_pos > int64_t(1) << 30) return range("max_position_embeddings", c->max_pos, 2, int64_t(1) << 30);
-  if (c->vocab < 1 || c->vocab > kMaxDim) return range("vocab_size", c->vocab, 1, kMaxDim);
+  if (c->kv_heads < 1 || c->kv_heads > c->heads) return cf.range("num_key_value_heads", c->kv_heads, 1, c->heads);
+  if (c->heads % c->kv_heads != 0) return cf.bad("num_key_value_heads", "must divide num_attention_heads");
+  if (c->max_pos < 2 || c->max_pos > int64_t(1) << 30) return cf.range("max_position_embeddings", c->max_pos, 2, int64_t(1) << 30);
+  if (c->vocab < 1 || c->vocab > kMaxDim) return cf.range("vocab_size", c->vocab, 1, kMaxDim);
   if (!(c->eps >= 1e-30 && c->eps <= 1.0)) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field 'rms_norm_eps' is %g, outside 1e-30..1", src.c_str(), c->eps);
   }
@@ -102,11 +92,11 @@ Status read_config(const HfDir& dir, LlamaConfig* c) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: field 'rope_theta' is %g, outside (1, 1e30]", src.c_str(), c->theta);
   }
   if (const JsonValue* rs = j.find("rope_scaling"); rs && !rs->is_null()) {
-    if (!rs->is_object()) return bad("rope_scaling", "must be an object with 'type' and 'factor'");
+    if (!rs->is_object()) return cf.bad("rope_scaling", "must be an object with 'type' and 'factor'");
     std::string type;
     const JsonValue* t = rs->find("type");
     if (!t) t = rs->find("rope_type");
-    if (!t || !t->is_string()) return bad("rope_scaling", "needs a string 'type'");
+    if (!t || !t->is_string()) return cf.bad("rope_scaling", "needs a string 'type'");
     type = t->as_string();
     if (type == "linear") {
       c->scaling = RopeScaling::kLinear;
@@ -118,10 +108,10 @@ Status read_config(const HfDir& dir, LlamaConfig* c) {
                            src.c_str(), type.c_str());
     }
     if (rs->members().size() != 2) {
-      return bad("rope_scaling", "must hold exactly 'type' and 'factor' (transformers 4.40.2 refuses other fields)");
+      return cf.bad("rope_scaling", "must hold exactly 'type' and 'factor' (transformers 4.40.2 refuses other fields)");
     }
     const JsonValue* f = rs->find("factor");
-    if (!f || !f->is_number()) return bad("rope_scaling", "needs a number 'factor'");
+    if (!f || !f->is_number()) return cf.bad("rope_scaling", "needs a number 'factor'");
     c->factor = f->as_number();
     if (!(c->factor > 1.0 && c->factor <= 1e6)) {
       return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "%s: rope_scaling factor %g is outside (1, 1e6]", src.c_str(),

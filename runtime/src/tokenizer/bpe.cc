@@ -410,10 +410,7 @@ size_t BpeTokenizer::scratch_bytes(size_t text_len) {
   return Encoder::bytes_for(text_len);
 }
 
-Status BpeTokenizer::init(const BpeConfig& config, const uint8_t* pieces, size_t pieces_size,
-                          const uint32_t* offsets, size_t num_offsets, const uint32_t* merges,
-                          size_t num_merges) {
-  ready_ = false;
+void BpeTokenizer::clear_tables() {
   pieces_.clear();
   offsets_.clear();
   slot_id_.clear();
@@ -423,6 +420,13 @@ Status BpeTokenizer::init(const BpeConfig& config, const uint8_t* pieces, size_t
   pair_merged_.clear();
   added_.clear();
   special_sorted_.clear();
+}
+
+Status BpeTokenizer::init(const BpeConfig& config, const uint8_t* pieces, size_t pieces_size,
+                          const uint32_t* offsets, size_t num_offsets, const uint32_t* merges,
+                          size_t num_merges) {
+  ready_ = false;
+  clear_tables();
   num_merges_ = 0;
   std::memset(added_first_byte_, 0, sizeof(added_first_byte_));
 
@@ -587,15 +591,7 @@ Status BpeTokenizer::init(const BpeConfig& config, const uint8_t* pieces, size_t
     std::sort(special_sorted_.begin(), special_sorted_.end());
 #if defined(__cpp_exceptions)
   } catch (const std::bad_alloc&) {
-    pieces_.clear();
-    offsets_.clear();
-    slot_id_.clear();
-    slot_hash_.clear();
-    pair_key_.clear();
-    pair_rank_.clear();
-    pair_merged_.clear();
-    added_.clear();
-    special_sorted_.clear();
+    clear_tables();
     return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "bpe: out of memory for %zu pieces and %zu merges", vocab,
                          num_merges);
   }

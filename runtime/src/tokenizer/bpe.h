@@ -154,6 +154,7 @@ class BpeTokenizer {
   const BpeConfig& config() const { return config_; }
 
  private:
+  void clear_tables();  // every table init() fills
   class Encoder;
   struct Added {
     int32_t id;

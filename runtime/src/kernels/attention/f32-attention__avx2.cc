@@ -33,12 +33,6 @@ inline float max16(__m256 lo, __m256 hi) {  // max_ps(a, b) = a > b ? a : b
   const __m128 s2 = _mm_max_ps(s4, _mm_movehl_ps(s4, s4));
   return _mm_cvtss_f32(_mm_max_ss(s2, _mm_movehdup_ps(s2)));
 }
-inline float sum16(__m256 lo, __m256 hi) {
-  const __m256 s8 = _mm256_add_ps(lo, hi);
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
-}
 // Lanes l < n set.
 inline __m256i first(size_t n) {
   const int k = n >= 8 ? 8 : int(n);
@@ -122,7 +116,7 @@ void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1
         const __m256 p0 = f32x8_exp(_mm256_sub_ps(s0, vmn)), p1 = f32x8_exp(_mm256_sub_ps(s1, vmn));
         _mm256_storeu_ps(p, p0);
         _mm256_storeu_ps(p + 8, p1);
-        l = std::fma(l, c, sum16(p0, p1));
+        l = std::fma(l, c, f32x8x2_sum16(p0, p1));
         const float* v0 = vh + j0 * row;
         size_t dc = 0;
         for (; dc + 32 <= D; dc += 32) update<4>(o, dc, D, c, p, n, v0, row);

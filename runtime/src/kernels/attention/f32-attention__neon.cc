@@ -77,11 +77,6 @@ inline float max16(const float32x4_t* s) {
   const float32x2_t m2 = vbsl_f32(vcgt_f32(lo, hi), lo, hi);
   return max_of(vget_lane_f32(m2, 0), vget_lane_f32(m2, 1));
 }
-inline float sum16(const float32x4_t* p) {
-  const float32x4_t s4 = vaddq_f32(vaddq_f32(p[0], p[2]), vaddq_f32(p[1], p[3]));
-  const float32x2_t s2 = vadd_f32(vget_low_f32(s4), vget_high_f32(s4));
-  return vget_lane_f32(s2, 0) + vget_lane_f32(s2, 1);
-}
 
 // Scores of G consecutive blocks starting at key j0 into sc.
 template <int G>
@@ -173,7 +168,7 @@ void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1
           pv[u] = f32x4_exp(vsubq_f32(s[u], vmn));
           vst1q_f32(p + u * 4, pv[u]);
         }
-        l = std::fma(l, c, sum16(pv));
+        l = std::fma(l, c, f32x4x4_sum16(pv[0], pv[1], pv[2], pv[3]));
         const float* v0 = vh + j0 * row;
         size_t dc = 0;
         for (; dc + 32 <= D; dc += 32) update<8>(o, dc, c, p, n, v0, row, &low);

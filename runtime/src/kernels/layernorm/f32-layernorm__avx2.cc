@@ -10,17 +10,11 @@
 #include <cmath>
 
 #include "kernels/layernorm/f32-layernorm.h"
+#include "kernels/math/f32-math-avx2.h"
 
 namespace heed {
 
 namespace {
-// lane[0..7] = lo, lane[8..15] = hi, reduced in the header's pairwise order.
-inline float reduce16(__m256 lo, __m256 hi) {
-  const __m256 s8 = _mm256_add_ps(lo, hi);  // lane l + lane l+8
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));  // l + l+4
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                  // l + l+2
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));                                 // 0 + 1
-}
 }  // namespace
 
 void heed_f32_layernorm__avx2(size_t M, size_t N, const float* x, const float* residual, const float* gamma,
@@ -43,7 +37,7 @@ void heed_f32_layernorm__avx2(size_t M, size_t N, const float* x, const float* r
       lo = _mm256_add_ps(lo, _mm256_loadu_ps(xr + k));
       hi = _mm256_add_ps(hi, _mm256_loadu_ps(xr + k + 8));
     }
-    float sum = reduce16(lo, hi);
+    float sum = f32x8x2_sum16(lo, hi);
     for (; k < N; ++k) sum += xr[k];
     const float mean = sum * inv_n;
     const __m256 vmean = _mm256_set1_ps(mean);
@@ -55,7 +49,7 @@ void heed_f32_layernorm__avx2(size_t M, size_t N, const float* x, const float* r
       lo = _mm256_add_ps(lo, _mm256_mul_ps(d0, d0));
       hi = _mm256_add_ps(hi, _mm256_mul_ps(d1, d1));
     }
-    float ss = reduce16(lo, hi);
+    float ss = f32x8x2_sum16(lo, hi);
     for (; k < N; ++k) {
       const float d = xr[k] - mean;
       ss += d * d;

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "kernels/layernorm/f32-layernorm.h"
+#include "kernels/math/f32-math-avx512.h"
 
 // GCC 12 reports the undefined source operand of its own unmasked AVX-512
 // intrinsics (`__m256 __Y = __Y` in avx512fintrin.h) as maybe uninitialized.
@@ -20,12 +21,6 @@
 namespace heed {
 
 namespace {
-inline float reduce16(__m512 acc) {
-  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));  // l + l+8
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));         // l + l+4
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                         // l + l+2
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));                                        // 0 + 1
-}
 inline __mmask16 tail_mask(size_t n) { return __mmask16((1u << n) - 1); }
 }  // namespace
 
@@ -49,7 +44,7 @@ void heed_f32_layernorm__avx512vnni(size_t M, size_t N, const float* x, const fl
     __m512 acc = _mm512_setzero_ps();
     size_t k = 0;
     for (; k < n16; k += 16) acc = _mm512_add_ps(acc, _mm512_loadu_ps(xr + k));
-    float sum = reduce16(acc);
+    float sum = f32x16_sum16(acc);
     for (; k < N; ++k) sum += xr[k];
     const float mean = sum * inv_n;
     const __m512 vmean = _mm512_set1_ps(mean);
@@ -58,7 +53,7 @@ void heed_f32_layernorm__avx512vnni(size_t M, size_t N, const float* x, const fl
       const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(xr + k), vmean);
       acc = _mm512_add_ps(acc, _mm512_mul_ps(d, d));
     }
-    float ss = reduce16(acc);
+    float ss = f32x16_sum16(acc);
     for (; k < N; ++k) {
       const float d = xr[k] - mean;
       ss += d * d;

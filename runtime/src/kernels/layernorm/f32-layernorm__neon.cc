@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "kernels/layernorm/f32-layernorm.h"
+#include "kernels/math/f32-math-neon.h"
 
 namespace heed {
 
@@ -45,11 +46,6 @@ struct Lowest {
   }
 };
 
-inline float reduce16(float32x4_t a0, float32x4_t a1, float32x4_t a2, float32x4_t a3) {
-  const float32x4_t s4 = vaddq_f32(vaddq_f32(a0, a2), vaddq_f32(a1, a3));  // l + l+8, then l + l+4
-  const float32x2_t s2 = vadd_f32(vget_low_f32(s4), vget_high_f32(s4));    // l + l+2
-  return vget_lane_f32(s2, 0) + vget_lane_f32(s2, 1);                      // 0 + 1
-}
 }  // namespace
 
 void heed_f32_layernorm__neon(size_t M, size_t N, const float* x, const float* residual, const float* gamma,
@@ -90,7 +86,7 @@ void heed_f32_layernorm__neon(size_t M, size_t N, const float* x, const float* r
       low.see(v0), low.see(v1), low.see(v2), low.see(v3);
       low.see(a0), low.see(a1), low.see(a2), low.see(a3);
     }
-    float sum = reduce16(a0, a1, a2, a3);
+    float sum = f32x4x4_sum16(a0, a1, a2, a3);
     for (; k < N; ++k) sum += xr[k];
     const float mean = sum * inv_n;
     if (kFlushes && mean != 0.0f && std::fabs(mean) < 0x1p-126f) low.see(vdupq_n_f32(0.0f));  // vector ops would see 0
@@ -111,7 +107,7 @@ void heed_f32_layernorm__neon(size_t M, size_t N, const float* x, const float* r
       heed_f32_layernorm__scalar(1, N, xr, nullptr, gamma, beta, eps, yr);
       continue;
     }
-    float ss = reduce16(a0, a1, a2, a3);
+    float ss = f32x4x4_sum16(a0, a1, a2, a3);
     for (; k < N; ++k) {
       const float d = xr[k] - mean;
       ss += d * d;

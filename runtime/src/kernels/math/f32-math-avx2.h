@@ -136,4 +136,14 @@ static inline __m256 f32x8_gelu_tanh(__m256 x) {
   return _mm256_blendv_ps(y, _mm256_castsi256_ps(_mm256_set1_epi32(int(kDefaultNaN))), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
+// Sum of 16 lanes (lo = lanes 0..7, hi = 8..15) in the families' pairwise
+// order (l + l+8, then l + l+4, l + l+2, 0 + 1), as layernorm, rmsnorm and
+// attention's references add.
+static inline float f32x8x2_sum16(__m256 lo, __m256 hi) {
+  const __m256 s8 = _mm256_add_ps(lo, hi);                                                  // l + l+8
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));  // l + l+4
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                  // l + l+2
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));                                 // 0 + 1
+}
+
 }  // namespace heed

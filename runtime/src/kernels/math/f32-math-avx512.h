@@ -146,4 +146,13 @@ static inline __m512 f32x16_gelu_tanh(__m512 x) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, f32x16_default_nan());
 }
 
+// Sum of 16 lanes in the families' pairwise order (lane l + l+8, then l + l+4,
+// l + l+2, 0 + 1), as layernorm, rmsnorm and attention's references add.
+static inline float f32x16_sum16(__m512 v) {
+  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));  // l + l+8
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));     // l + l+4
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                     // l + l+2
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));                                    // 0 + 1
+}
+
 }  // namespace heed

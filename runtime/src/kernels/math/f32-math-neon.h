@@ -134,4 +134,13 @@ static inline float32x4_t f32x4_gelu(float32x4_t x) {
   return vbslq_f32(vceqq_f32(x, x), y, f32x4_default_nan());
 }
 
+// Sum of 16 lanes (a0 = lanes 0..3, ..., a3 = 12..15) in the families'
+// pairwise order (l + l+8, then l + l+4, l + l+2, 0 + 1), as layernorm,
+// rmsnorm and attention's references add.
+static inline float f32x4x4_sum16(float32x4_t a0, float32x4_t a1, float32x4_t a2, float32x4_t a3) {
+  const float32x4_t s4 = vaddq_f32(vaddq_f32(a0, a2), vaddq_f32(a1, a3));  // l + l+8, then l + l+4
+  const float32x2_t s2 = vadd_f32(vget_low_f32(s4), vget_high_f32(s4));    // l + l+2
+  return vget_lane_f32(s2, 0) + vget_lane_f32(s2, 1);                      // 0 + 1
+}
+
 }  // namespace heed

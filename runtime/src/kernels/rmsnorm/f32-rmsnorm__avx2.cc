@@ -11,17 +11,11 @@
 #include <cmath>
 
 #include "kernels/rmsnorm/f32-rmsnorm.h"
+#include "kernels/math/f32-math-avx2.h"
 
 namespace heed {
 
 namespace {
-// lane[0..7] = lo, lane[8..15] = hi, reduced in the header's pairwise order.
-inline float reduce16(__m256 lo, __m256 hi) {
-  const __m256 s8 = _mm256_add_ps(lo, hi);                                                  // l + l+8
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));  // l + l+4
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                  // l + l+2
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));                                 // 0 + 1
-}
 }  // namespace
 
 void heed_f32_rmsnorm__avx2(size_t M, size_t N, const float* x, const float* w, float eps, float* y) {
@@ -37,7 +31,7 @@ void heed_f32_rmsnorm__avx2(size_t M, size_t N, const float* x, const float* w, 
       lo = _mm256_add_ps(lo, _mm256_mul_ps(a, a));
       hi = _mm256_add_ps(hi, _mm256_mul_ps(b, b));
     }
-    float ss = reduce16(lo, hi);
+    float ss = f32x8x2_sum16(lo, hi);
     for (; k < N; ++k) ss += xr[k] * xr[k];
     const float ms = ss / float(N);
     const float r = 1.0f / std::sqrt(ms + eps);

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "kernels/rmsnorm/f32-rmsnorm.h"
+#include "kernels/math/f32-math-avx512.h"
 
 // GCC 12 reports the undefined source operand of its own unmasked AVX-512
 // intrinsics (`__m256 __Y = __Y` in avx512fintrin.h) as maybe uninitialized.
@@ -20,12 +21,6 @@
 namespace heed {
 
 namespace {
-inline float reduce16(__m512 acc) {
-  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));  // l + l+8
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));         // l + l+4
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                                         // l + l+2
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));                                        // 0 + 1
-}
 }  // namespace
 
 void heed_f32_rmsnorm__avx512vnni(size_t M, size_t N, const float* x, const float* w, float eps, float* y) {
@@ -41,7 +36,7 @@ void heed_f32_rmsnorm__avx512vnni(size_t M, size_t N, const float* x, const floa
       const __m512 a = _mm512_loadu_ps(xr + k);
       acc = _mm512_add_ps(acc, _mm512_mul_ps(a, a));
     }
-    float ss = reduce16(acc);
+    float ss = f32x16_sum16(acc);
     for (; k < N; ++k) ss += xr[k] * xr[k];
     const float ms = ss / float(N);
     const float r = 1.0f / std::sqrt(ms + eps);

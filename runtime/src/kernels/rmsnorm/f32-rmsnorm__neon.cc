@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "kernels/rmsnorm/f32-rmsnorm.h"
+#include "kernels/math/f32-math-neon.h"
 
 namespace heed {
 
@@ -43,11 +44,6 @@ struct Lowest {
   }
 };
 
-inline float reduce16(float32x4_t a0, float32x4_t a1, float32x4_t a2, float32x4_t a3) {
-  const float32x4_t s4 = vaddq_f32(vaddq_f32(a0, a2), vaddq_f32(a1, a3));  // l + l+8, then l + l+4
-  const float32x2_t s2 = vadd_f32(vget_low_f32(s4), vget_high_f32(s4));    // l + l+2
-  return vget_lane_f32(s2, 0) + vget_lane_f32(s2, 1);                      // 0 + 1
-}
 }  // namespace
 
 void heed_f32_rmsnorm__neon(size_t M, size_t N, const float* x, const float* w, float eps, float* y) {
@@ -74,7 +70,7 @@ void heed_f32_rmsnorm__neon(size_t M, size_t N, const float* x, const float* w, 
       heed_f32_rmsnorm__scalar(1, N, xr, w, eps, yr);
       continue;
     }
-    float ss = reduce16(a0, a1, a2, a3);
+    float ss = f32x4x4_sum16(a0, a1, a2, a3);
     for (; k < N; ++k) ss += xr[k] * xr[k];
     const float ms = ss / float(N);
     const float r = 1.0f / std::sqrt(ms + eps);
