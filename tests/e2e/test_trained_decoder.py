@@ -166,3 +166,81 @@ def test_heed_logits_match_transformers(heed, work_dir, model, hf_tok, corpus, p
         assert worst_rel <= FP32_MAX_REL, worst_rel
     else:
         assert worst_cos >= INT8_MIN_COS, worst_cos
+
+
+# `heed perplexity` against transformers' fp32 perplexity of the same ids in the same windows
+# (consecutive windows of 128 = max_position_embeddings tokens, each token scored given the
+# tokens before it in its window). The issue's int8 goal: within +1 % of fp32.
+PPL_LINES = 300
+PPL_FP32_MAX_REL = 1e-4
+PPL_INT8_MAX_RATIO = 1.01
+
+
+def _window_perplexity(model, ids, ctx):
+    import torch
+    nll, n = 0.0, 0
+    with torch.no_grad():
+        for b in range(0, len(ids), ctx):
+            w = ids[b:b + ctx]
+            if len(w) < 2:
+                break
+            logp = torch.log_softmax(model(torch.tensor([w])).logits[0].double(), -1)
+            nll -= float(logp[:-1].gather(1, torch.tensor(w[1:])[:, None]).sum())
+            n += len(w) - 1
+    return math.exp(nll / n), n
+
+
+@pytest.mark.heed
+def test_heed_perplexity_int8_within_one_percent(heed, work_dir, model, hf_tok, corpus):
+    _, _, heldout = corpus
+    ctx = model.config.max_position_embeddings
+    ids = []
+    for line in heldout[:PPL_LINES]:  # each line as in training: <s> line </s>
+        ids += hf_tok(line)["input_ids"] + [hf_tok.eos_token_id]
+    ids_file = work_dir / "heldout-ids.txt"
+    ids_file.write_text(" ".join(map(str, ids)) + "\n")
+    ref, scored = _window_perplexity(model, ids, ctx)
+    got = {}
+    for precision in ("fp32", "int8"):
+        path = work_dir / f"wordnet-llama-{precision}.heed"
+        if not path.exists():
+            heed.run("convert", MODEL_DIR, "-o", path, "--precision", precision)
+        j = json.loads(heed.run("perplexity", path, "--ids-file", ids_file, "--ctx", str(ctx), "--json").stdout)
+        assert j["scored"] == scored and j["ctx"] == ctx
+        got[precision] = j["perplexity"]
+    # The gate can fail: the same ids in reverse order score far above it.
+    rev = work_dir / "heldout-ids-reversed.txt"
+    rev.write_text(" ".join(map(str, ids[::-1])) + "\n")
+    j = json.loads(heed.run("perplexity", work_dir / "wordnet-llama-int8.heed", "--ids-file", rev,
+                            "--ctx", str(ctx), "--json").stdout)
+    record("trained decoder perplexity (heed perplexity)", lines=PPL_LINES, tokens=scored,
+           transformers_fp32=ref, heed_fp32=got["fp32"], heed_int8=got["int8"],
+           int8_over_fp32=got["int8"] / ref, reversed_int8=j["perplexity"])
+    assert abs(got["fp32"] - ref) / ref <= PPL_FP32_MAX_REL
+    assert got["int8"] <= PPL_INT8_MAX_RATIO * ref
+    assert j["perplexity"] > PPL_INT8_MAX_RATIO * ref
+
+
+@pytest.mark.heed
+@pytest.mark.parametrize("args, code, message", [
+    (["--ids-file", "{ids}", "--ctx", "1"], 2, "--ctx"),
+    (["--ids-file", "{ids}", "--ctx", "129"], 2, "exceeds the model's 128 positions"),
+    (["--ids-file", "{bad}"], 2, "is not a token id"),
+    (["--ids-file", "{big}"], 1, "outside"),
+    (["--ids-file", "{one}"], 1, "nothing to score"),
+    (["--ids-file", "{missing}"], 1, "cannot open"),
+    (["{ids}", "--ids-file", "{ids}"], 2, "usage"),
+])
+def test_heed_perplexity_bad_arguments(heed, work_dir, args, code, message):
+    path = work_dir / "wordnet-llama-int8.heed"
+    if not path.exists():
+        heed.run("convert", MODEL_DIR, "-o", path, "--precision", "int8")
+    files = {"ids": "1 5 9 12", "bad": "1 2 x", "big": "1 2 4096", "one": "7"}
+    names = {k: work_dir / f"ppl-{k}.txt" for k in files}
+    for k, text in files.items():
+        names[k].write_text(text)
+    names["missing"] = work_dir / "ppl-missing.txt"
+    argv = [a.format(**names) for a in args]
+    p = heed.run("perplexity", path, *argv, check=False)
+    assert p.returncode == code, p.stderr
+    assert message in p.stderr.decode(), p.stderr

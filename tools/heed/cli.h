@@ -90,5 +90,6 @@ int cmd_embed(int argc, char** argv);
 int cmd_classify(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_logits(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
 
 }  // namespace heed::cli

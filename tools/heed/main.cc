@@ -23,6 +23,8 @@ void usage(FILE* f) {
                "                     LABEL<TAB>LABEL0=SCORE<TAB>...; labels escaped (\\\\ \\t \\n \\r \\xHH)\n"
                "  logits model.heed --ids ID,ID,... [--last] [--json] [--threads N] [--max-seq N]\n"
                "                     causal LM: next-token logits of every position (or the last)\n"
+               "  perplexity model.heed FILE [--ctx N] [--json] [--threads N]   (or --ids-file IDS)\n"
+               "                     causal LM: perplexity of a text file in windows of N tokens\n"
                "  bench model.heed [--seq N] [--threads N] [--iters N] [--warmup N] [--isa ISA] [--json]\n"
                "                     latency of one forward pass (median)\n\n"
                "Without TEXT arguments, tokenize/embed/classify read stdin one line at a time and\n"
@@ -65,6 +67,7 @@ int dispatch(int argc, char** argv) {
   if (!std::strcmp(cmd, "classify")) return heed::cli::cmd_classify(argc - 1, argv + 1);
   if (!std::strcmp(cmd, "bench")) return heed::cli::cmd_bench(argc - 1, argv + 1);
   if (!std::strcmp(cmd, "logits")) return heed::cli::cmd_logits(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "perplexity")) return heed::cli::cmd_perplexity(argc - 1, argv + 1);
   std::fprintf(stderr, "heed: unknown command '%s'\n\n", cmd);
   usage(stderr);
   return 2;
