@@ -71,8 +71,17 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   layout->state_offsets.assign(ops.size(), SIZE_MAX);
   size_t state = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
-    const size_t s = op_state_bytes(model, kernels, ops[i]);
+    const size_t s = op_state_bytes(model, kernels, ops[i], max_seq);
     if (s == 0) continue;
+    // An earlier op of the kind with identical state (ROPE's tables) lends its copy.
+    size_t twin = SIZE_MAX;
+    for (size_t j = 0; j < i && twin == SIZE_MAX; ++j) {
+      if (layout->state_offsets[j] != SIZE_MAX && op_same_state(ops[j], ops[i])) twin = j;
+    }
+    if (twin != SIZE_MAX) {
+      layout->state_offsets[i] = layout->state_offsets[twin];
+      continue;
+    }
     layout->state_offsets[i] = layout->state_offset + state;
     state += (s + 63) / 64 * 64;
   }
@@ -130,7 +139,14 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
   op_state_.assign(ops.size(), nullptr);
   for (size_t i = 0; i < ops.size(); ++i) {
     if (layout_.state_offsets[i] == SIZE_MAX) continue;
-    op_init_state(*model, *kernels_, ops[i], arena_ + layout_.state_offsets[i]);
+    // Shared state (same_state) was filled by its first op, identically.
+    bool filled = false;
+    for (size_t j = 0; j < i && !filled; ++j) filled = op_state_[j] == arena_ + layout_.state_offsets[i];
+    if (filled) {
+      op_state_[i] = arena_ + layout_.state_offsets[i];
+      continue;
+    }
+    op_init_state(*model, *kernels_, ops[i], layout_.max_seq, arena_ + layout_.state_offsets[i]);
     op_state_[i] = arena_ + layout_.state_offsets[i];
   }
   if (num_threads_ > 1) {
@@ -176,6 +192,7 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
   ctx.model = model_;
   ctx.kernels = kernels_;
   ctx.seq = count;
+  ctx.max_seq = layout_.max_seq;
   ctx.tensor_data = tensor_data_.data();
   ctx.scratch = arena_ + layout_.scratch_offset;
   ctx.pool = static_cast<pthreadpool_t>(pool_);

@@ -1,6 +1,7 @@
 // Session: per-run state over one arena. The arena holds, from its start:
 //   [planned activations and graph inputs (offsets from plan/)] [op scratch]
-//   [persistent op state (kernel-specific weight sums), filled at init]
+//   [persistent op state (weight sums, ROPE tables), filled at init; ops with
+//    identical state (OpEntry::same_state) share one copy]
 // Nothing else is allocated after init(); run() makes no heap calls.
 // A session is used by one thread at a time; many sessions may share a Model.
 #pragma once

@@ -182,6 +182,9 @@ struct OpEntry {
   size_t (*state_bytes)(const OpSizing& s);
   void (*init_state)(const OpSizing& s, void* state);
   Status (*run)(const OpContext& ctx, const OpInfo& op);
+  // Optional: true when ops a and b of this kind would fill identical state
+  // (then the session keeps one copy for both). Null: never shared.
+  bool (*same_state)(const OpInfo& a, const OpInfo& b) = nullptr;
 };
 
 // A finite, positive, normal float (scales, multipliers: E1).

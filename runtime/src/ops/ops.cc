@@ -35,13 +35,19 @@ size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& 
   return op.entry->scratch_bytes(OpSizing{model, k, op, max_seq, threads});
 }
 
-size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op) {
+size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq) {
   if (!op.entry->state_bytes) return 0;
-  return op.entry->state_bytes(OpSizing{model, k, op, 0, 1});
+  return op.entry->state_bytes(OpSizing{model, k, op, max_seq, 1});
 }
 
-void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, void* state) {
-  if (op.entry->init_state && op_state_bytes(model, k, op) > 0) op.entry->init_state(OpSizing{model, k, op, 0, 1}, state);
+void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, void* state) {
+  if (op.entry->init_state && op_state_bytes(model, k, op, max_seq) > 0) {
+    op.entry->init_state(OpSizing{model, k, op, max_seq, 1}, state);
+  }
+}
+
+bool op_same_state(const OpInfo& a, const OpInfo& b) {
+  return a.entry == b.entry && a.entry->same_state && a.entry->same_state(a, b);
 }
 
 Status op_run(const OpContext& ctx, const OpInfo& op) { return op.entry->run(ctx, op); }

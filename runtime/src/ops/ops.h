@@ -20,6 +20,7 @@ struct OpContext {
   const Model* model = nullptr;
   const KernelTable* kernels = nullptr;
   size_t seq = 0;            // tokens in this run
+  size_t max_seq = 0;        // the session's longest sequence (op state sizes)
   void** tensor_data = nullptr;  // per tensor: arena pointer (activations/inputs) or file data
   uint8_t* scratch = nullptr;    // op scratch, op_scratch_bytes() long
   pthreadpool_t pool = nullptr;  // null: run on the calling thread
@@ -37,10 +38,13 @@ struct OpContext {
 // scratch bytes `op` needs at sequence length `max_seq` with these kernels
 // and threads (reused by the next op);
 size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads);
-// persistent state bytes `op` needs with these kernels (kept for the
-// session's life, filled once by op_init_state at session creation);
-size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op);
-void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, void* state);
+// persistent state bytes `op` needs with these kernels at the session's
+// longest sequence (kept for the session's life, filled once by
+// op_init_state at session creation);
+size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq);
+void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, void* state);
+// whether ops a and b fill identical state (same kind, OpEntry::same_state);
+bool op_same_state(const OpInfo& a, const OpInfo& b);
 // one run of `op`.
 Status op_run(const OpContext& ctx, const OpInfo& op);
 

@@ -15,6 +15,11 @@
 //   theta' = theta * float(pow(double((factor * L) / orig - (factor - 1)), double(D) / double(D - 2)))
 // cos, sin and pow are libm's double functions rounded once to float (the
 // rounded values agree across libms far more often than their float forms).
+// The cos/sin of positions 0..max_seq-1 at theta (after LINEAR's division)
+// are computed once at session creation into the op's persistent state (one
+// copy for all ROPE ops with the same head_dim, theta and scaling) and read
+// from there; DYNAMIC runs whose theta' differs from theta compute them per
+// token, as does any position past the table.
 #include <cmath>
 #include <cstring>
 
@@ -94,6 +99,43 @@ Status validate(OpCheck& c) {
 // inv_freq, cos and sin of one token: 3 * D/2 floats.
 size_t scratch_bytes(const OpSizing& s) { return size_t(s.op.head_dim) / 2 * 3 * sizeof(float); }
 
+// inv[i] at theta (the header's formula).
+void inverse_frequencies(const OpInfo& op, float theta, float* inv) {
+  const size_t D = size_t(op.head_dim);
+  for (size_t i = 0; i < D / 2; ++i) {
+    const float e = float(2 * i) / float(D);
+    inv[i] = 1.0f / float(std::pow(double(theta), double(e)));
+  }
+}
+
+// cos and sin of position `pos` into c[0..half), s[0..half).
+void angles(const OpInfo& op, const float* inv, int32_t pos, float* c, float* s) {
+  float p = float(pos);
+  if (op.rope_scaling == RopeScaling::kLinear) p = p / op.rope_factor;
+  for (size_t i = 0; i < size_t(op.head_dim) / 2; ++i) {
+    const float a = inv[i] * p;
+    c[i] = float(std::cos(double(a)));
+    s[i] = float(std::sin(double(a)));
+  }
+}
+
+// The table: for position p < max_seq, cos at [p * D], sin at [p * D + D/2].
+size_t state_bytes(const OpSizing& s) { return s.max_seq * size_t(s.op.head_dim) * sizeof(float); }
+
+// The table depends on head_dim, theta and the linear factor only.
+bool same_table(const OpInfo& a, const OpInfo& b) {
+  return a.head_dim == b.head_dim && a.rope_theta == b.rope_theta && a.rope_scaling == b.rope_scaling &&
+         a.rope_factor == b.rope_factor;
+}
+
+void init_state(const OpSizing& s, void* state) {
+  const size_t D = size_t(s.op.head_dim), half = D / 2;
+  float inv[kMaxHeadDim / 2];
+  inverse_frequencies(s.op, s.op.rope_theta, inv);
+  float* t = static_cast<float*>(state);
+  for (size_t p = 0; p < s.max_seq; ++p) angles(s.op, inv, int32_t(p), t + p * D, t + p * D + half);
+}
+
 // Rotates one head of D values from `x` into `y` with the token's cos/sin.
 void rotate(size_t half, const float* x, const float* c, const float* s, float* y) {
   for (size_t i = 0; i < half; ++i) {
@@ -130,17 +172,18 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     const float r = (f * float(max_pos + 1)) / float(op.rope_original_max) - (f - 1.0f);
     theta = theta * float(std::pow(double(r), double(D) / double(D - 2)));
   }
-  for (size_t i = 0; i < half; ++i) {
-    const float e = float(2 * i) / float(D);
-    inv[i] = 1.0f / float(std::pow(double(theta), double(e)));
-  }
+  // The table holds theta's angles; a DYNAMIC theta' computes its own.
+  const float* table = theta == op.rope_theta ? static_cast<const float*>(ctx.op_state) : nullptr;
+  inverse_frequencies(op, theta, inv);
   for (size_t t = 0; t < S; ++t) {
-    float p = float(pos ? pos[t] : int32_t(t));
-    if (op.rope_scaling == RopeScaling::kLinear) p = p / op.rope_factor;
-    for (size_t i = 0; i < half; ++i) {
-      const float a = inv[i] * p;
-      cs[i] = float(std::cos(double(a)));
-      sn[i] = float(std::sin(double(a)));
+    const int32_t p = pos ? pos[t] : int32_t(t);
+    const float* c = cs;
+    const float* s = sn;
+    if (table && size_t(p) < ctx.max_seq) {
+      c = table + size_t(p) * D;
+      s = c + half;
+    } else {
+      angles(op, inv, p, cs, sn);
     }
     const float* xq = x + t * in_cols;
     const float* xk = xq + H * D;
@@ -148,11 +191,11 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     float* yq = y + t * out_cols;
     float* yk = yq + H * D;
     float* yv = yk + H * D;
-    for (size_t h = 0; h < H; ++h) rotate(half, xq + h * D, cs, sn, yq + h * D);
+    for (size_t h = 0; h < H; ++h) rotate(half, xq + h * D, c, s, yq + h * D);
     // Each kv head is rotated once, then copied to the other query heads of its group.
     for (size_t g = 0; g < KV; ++g) {
       float* k0 = yk + g * group * D;
-      rotate(half, xk + g * D, cs, sn, k0);
+      rotate(half, xk + g * D, c, s, k0);
       for (size_t r = 0; r < group; ++r) {
         if (r > 0) std::memcpy(k0 + r * D, k0, D * sizeof(float));
         std::memcpy(yv + (g * group + r) * D, xv + g * D, D * sizeof(float));
@@ -165,6 +208,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kRopeOp = {
     OpKind::kRope, "ROPE", 1, {kInputs, 2, 1, kOutputs, 1}, fb::OpOptions::RopeOptions,
-    decode, kOptions, 8, validate, scratch_bytes, nullptr, nullptr, run};
+    decode, kOptions, 8, validate, scratch_bytes, state_bytes, init_state, run, same_table};
 
 }  // namespace heed
