@@ -159,6 +159,17 @@ def test_threads_give_the_same_bytes(heed, converted):
         assert one.stdout == two.stdout
 
 
+@pytest.mark.parametrize("name", list(MODELS))
+def test_incremental_decode_gives_the_same_bytes(heed, converted, name):
+    # Token by token through the key/value cache (heed_session_decode) against one run over all
+    # ids: the same bytes, fp32 and int8, past the 16-key block edges.
+    ids = id_sequences()[64][:40]
+    for prec in ("fp32", "int8"):
+        full = heed.run("logits", converted[(name, prec)], "--ids", ",".join(map(str, ids)))
+        inc = heed.run("logits", converted[(name, prec)], "--ids", ",".join(map(str, ids)), "--incremental")
+        assert full.stdout == inc.stdout, (name, prec)
+
+
 def test_last_row_flag(heed, converted):
     ids = id_sequences()[7]
     full, _ = heed_logits(heed, converted[("llama-gqa-untied", "fp32")], ids)

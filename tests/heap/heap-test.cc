@@ -315,7 +315,7 @@ TEST_CASE("heap: sampling a token makes no heap call (greedy, top-k, top-p over 
 #include "runtime/tiny-decoder.h"
 
 TEST_SUITE("fast") {
-TEST_CASE("heap: a causal LM's logits make no heap call (fp32, int8; 1, 2 threads; every ISA)") {
+TEST_CASE("heap: a causal LM's logits and incremental decode make no heap call (fp32, int8; 1, 2 threads; every ISA)") {
   for (bool int8 : {false, true}) {
     test::Loaded dec(test::tiny_decoder_graph(int8));
     for (Isa isa : isas()) {
@@ -333,15 +333,24 @@ TEST_CASE("heap: a causal LM's logits make no heap call (fp32, int8; 1, 2 thread
         std::vector<int32_t> ids(48);
         for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(i * 7 % 40);
         size_t rows = 0, vocab = 0;
-        heed_status st[3];
+        heed_status st[6];
         const size_t calls = heap_calls([&] {
           st[0] = heed_session_logits(s, ids.data(), 48, logits.data(), logits.size(), &rows, &vocab);
           st[1] = heed_session_logits(s, ids.data(), 5, logits.data(), logits.size(), &rows, &vocab);
           st[2] = heed_session_logits(s, ids.data(), 5, logits.data(), 10, &rows, &vocab);  // too small
+          // Incremental decode through the key/value cache, token by token.
+          st[3] = HEED_OK;
+          for (size_t t = 0; t < 20 && st[3] == HEED_OK; ++t) st[3] = heed_session_decode(s, ids.data() + t, 1, logits.data(), 40, &rows);
+          st[4] = heed_session_reset(s);
+          st[5] = heed_session_decode(s, ids.data(), 3, logits.data(), logits.size(), &rows);
         });
         CHECK(st[0] == HEED_OK);
         CHECK(st[1] == HEED_OK);
         CHECK(st[2] == HEED_ERROR_BUFFER_TOO_SMALL);
+        CHECK(st[3] == HEED_OK);
+        CHECK(st[4] == HEED_OK);
+        CHECK(st[5] == HEED_OK);
+        CHECK(heed_session_context_length(s) == 3);
         CHECK(calls == 0);
         heed_session_free(s);
       }

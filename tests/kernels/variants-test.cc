@@ -263,9 +263,42 @@ const std::vector<AttentionCase> kAttentionCases = {
     {33, 2, 64, -1, true}, {20, 2, 8, 3, false},  {20, 1, 16, 0, false},  {128, 2, 32, -1, false},
     {65, 1, 128, 5, true}, {31, 2, 17, -1, false}};
 
+// The cached kernel (decode) against every causal variant over all the rows:
+// queries past.. of a full run equal the cached kernel's bits.
+void check_cached_attention() {
+  const struct { size_t past, S, H, D; } cases[] = {{1, 1, 2, 8}, {15, 1, 2, 16}, {16, 1, 1, 32}, {17, 3, 2, 64},
+                                                     {40, 1, 3, 17}, {31, 2, 2, 64}};
+  for (const AttentionVariant* v : supported(kAttentionVariants, kAttentionVariantCount)) {
+    CAPTURE(v->name);
+    for (const auto& c : cases) {
+      CAPTURE(c.past);
+      CAPTURE(c.S);
+      const size_t T = c.past + c.S, hid = c.H * c.D;
+      const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T * 13 + c.D), -3.0f, 3.0f);
+      std::vector<float> full(T * hid), kc(c.H * T * c.D), vc(c.H * T * c.D), got(c.S * hid, -1.0f);
+      std::vector<float> s1(v->scratch_floats(T, c.D) + 1), s2(c.D);
+      const float scale = 1.0f / std::sqrt(float(c.D));
+      v->fn(T, c.H, c.D, 0, c.H, qkv.data(), full.data(), scale, -1, true, s1.data());
+      for (size_t j = 0; j < T; ++j)
+        for (size_t h = 0; h < c.H; ++h)
+          for (size_t d = 0; d < c.D; ++d) {
+            kc[(h * T + j) * c.D + d] = qkv[j * 3 * hid + hid + h * c.D + d];
+            vc[(h * T + j) * c.D + d] = qkv[j * 3 * hid + 2 * hid + h * c.D + d];
+          }
+      heed_f32_attention_cached__scalar(c.S, c.past, c.H, c.D, 0, c.H, qkv.data() + c.past * 3 * hid, kc.data(),
+                                        vc.data(), T, got.data(), scale, s2.data());
+      REQUIRE(first_difference(got.data(), full.data() + c.past * hid, got.size(), hid) == "");
+    }
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("fast") {
+
+TEST_CASE("variants: the cached attention kernel (decode) gives every causal variant's bits") {
+  check_cached_attention();
+}
 
 TEST_CASE("variants: quantize equals the scalar reference bit for bit (reduced grid)") {
   check_quantize({1, 3, 8}, {1, 3, 4, 5, 17, 31, 32, 33, 100, 384});

@@ -1,5 +1,8 @@
 // logits: a causal LM's next-token logits for token ids given on the command
 // line, every position (or the last with --last), through the public C API.
+// --incremental feeds the ids one at a time through heed_session_decode (the
+// key/value cache) instead of one heed_session_logits call; the logits are
+// the same bits.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -43,13 +46,13 @@ bool parse_ids(const std::string& s, size_t max_count, std::vector<int32_t>* out
 int cmd_logits(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--ids", "--threads", "--max-seq", "--isa"}, {"--json", "--last"}, &args, &err)) {
+  if (!parse_args(argc, argv, {"--ids", "--threads", "--max-seq", "--isa"}, {"--json", "--last", "--incremental"}, &args, &err)) {
     std::fprintf(stderr, "heed logits: %s\n", err.c_str());
     return 2;
   }
   if (args.positional.size() != 1 || !args.has("--ids")) {
     std::fprintf(stderr,
-                 "usage: heed logits model.heed --ids ID,ID,... [--last] [--json] [--threads N] [--max-seq N] [--isa ISA]\n");
+                 "usage: heed logits model.heed --ids ID,ID,... [--last] [--json] [--incremental] [--threads N] [--max-seq N] [--isa ISA]\n");
     return 2;
   }
   uint64_t threads = 1, max_seq = 0;
@@ -90,7 +93,18 @@ int cmd_logits(int argc, char** argv) {
   std::vector<float> logits(ids.size() * info.output_size);
   size_t rows = 0, vocab = 0;
   int rc = 0;
-  if (heed_session_logits(session, ids.data(), ids.size(), logits.data(), logits.size(), &rows, &vocab) != HEED_OK) {
+  heed_status st = HEED_OK;
+  if (args.has("--incremental")) {
+    vocab = info.output_size;
+    for (size_t i = 0; i < ids.size() && st == HEED_OK; ++i) {
+      size_t one = 0;
+      st = heed_session_decode(session, ids.data() + i, 1, logits.data() + i * vocab, vocab, &one);
+      rows += one;
+    }
+  } else {
+    st = heed_session_logits(session, ids.data(), ids.size(), logits.data(), logits.size(), &rows, &vocab);
+  }
+  if (st != HEED_OK) {
     rc = fail("cannot run the model");
   } else {
     const bool json = args.has("--json");

@@ -238,6 +238,21 @@ HEED_API heed_status heed_session_run(heed_session* session, const int32_t* ids,
 HEED_API heed_status heed_session_logits(heed_session* session, const int32_t* ids, size_t count,
                                          float* logits, size_t capacity, size_t* rows, size_t* vocab);
 
+/* Causal LMs, incrementally: the session keeps a context, the tokens whose
+ * keys and values its attention layers hold (float, in the arena, sized for
+ * max_seq tokens). heed_session_logits and heed_session_run start a new
+ * context holding their ids; heed_session_decode appends `count` ids to it
+ * and writes their logits (count x vocab, as heed_session_logits), the same
+ * bits heed_session_logits gives those positions for the whole context.
+ * HEED_ERROR_INVALID_INPUT when the context would pass max_seq or an id is
+ * outside the vocabulary (the context is unchanged by a failed call);
+ * HEED_ERROR_UNSUPPORTED for models of other tasks. Allocation-free. */
+HEED_API heed_status heed_session_decode(heed_session* session, const int32_t* ids, size_t count,
+                                         float* logits, size_t capacity, size_t* rows);
+/* Empties the context (no-op for other models). */
+HEED_API heed_status heed_session_reset(heed_session* session);
+/* Tokens in the context (0 for NULL and for other models). */
+HEED_API size_t heed_session_context_length(const heed_session* session);
 /* Tokenize + run for embedding models. */
 HEED_API heed_status heed_embed_text(heed_session* session, const char* text, size_t text_len,
                                      float* out, size_t out_capacity, size_t* out_count);

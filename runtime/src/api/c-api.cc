@@ -305,6 +305,26 @@ heed_status heed_session_logits(heed_session* session, const int32_t* ids, size_
   return st;
 }
 
+heed_status heed_session_decode(heed_session* session, const int32_t* ids, size_t count, float* logits,
+                                size_t capacity, size_t* rows) {
+  if (!session) return invalid("session is NULL");
+  const heed::Model& m = *session->session.model();
+  size_t n = 0;
+  const heed_status st = report(session->session.decode(ids, count, logits, capacity, &n));
+  if (rows) *rows = m.output_per_token() ? n / m.output_size() : 0;
+  return st;
+}
+
+heed_status heed_session_reset(heed_session* session) {
+  if (!session) return invalid("session is NULL");
+  session->session.reset();
+  return report(heed::Status::Ok());
+}
+
+size_t heed_session_context_length(const heed_session* session) {
+  return session ? session->session.context_length() : 0;
+}
+
 static heed_status tokenize_and_run(heed_session* session, const char* text, size_t text_len, float* out,
                                     size_t capacity, size_t* count) {
   if (!session) return invalid("session is NULL");

@@ -157,6 +157,31 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
 }
 
 Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count) {
+  past_ = 0;
+  const Status s = forward(ids, count, 0, out, out_capacity, out_count);
+  if (s.ok() && model_->output_per_token()) past_ = count;
+  return s;
+}
+
+Status Session::decode(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count) {
+  if (!model_) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "session is not initialized");
+  if (!model_->output_per_token()) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "model '%s' is not a causal LM: it has no context to append to",
+                         model_->metadata().architecture.c_str());
+  }
+  if (past_ + count > layout_.max_seq) {
+    return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after the %zu in the context exceed the session's max_seq of %zu",
+                         count, past_, layout_.max_seq);
+  }
+  // A failed run leaves caches partly written past past_: positions a later
+  // run rewrites before it reads them, so the context stays what it was.
+  const Status s = forward(ids, count, past_, out, out_capacity, out_count);
+  if (s.ok()) past_ += count;
+  return s;
+}
+
+Status Session::forward(const int32_t* ids, size_t count, size_t past, float* out, size_t out_capacity,
+                        size_t* out_count) {
   if (!model_) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "session is not initialized");
   if (!ids || !out) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "ids and out must not be NULL");
   if (count == 0) return Status::Error(HEED_ERROR_INVALID_INPUT, "empty token sequence");
@@ -171,17 +196,17 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
     return Status::Error(HEED_ERROR_BUFFER_TOO_SMALL, "output needs %zu floats, buffer holds %zu", n_out,
                          out_capacity);
   }
-  // Graph inputs by role: one unpadded, single-segment sequence with no
-  // tokens before it.
+  // Graph inputs by role: one unpadded, single-segment sequence after the
+  // `past` tokens of the context.
   for (const GraphInput& in : model_->graph_inputs()) {
     int32_t* d = static_cast<int32_t*>(tensor_data_[size_t(in.tensor)]);
     switch (in.role) {
       case InputRole::kTokenIds: std::memcpy(d, ids, count * sizeof(int32_t)); break;
       case InputRole::kTokenTypeIds: std::memset(d, 0, count * sizeof(int32_t)); break;
       case InputRole::kPositions:
-        for (size_t s = 0; s < count; ++s) d[s] = int32_t(s);
+        for (size_t s = 0; s < count; ++s) d[s] = int32_t(past + s);
         break;
-      case InputRole::kPastLength: d[0] = 0; break;
+      case InputRole::kPastLength: d[0] = int32_t(past); break;
       case InputRole::kAttentionMask:
         for (size_t s = 0; s < count; ++s) d[s] = 1;
         break;
@@ -193,6 +218,7 @@ Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_cap
   ctx.kernels = kernels_;
   ctx.seq = count;
   ctx.max_seq = layout_.max_seq;
+  ctx.past = past;
   ctx.tensor_data = tensor_data_.data();
   ctx.scratch = arena_ + layout_.scratch_offset;
   ctx.pool = static_cast<pthreadpool_t>(pool_);

@@ -61,6 +61,17 @@ class Session {
   // row, or one row per token (count x output_size) for per-token outputs.
   Status run(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count);
 
+  // Causal LMs: appends `count` tokens to the context (the attention ops'
+  // key/value caches) and writes their logits (count x vocab), as run() over
+  // the whole context would for those positions, bit for bit. run() starts a
+  // new context (its ids become the context). HEED_ERROR_INVALID_INPUT when
+  // the context would exceed max_seq (the context is unchanged).
+  Status decode(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count);
+  // Empties the context.
+  void reset() { past_ = 0; }
+  // Tokens in the context.
+  size_t context_length() const { return past_; }
+
   void set_observer(OpObserver observer, void* user) {
     observer_ = observer;
     observer_user_ = user;
@@ -85,6 +96,9 @@ class Session {
   void* owned_arena_ = nullptr;
   std::vector<void*> tensor_data_;
   std::vector<int32_t> tokens_;
+  Status forward(const int32_t* ids, size_t count, size_t past, float* out, size_t out_capacity, size_t* out_count);
+
+  size_t past_ = 0;  // tokens in the key/value caches
   int num_threads_ = 0;
   void* pool_ = nullptr;  // pthreadpool_t when num_threads_ > 1
   OpObserver observer_ = nullptr;

@@ -1,8 +1,18 @@
 // ATTENTION: multi-head scaled dot-product attention over a fused [s, 3H]
 // projection (q | k | v, heads contiguous in each), dense, causal or within
 // a symmetric window; heads are split over the threads.
+//
+// CAUSAL ops keep a float key/value cache in their persistent state,
+// [H][max_seq][D] keys then the same for values, so that a run can append
+// tokens to the ones before it (ctx.past of them, Session::decode): every
+// run writes its k and v rows at positions past.. past+s-1; a run with
+// past = 0 attends with the family's kernel over its own rows (the cache is
+// only written), a run with past > 0 attends over the cache with
+// heed_f32_attention_cached__scalar, whose order is the reference's, so
+// logits computed token by token have the bits of one run over all tokens.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "ops/op.h"
 #include "ops/ops.h"
@@ -60,6 +70,15 @@ size_t scratch_bytes(const OpSizing& s) {
   return chunks * s.kernels.attention->scratch_floats(s.max_seq, size_t(s.op.head_dim)) * sizeof(float);
 }
 
+// The key/value cache of a CAUSAL op.
+size_t state_bytes(const OpSizing& s) {
+  if (s.op.pattern != AttnPattern::kCausal) return 0;
+  return 2 * size_t(s.op.num_heads) * s.max_seq * size_t(s.op.head_dim) * sizeof(float);
+}
+// Nothing to fill: a run reads only the positions it and the runs before it
+// wrote (and pages never written stay untouched).
+void init_state(const OpSizing&, void*) {}
+
 struct AttentionJob {
   const AttentionVariant* v;
   size_t S, H, D;
@@ -79,7 +98,48 @@ void attention_task(void* arg, size_t c) {
   j.v->fn(j.S, j.H, j.D, h0, h1, j.qkv, j.out, j.scale, j.window, j.causal, j.scratch + c * j.scratch_floats);
 }
 
+struct CachedJob {
+  size_t S, past, H, D, cap;
+  const float* qkv;
+  const float* k;
+  const float* v;
+  float* out;
+  float scale;
+  float* scratch;  // [chunks][D]
+  size_t chunks;
+};
+
+void cached_task(void* arg, size_t c) {
+  const CachedJob& j = *static_cast<const CachedJob*>(arg);
+  const size_t h0 = c * j.H / j.chunks, h1 = (c + 1) * j.H / j.chunks;
+  heed_f32_attention_cached__scalar(j.S, j.past, j.H, j.D, h0, h1, j.qkv, j.k, j.v, j.cap, j.out, j.scale,
+                                    j.scratch + c * j.D);
+}
+
 Status run(const OpContext& ctx, const OpInfo& op) {
+  if (op.pattern == AttnPattern::kCausal && ctx.op_state) {
+    const size_t S = ctx.seq, H = size_t(op.num_heads), D = size_t(op.head_dim), cap = ctx.max_seq;
+    if (ctx.past + S > cap) {
+      return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after %zu exceed the session's context of %zu", S,
+                           ctx.past, cap);
+    }
+    float* kc = static_cast<float*>(const_cast<void*>(ctx.op_state));
+    float* vc = kc + H * cap * D;
+    const float* qkv = ctx.data<float>(op.inputs[0]);
+    for (size_t i = 0; i < S; ++i) {
+      const float* row = qkv + i * 3 * H * D;
+      for (size_t h = 0; h < H; ++h) {
+        std::memcpy(kc + (h * cap + ctx.past + i) * D, row + (H + h) * D, D * sizeof(float));
+        std::memcpy(vc + (h * cap + ctx.past + i) * D, row + (2 * H + h) * D, D * sizeof(float));
+      }
+    }
+    if (ctx.past > 0) {
+      CachedJob job{S, ctx.past, H, D, cap, qkv, kc, vc, ctx.data<float>(op.outputs[0]), op.attn_scale,
+                    reinterpret_cast<float*>(ctx.scratch), std::min(ctx.threads, H)};
+      pthreadpool_parallelize_1d(ctx.pool, cached_task, &job, job.chunks, 0);
+      return Status::Ok();
+    }
+  }
   AttentionJob job{ctx.kernels->attention, ctx.seq, size_t(op.num_heads), size_t(op.head_dim),
                    ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]), op.attn_scale,
                    op.pattern == AttnPattern::kSlidingWindow ? op.window : -1, op.pattern == AttnPattern::kCausal,
@@ -94,6 +154,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kAttentionOp = {
     OpKind::kAttention, "ATTENTION", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::AttentionOptions,
-    decode, kOptions, 5, validate, scratch_bytes, nullptr, nullptr, run};
+    decode, kOptions, 5, validate, scratch_bytes, state_bytes, init_state, run};
 
 }  // namespace heed

@@ -58,9 +58,9 @@ Status run(const OpContext& ctx, const OpInfo& op) {
   const int32_t V = word.dims[0];
   const int32_t T = op.inputs[4] >= 0 ? ctx.tensor(op.inputs[4]).dims[0] : 0;
   const int32_t P = pos_table ? ctx.tensor(op.inputs[3]).dims[0] : 0;
-  if (pos_table && ctx.seq + size_t(op.position_offset) > size_t(P)) {
-    return Status::Error(HEED_ERROR_INVALID_INPUT, "sequence of %zu tokens exceeds the %d positions", ctx.seq,
-                         P - op.position_offset);
+  if (pos_table && ctx.past + ctx.seq + size_t(op.position_offset) > size_t(P)) {
+    return Status::Error(HEED_ERROR_INVALID_INPUT, "sequence of %zu tokens exceeds the %d positions",
+                         ctx.past + ctx.seq, P - op.position_offset);
   }
   for (size_t s = 0; s < ctx.seq; ++s) {
     const int32_t id = ids[s];
@@ -82,7 +82,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
       for (size_t h = 0; h < H; ++h) o[h] = row[h];
     }
     if (pos_table) {
-      const float* p = pos_table + (s + size_t(op.position_offset)) * H;
+      const float* p = pos_table + (ctx.past + s + size_t(op.position_offset)) * H;  // after the cached tokens
       for (size_t h = 0; h < H; ++h) o[h] += p[h];
     }
     if (type_table) {

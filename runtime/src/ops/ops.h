@@ -21,6 +21,7 @@ struct OpContext {
   const KernelTable* kernels = nullptr;
   size_t seq = 0;            // tokens in this run
   size_t max_seq = 0;        // the session's longest sequence (op state sizes)
+  size_t past = 0;           // tokens before this run in the key/value caches (Session::decode)
   void** tensor_data = nullptr;  // per tensor: arena pointer (activations/inputs) or file data
   uint8_t* scratch = nullptr;    // op scratch, op_scratch_bytes() long
   pthreadpool_t pool = nullptr;  // null: run on the calling thread

@@ -16,6 +16,55 @@ inline float max_of(float a, float b) { return a > b ? a : b; }
 
 size_t heed_f32_attention_scratch__scalar(size_t, size_t D) { return D; }
 
+namespace {
+// One query q over keys [jb, je): key j at kp + j * ks, value at vp + j * vs.
+void attend(size_t D, const float* q, const float* kp, size_t ks, const float* vp, size_t vs, size_t jb, size_t je,
+            float scale, float* o, float* y) {
+  float m = -INFINITY, l = 0.0f;
+  for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
+  for (size_t j0 = jb; j0 < je; j0 += kBlock) {
+    const size_t n = je - j0 < kBlock ? je - j0 : kBlock;
+    float s[kBlock], t[kBlock], p[kBlock];
+    for (size_t u = 0; u < kBlock; ++u) {
+      if (u < n) {
+        const float* k = kp + (j0 + u) * ks;
+        float a = 0.0f;
+        for (size_t d = 0; d < D; ++d) a = std::fma(q[d], k[d], a);
+        s[u] = a * scale;
+      } else {
+        s[u] = -INFINITY;
+      }
+      t[u] = s[u];
+    }
+    for (size_t half = kBlock / 2; half > 0; half /= 2)
+      for (size_t u = 0; u < half; ++u) t[u] = max_of(t[u], t[u + half]);
+    const float mn = max_of(t[0], m);
+    const float c = f32_exp(m - mn);
+    for (size_t u = 0; u < kBlock; ++u) p[u] = t[u] = f32_exp(s[u] - mn);
+    for (size_t half = kBlock / 2; half > 0; half /= 2)
+      for (size_t u = 0; u < half; ++u) t[u] = t[u] + t[u + half];
+    l = std::fma(l, c, t[0]);
+    for (size_t d = 0; d < D; ++d) o[d] = o[d] * c;
+    for (size_t u = 0; u < n; ++u) {
+      const float* vv = vp + (j0 + u) * vs;
+      for (size_t d = 0; d < D; ++d) o[d] = std::fma(p[u], vv[d], o[d]);
+    }
+    m = mn;
+  }
+  const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
+  for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
+}
+}  // namespace
+
+void heed_f32_attention_cached__scalar(size_t S, size_t past, size_t H, size_t D, size_t h0, size_t h1,
+                                       const float* qkv, const float* k, const float* v, size_t cap, float* out,
+                                       float scale, float* scratch) {
+  for (size_t h = h0; h < h1; ++h)
+    for (size_t i = 0; i < S; ++i)
+      attend(D, qkv + i * 3 * H * D + h * D, k + h * cap * D, D, v + h * cap * D, D, 0, past + i + 1, scale, scratch,
+             out + i * H * D + h * D);
+}
+
 void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
                                 float scale, int window, bool causal, float* scratch) {
   const size_t hidden = H * D;
@@ -26,40 +75,8 @@ void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t 
       const float* q = qkv + i * row + h * D;
       size_t jb, je;
       attention_key_range(S, i, window, causal, &jb, &je);
-      float m = -INFINITY, l = 0.0f;
-      for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
-      for (size_t j0 = jb; j0 < je; j0 += kBlock) {
-        const size_t n = je - j0 < kBlock ? je - j0 : kBlock;
-        float s[kBlock], t[kBlock], p[kBlock];
-        for (size_t u = 0; u < kBlock; ++u) {
-          if (u < n) {
-            const float* k = qkv + (j0 + u) * row + hidden + h * D;
-            float a = 0.0f;
-            for (size_t d = 0; d < D; ++d) a = std::fma(q[d], k[d], a);
-            s[u] = a * scale;
-          } else {
-            s[u] = -INFINITY;
-          }
-          t[u] = s[u];
-        }
-        for (size_t half = kBlock / 2; half > 0; half /= 2)
-          for (size_t u = 0; u < half; ++u) t[u] = max_of(t[u], t[u + half]);
-        const float mn = max_of(t[0], m);
-        const float c = f32_exp(m - mn);
-        for (size_t u = 0; u < kBlock; ++u) p[u] = t[u] = f32_exp(s[u] - mn);
-        for (size_t half = kBlock / 2; half > 0; half /= 2)
-          for (size_t u = 0; u < half; ++u) t[u] = t[u] + t[u + half];
-        l = std::fma(l, c, t[0]);
-        for (size_t d = 0; d < D; ++d) o[d] = o[d] * c;
-        for (size_t u = 0; u < n; ++u) {
-          const float* v = qkv + (j0 + u) * row + 2 * hidden + h * D;
-          for (size_t d = 0; d < D; ++d) o[d] = std::fma(p[u], v[d], o[d]);
-        }
-        m = mn;
-      }
-      float* y = out + i * hidden + h * D;
-      const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
-      for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
+      attend(D, q, qkv + hidden + h * D, row, qkv + 2 * hidden + h * D, row, jb, je, scale, o,
+             out + i * hidden + h * D);
     }
   }
 }
