@@ -51,3 +51,71 @@ TEST_CASE("C++ wrapper: load, tokenize, embed, errors as values") {
 }
 
 }  // TEST_SUITE
+
+#include "runtime/loaded-model.h"
+#include "runtime/tiny-decoder.h"
+
+TEST_CASE("C++ wrapper: a causal LM decoded token by token gives the logits of one run, bit for bit") {
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    heed::test::Loaded dec(heed::test::tiny_decoder_graph(int8));
+    heed_model_info info;
+    REQUIRE(heed_model_get_info(dec.model, &info) == HEED_OK);
+    const size_t vocab = info.output_size;
+    heed_session_options o;
+    heed_session_options_init(&o);
+    o.max_seq = 24;
+    heed_session* s = nullptr;
+    REQUIRE(heed_session_create(dec.model, &o, nullptr, 0, &s) == HEED_OK);
+    std::vector<int32_t> ids(24);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 11 + 3) % vocab);
+    std::vector<float> full(ids.size() * vocab), inc(ids.size() * vocab);
+    size_t rows = 0;
+    REQUIRE(heed_session_logits(s, ids.data(), ids.size(), full.data(), full.size(), &rows, nullptr) == HEED_OK);
+    CHECK(heed_session_context_length(s) == 24);
+    REQUIRE(heed_session_reset(s) == HEED_OK);
+    CHECK(heed_session_context_length(s) == 0);
+    // 5 tokens, then one at a time.
+    REQUIRE(heed_session_decode(s, ids.data(), 5, inc.data(), inc.size(), &rows) == HEED_OK);
+    CHECK(rows == 5);
+    for (size_t t = 5; t < ids.size(); ++t) {
+      REQUIRE(heed_session_decode(s, ids.data() + t, 1, inc.data() + t * vocab, vocab, &rows) == HEED_OK);
+    }
+    CHECK(std::memcmp(full.data(), inc.data(), full.size() * sizeof(float)) == 0);
+    // Full context: refused, context unchanged; a bad id: refused, unchanged.
+    CHECK(heed_session_decode(s, ids.data(), 1, inc.data(), vocab, &rows) == HEED_ERROR_INVALID_INPUT);
+    CHECK(heed_session_context_length(s) == 24);
+    REQUIRE(heed_session_reset(s) == HEED_OK);
+    const int32_t bad = int32_t(vocab);
+    CHECK(heed_session_decode(s, &bad, 1, inc.data(), vocab, &rows) == HEED_ERROR_INVALID_INPUT);
+    CHECK(heed_session_context_length(s) == 0);
+    CHECK(heed_session_decode(s, ids.data(), 2, inc.data(), vocab, &rows) == HEED_ERROR_BUFFER_TOO_SMALL);
+    CHECK(heed_session_context_length(s) == 0);
+    // A different prefix changes the next row (the cache is read).
+    std::vector<float> other(vocab);
+    const int32_t first = int32_t((ids[0] + 1) % int32_t(vocab));
+    REQUIRE(heed_session_decode(s, &first, 1, other.data(), vocab, &rows) == HEED_OK);
+    REQUIRE(heed_session_decode(s, ids.data() + 1, 1, other.data(), vocab, &rows) == HEED_OK);
+    CHECK(std::memcmp(other.data(), full.data() + vocab, vocab * sizeof(float)) != 0);
+    heed_session_free(s);
+
+    // The wrapper's logits / decode / reset over the same file.
+    heed::wrapper::Model model;
+    REQUIRE_FALSE(heed::wrapper::Model::load_from_buffer(dec.bytes.data(), dec.bytes.size, &model));
+    heed::wrapper::Session session;
+    REQUIRE_FALSE(heed::wrapper::Session::create(model, {24, 1}, &session));
+    std::vector<float> w, one;
+    REQUIRE_FALSE(session.logits(ids, &w));
+    CHECK(w == full);
+    REQUIRE_FALSE(session.reset());
+    for (size_t t = 0; t < ids.size(); ++t) {
+      REQUIRE_FALSE(session.decode(ids.data() + t, 1, &one));
+      CHECK(std::memcmp(one.data(), full.data() + t * vocab, vocab * sizeof(float)) == 0);
+    }
+    CHECK(session.context_length() == 24);
+    CHECK(session.decode(ids.data(), 1, &one).code == HEED_ERROR_INVALID_INPUT);
+  }
+  heed_session* none = nullptr;
+  CHECK(heed_session_decode(none, nullptr, 0, nullptr, 0, nullptr) == HEED_ERROR_INVALID_ARGUMENT);
+  CHECK(heed_session_context_length(none) == 0);
+}

@@ -159,6 +159,23 @@ class Session {
     size_t n = 0;
     return Error::from(heed_classify_text(session_, text.data(), text.size(), logits->data(), logits->size(), &n));
   }
+  // Causal LMs: logits of every position (rows x vocab) for a new context
+  // holding `ids` (heed_session_logits), and of `ids` appended to the
+  // context (heed_session_decode; allocation-free once `logits` is large
+  // enough). The same bits either way.
+  Error logits(const std::vector<int32_t>& ids, std::vector<float>* logits) {
+    logits->resize(ids.size() * output_size_);
+    size_t rows = 0;
+    return Error::from(
+        heed_session_logits(session_, ids.data(), ids.size(), logits->data(), logits->size(), &rows, nullptr));
+  }
+  Error decode(const int32_t* ids, size_t count, std::vector<float>* logits) {
+    if (logits->size() < count * output_size_) logits->resize(count * output_size_);
+    size_t rows = 0;
+    return Error::from(heed_session_decode(session_, ids, count, logits->data(), logits->size(), &rows));
+  }
+  Error reset() { return Error::from(heed_session_reset(session_)); }
+  size_t context_length() const { return heed_session_context_length(session_); }
   size_t arena_used() const { return heed_session_arena_used(session_); }
   // Threads in use: Options::num_threads capped at the CPUs available.
   int num_threads() const { return heed_session_num_threads(session_); }
