@@ -55,6 +55,8 @@ TEST_CASE("C++ wrapper: load, tokenize, embed, errors as values") {
 #include "runtime/loaded-model.h"
 #include "runtime/tiny-decoder.h"
 
+TEST_SUITE("fast") {
+
 TEST_CASE("C++ wrapper: a causal LM decoded token by token gives the logits of one run, bit for bit") {
   for (bool int8 : {false, true}) {
     CAPTURE(int8);
@@ -119,3 +121,5 @@ TEST_CASE("C++ wrapper: a causal LM decoded token by token gives the logits of o
   CHECK(heed_session_decode(none, nullptr, 0, nullptr, 0, nullptr) == HEED_ERROR_INVALID_ARGUMENT);
   CHECK(heed_session_context_length(none) == 0);
 }
+
+}  // TEST_SUITE
