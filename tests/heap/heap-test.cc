@@ -358,3 +358,70 @@ TEST_CASE("heap: a causal LM's logits and incremental decode make no heap call (
   }
 }
 }  // TEST_SUITE
+
+TEST_SUITE("fast") {
+namespace {
+// Counts the ids; with `allocate`, makes one heap allocation and one free per
+// token, to show the counter sees the per-token loop.
+struct TokenSink {
+  size_t ids = 0;
+  size_t bytes = 0;
+  bool allocate = false;
+};
+int sink(void* user, int32_t id, const char*, size_t len) {
+  auto* t = static_cast<TokenSink*>(user);
+  if (id >= 0) ++t->ids;
+  t->bytes += len;
+  if (t->allocate) delete new int(id);
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("heap: heed_generate_ids' per-token loop makes no heap call (greedy, sampling; 1, 2 threads)") {
+  conv::IrGraph g = test::tiny_decoder_graph(false);
+  g.tokenizer = test::tiny_graph_bpe().tokenizer;
+  for (int i = 16; i < 40; ++i) g.tokenizer.vocab.push_back("q" + std::to_string(i));
+  test::Loaded dec(g);
+  const int32_t prompt[5] = {3, 17, 9, 30, 1};
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    heed_session_options o;
+    heed_session_options_init(&o);
+    o.num_threads = threads;
+    heed_session* s = nullptr;
+    REQUIRE(heed_session_create(dec.model, &o, nullptr, 0, &s) == HEED_OK);
+    heed_generate_options go;
+    heed_generate_options_init(&go);
+    go.max_tokens = 30;
+    const int32_t stop = 39;
+    go.stop_ids = &stop;
+    go.num_stop_ids = 1;
+    heed_generate_result r;
+    TokenSink t;
+    // The first call on a session creates its generation buffers (documented).
+    CHECK(heap_calls([&] { heed_generate_ids(s, prompt, 5, &go, sink, &t, &r); }) > 0);
+    for (float temp : {0.0f, 0.9f}) {
+      CAPTURE(temp);
+      go.temperature = temp;
+      go.top_p = 0.9f;
+      go.repetition_penalty = 1.1f;
+      go.seed = 5;
+      t = TokenSink();
+      heed_status st = HEED_OK;
+      CHECK(heap_calls([&] { st = heed_generate_ids(s, prompt, 5, &go, sink, &t, &r); }) == 0);
+      CHECK(st == HEED_OK);
+      CHECK(r.generated_tokens == t.ids);
+      CHECK(t.ids > 3);
+      CHECK(t.bytes > 0);
+      // The same call with one allocation per token in the callback: the
+      // counter sees each (2 calls: new and delete), so the zero above is real.
+      t = TokenSink();
+      t.allocate = true;
+      const size_t calls = heap_calls([&] { st = heed_generate_ids(s, prompt, 5, &go, sink, &t, &r); });
+      CHECK(st == HEED_OK);
+      CHECK(calls == 2 * t.ids);
+    }
+    heed_session_free(s);
+  }
+}
+}  // TEST_SUITE

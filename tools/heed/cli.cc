@@ -226,4 +226,27 @@ std::string escape_text(std::string_view s) {
   return out;
 }
 
+bool parse_ids(const std::string& s, const char* flag, size_t max_count, std::vector<int32_t>* out,
+               std::string* error) {
+  out->clear();
+  size_t i = 0;
+  while (true) {
+    if (out->size() == max_count) {
+      *error = std::string(flag) + ": more than the session's " + std::to_string(max_count) + " tokens";
+      return false;
+    }
+    size_t start = i;
+    uint64_t v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 11) v = v * 10 + uint64_t(s[i++] - '0');
+    if (i == start || v > uint64_t(INT32_MAX) || (i < s.size() && s[i] != ',')) {
+      *error = std::string(flag) + ": '" + escape_text(s.substr(start, 24)) + "' is not a token id in 0.." + std::to_string(INT32_MAX) +
+               " (ids are decimal, separated by commas)";
+      return false;
+    }
+    out->push_back(int32_t(v));
+    if (i == s.size()) return true;
+    ++i;  // the comma
+  }
+}
+
 }  // namespace heed::cli

@@ -31,6 +31,12 @@ bool parse_args(int argc, char** argv, const std::vector<std::string>& valued,
 bool flag_uint(const Args& args, const char* name, uint64_t fallback, uint64_t min, uint64_t max,
                uint64_t* out, std::string* error);
 
+// "1,2,3": decimal token ids in 0..INT32_MAX separated by single commas, at
+// most max_count of them (checked before each one is stored). *error names
+// `flag` ("--ids: ...").
+bool parse_ids(const std::string& s, const char* flag, size_t max_count, std::vector<int32_t>* out,
+               std::string* error);
+
 // Longest stdin line a text command accepts by default, and the most
 // --max-line-bytes may ask for.
 constexpr uint64_t kDefaultMaxLineBytes = uint64_t{1} << 20;
@@ -91,5 +97,6 @@ int cmd_classify(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_logits(int argc, char** argv);
 int cmd_perplexity(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
 
 }  // namespace heed::cli

@@ -18,29 +18,6 @@ int fail(const std::string& what) {
   return 1;
 }
 
-// "1,2,3": decimal ids in 0..INT32_MAX separated by single commas, at most
-// `max_count` of them (checked before each one is stored).
-bool parse_ids(const std::string& s, size_t max_count, std::vector<int32_t>* out, std::string* error) {
-  out->clear();
-  size_t i = 0;
-  while (true) {
-    if (out->size() == max_count) {
-      *error = "--ids: more than the session's " + std::to_string(max_count) + " tokens";
-      return false;
-    }
-    size_t start = i;
-    uint64_t v = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 11) v = v * 10 + uint64_t(s[i++] - '0');
-    if (i == start || v > uint64_t(INT32_MAX) || (i < s.size() && s[i] != ',')) {
-      *error = "--ids: '" + escape_text(s.substr(start, 24)) + "' is not a token id in 0.." + std::to_string(INT32_MAX) +
-               " (ids are decimal, separated by commas)";
-      return false;
-    }
-    out->push_back(int32_t(v));
-    if (i == s.size()) return true;
-    ++i;  // the comma
-  }
-}
 }  // namespace
 
 int cmd_logits(int argc, char** argv) {
@@ -84,7 +61,7 @@ int cmd_logits(int argc, char** argv) {
   }
   const size_t limit = max_seq ? size_t(max_seq) : info.max_seq;
   std::vector<int32_t> ids;
-  if (!parse_ids(args.get("--ids"), limit, &ids, &err)) {
+  if (!parse_ids(args.get("--ids"), "--ids", limit, &ids, &err)) {
     std::fprintf(stderr, "heed logits: %s\n", err.c_str());
     heed_session_free(session);
     heed_model_free(model);

@@ -25,6 +25,9 @@ void usage(FILE* f) {
                "                     causal LM: next-token logits of every position (or the last)\n"
                "  perplexity model.heed FILE [--ctx N] [--json] [--threads N]   (or --ids-file IDS)\n"
                "                     causal LM: perplexity of a text file in windows of N tokens\n"
+               "  generate model.heed \"PROMPT\" | --ids ID,... [-n N] [--temp T] [--top-k K] [--top-p P]\n"
+               "           [--repeat-penalty R] [--seed S] [--stop-id ID ...] [--ignore-eos] [--ctx N] [--json]\n"
+               "                     causal LM: streams generated text (greedy unless --temp > 0)\n"
                "  bench model.heed [--seq N] [--threads N] [--iters N] [--warmup N] [--isa ISA] [--json]\n"
                "                     latency of one forward pass (median)\n\n"
                "Without TEXT arguments, tokenize/embed/classify read stdin one line at a time and\n"
@@ -68,6 +71,7 @@ int dispatch(int argc, char** argv) {
   if (!std::strcmp(cmd, "bench")) return heed::cli::cmd_bench(argc - 1, argv + 1);
   if (!std::strcmp(cmd, "logits")) return heed::cli::cmd_logits(argc - 1, argv + 1);
   if (!std::strcmp(cmd, "perplexity")) return heed::cli::cmd_perplexity(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "generate")) return heed::cli::cmd_generate(argc - 1, argv + 1);
   std::fprintf(stderr, "heed: unknown command '%s'\n\n", cmd);
   usage(stderr);
   return 2;

@@ -274,6 +274,77 @@ HEED_API int heed_session_num_threads(const heed_session* session);
  * NULL). Static string. */
 HEED_API const char* heed_session_isa(const heed_session* session);
 
+/* ---- Generation (causal LMs) ---------------------------------------------- */
+
+/* Why heed_generate* stopped. */
+typedef enum heed_stop_reason {
+  HEED_STOP_MAX_TOKENS = 0,   /* max_tokens ids generated */
+  HEED_STOP_EOS = 1,          /* the model's eos id was drawn (not output) */
+  HEED_STOP_STOP_ID = 2,      /* one of stop_ids was drawn (not output) */
+  HEED_STOP_CONTEXT_FULL = 3, /* prompt + generated ids reached the session's max_seq */
+  HEED_STOP_CALLBACK = 4      /* the callback returned nonzero */
+} heed_stop_reason;
+
+/* Sampling follows transformers' generate(): temperature 0 is greedy
+ * (do_sample=False, transformers' default); temperature > 0 samples after
+ * repetition penalty, temperature, top-k and top-p (runtime/src/generate/
+ * sampler.h gives the exact steps). The draws use heed's own seeded generator:
+ * a seed gives the same ids on every platform, not torch's ids. */
+typedef struct heed_generate_options {
+  size_t max_tokens;        /* most ids to generate; default 64 */
+  float temperature;        /* 0 (default): greedy; else > 0 */
+  int32_t top_k;            /* 0: off; default 50 (transformers'; unused when greedy) */
+  float top_p;              /* in (0, 1]; 1 (default): off */
+  float repetition_penalty; /* > 0; 1 (default): off */
+  uint64_t seed;            /* default 0 */
+  const int32_t* stop_ids;  /* ids that end generation (not output); may be NULL if num_stop_ids is 0 */
+  size_t num_stop_ids;
+  int ignore_eos;           /* nonzero: the eos id is an ordinary id (output, no stop) */
+} heed_generate_options;
+
+HEED_API void heed_generate_options_init(heed_generate_options* options);
+
+/* Called once per generated id, in order. text: the UTF-8 text that became
+ * final with this id, from the model's streaming decoder (as
+ * heed_decode_stream with skip_special = 0) when the model has a BPE
+ * tokenizer, else empty (text_len 0, text never NULL). After the last id, one
+ * more call with id -1 carries the text the decoder held back, if any (its
+ * return value is ignored). Return nonzero to stop (HEED_STOP_CALLBACK). */
+typedef int (*heed_token_callback)(void* user, int32_t id, const char* text, size_t text_len);
+
+typedef struct heed_generate_result {
+  size_t prompt_tokens;
+  size_t generated_tokens; /* ids passed to the callback (id -1 not counted) */
+  heed_stop_reason stop;
+} heed_generate_result;
+
+/* Generates after the prompt ids (no special tokens added) on a causal LM
+ * session: the prompt runs once and becomes the session's context, then each
+ * id drawn is appended through the key/value caches (heed_session_decode),
+ * so a token costs one position's pass. The eos id is the model's tokenizer's (none
+ * without a BPE tokenizer). Prompt + generated ids never exceed the session's
+ * max_seq (then HEED_STOP_CONTEXT_FULL, not an error).
+ * Memory: the first call on a session allocates its generation buffers once
+ * (logits for max_seq x vocabulary floats, max_seq ids, the sampler's
+ * workspace, the decoder's state); they live with the session and later
+ * calls reuse them. Nothing is allocated inside the per-token loop.
+ * cb may be NULL; result may not.
+ * Errors: HEED_ERROR_INVALID_ARGUMENT naming the field (NULLs, a bad sampling
+ * option, a stop id outside the vocabulary), HEED_ERROR_UNSUPPORTED for a
+ * model that is not a causal LM, HEED_ERROR_INVALID_INPUT (empty prompt,
+ * longer than max_seq, an id out of range), HEED_ERROR_NON_FINITE,
+ * HEED_ERROR_OUT_OF_MEMORY. *result holds the counts so far also on error. */
+HEED_API heed_status heed_generate_ids(heed_session* session, const int32_t* ids, size_t count,
+                                       const heed_generate_options* options, heed_token_callback cb, void* user,
+                                       heed_generate_result* result);
+
+/* heed_tokenize, then heed_generate_ids. text_len = SIZE_MAX: NUL-terminated.
+ * Tokenizing a BPE prompt allocates its scratch for the call (as heed_tokenize
+ * does), before the first token. */
+HEED_API heed_status heed_generate(heed_session* session, const char* text, size_t text_len,
+                                   const heed_generate_options* options, heed_token_callback cb, void* user,
+                                   heed_generate_result* result);
+
 #ifdef __cplusplus
 }
 #endif

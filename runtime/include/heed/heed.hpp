@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -176,6 +177,19 @@ class Session {
   }
   Error reset() { return Error::from(heed_session_reset(session_)); }
   size_t context_length() const { return heed_session_context_length(session_); }
+  // Causal LMs: generates after prompt ids (heed_generate_ids, through the
+  // key/value caches). on_token(id, text) is called per
+  // id (id -1: text held back at the end); return false to stop. The first
+  // call on a session allocates its generation buffers; on_token's own
+  // allocations aside, later calls make no heap call.
+  template <typename F>
+  Error generate(const std::vector<int32_t>& ids, const heed_generate_options& options, F&& on_token,
+                 heed_generate_result* result) {
+    auto cb = [](void* user, int32_t id, const char* text, size_t len) -> int {
+      return (*static_cast<std::remove_reference_t<F>*>(user))(id, std::string_view(text, len)) ? 0 : 1;
+    };
+    return Error::from(heed_generate_ids(session_, ids.data(), ids.size(), &options, cb, &on_token, result));
+  }
   size_t arena_used() const { return heed_session_arena_used(session_); }
   // Threads in use: Options::num_threads capped at the CPUs available.
   int num_threads() const { return heed_session_num_threads(session_); }

@@ -4,17 +4,27 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
+#include <vector>
 
 #include "exec/session.h"
 #include "format/model.h"
+#include "generate/generator.h"
 #include "heed/heed.h"
 
 struct heed_model {
   heed::Model model;
 };
+// Generation buffers of a session, created by its first heed_generate* call.
+struct GenerationState {
+  heed::Generator generator;
+  heed::BpeTokenizer::DecodeState decode;  // used when the model has a BPE tokenizer
+  std::vector<char> text;                  // one decoder feed's bytes
+};
 struct heed_session {
   heed::Session session;
+  std::unique_ptr<GenerationState> gen;
 };
 struct heed_decode_stream {
   const heed::BpeTokenizer* tokenizer;
@@ -359,6 +369,141 @@ heed_status heed_classify_text(heed_session* session, const char* text, size_t t
     return report(heed::Status::Error(HEED_ERROR_INVALID_ARGUMENT, "model is not a classification model"));
   }
   return tokenize_and_run(session, text, text_len, logits, capacity, count);
+}
+
+void heed_generate_options_init(heed_generate_options* options) {
+  if (!options) return;
+  options->max_tokens = 64;
+  options->temperature = 0.0f;
+  options->top_k = 50;
+  options->top_p = 1.0f;
+  options->repetition_penalty = 1.0f;
+  options->seed = 0;
+  options->stop_ids = nullptr;
+  options->num_stop_ids = 0;
+  options->ignore_eos = 0;
+}
+
+namespace {
+struct GenerateCall {
+  GenerationState* state;
+  const heed::BpeTokenizer* bpe;  // null: no text
+  heed_token_callback cb;
+  void* user;
+  heed::Status decode_status;
+};
+
+bool on_token(void* user, int32_t id) {
+  auto* c = static_cast<GenerateCall*>(user);
+  size_t len = 0;
+  if (c->bpe) {
+    c->decode_status = c->bpe->stream_feed(&c->state->decode, id, c->state->text.data(), c->state->text.size(), &len);
+    if (!c->decode_status.ok()) return false;
+  }
+  return !c->cb || c->cb(c->user, id, c->bpe ? c->state->text.data() : "", len) == 0;
+}
+}  // namespace
+
+heed_status heed_generate_ids(heed_session* session, const int32_t* ids, size_t count,
+                              const heed_generate_options* options, heed_token_callback cb, void* user,
+                              heed_generate_result* result) {
+  if (!result) return invalid("result is NULL");
+  result->prompt_tokens = 0;
+  result->generated_tokens = 0;
+  result->stop = HEED_STOP_MAX_TOKENS;
+  if (!session) return invalid("session is NULL");
+  if (!options) return invalid("options is NULL");
+  if (!ids && count) return invalid("ids is NULL");
+  heed::GenerateParams p;
+  p.max_tokens = options->max_tokens;
+  p.sampler.temperature = options->temperature;
+  p.sampler.top_k = options->top_k;
+  p.sampler.top_p = options->top_p;
+  p.sampler.repetition_penalty = options->repetition_penalty;
+  p.sampler.seed = options->seed;
+  p.stop_ids = options->stop_ids;
+  p.num_stop_ids = options->num_stop_ids;
+  p.ignore_eos = options->ignore_eos != 0;
+  if (!p.stop_ids && p.num_stop_ids) return invalid("options->stop_ids is NULL but num_stop_ids is not 0");
+  heed::Status st = heed::sampler_check(p.sampler);
+  if (!st.ok()) return report(st);
+  const heed::Model& m = *session->session.model();
+  if (!session->gen) {
+    try {
+      auto g = std::make_unique<GenerationState>();
+      st = g->generator.init(&session->session);
+      if (!st.ok()) return report(st);
+      if (m.tokenizer_kind_is_bpe()) g->text.resize(m.bpe_tokenizer().stream_max_bytes());
+      session->gen = std::move(g);
+    } catch (const std::bad_alloc&) {
+      return out_of_memory();
+    }
+  }
+  GenerationState* g = session->gen.get();
+  GenerateCall call{g, m.tokenizer_kind_is_bpe() ? &m.bpe_tokenizer() : nullptr, cb, user, heed::Status::Ok()};
+  if (call.bpe) call.bpe->stream_begin(&g->decode, false);
+  heed::GenerateResult r;
+  st = g->generator.generate(ids, count, p, on_token, &call, &r);
+  if (st.ok() && !call.decode_status.ok()) st = call.decode_status;
+  result->prompt_tokens = r.prompt_tokens;
+  result->generated_tokens = r.generated_tokens;
+  switch (r.stop) {
+    case heed::StopReason::kMaxTokens: result->stop = HEED_STOP_MAX_TOKENS; break;
+    case heed::StopReason::kEos: result->stop = HEED_STOP_EOS; break;
+    case heed::StopReason::kStopId: result->stop = HEED_STOP_STOP_ID; break;
+    case heed::StopReason::kContextFull: result->stop = HEED_STOP_CONTEXT_FULL; break;
+    case heed::StopReason::kCallback: result->stop = HEED_STOP_CALLBACK; break;
+  }
+  if (st.ok() && call.bpe) {
+    size_t len = 0;
+    st = call.bpe->stream_end(&g->decode, g->text.data(), g->text.size(), &len);
+    if (st.ok() && len && cb) cb(user, -1, g->text.data(), len);
+  }
+  return report(st);
+}
+
+heed_status heed_generate(heed_session* session, const char* text, size_t text_len,
+                          const heed_generate_options* options, heed_token_callback cb, void* user,
+                          heed_generate_result* result) {
+  if (!result) return invalid("result is NULL");
+  result->prompt_tokens = 0;
+  result->generated_tokens = 0;
+  result->stop = HEED_STOP_MAX_TOKENS;
+  if (!session) return invalid("session is NULL");
+  const heed::Model& m = *session->session.model();
+  if (!m.output_per_token() || m.metadata().task != heed::Task::kCausalLm) {
+    return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model '%s' is not a causal LM",
+                                      m.metadata().architecture.c_str()));
+  }
+  if (!m.has_tokenizer()) return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED, "model has no tokenizer"));
+  if (!text && text_len != 0 && text_len != SIZE_MAX) return invalid("text is NULL");
+  if (!text) text = "";
+  if (text_len == SIZE_MAX) text_len = std::strlen(text);
+  // The prompt's ids go to the session's token buffer (max_seq ids).
+  heed::Session& s = session->session;
+  size_t n = 0;
+  heed::Status ts;
+  if (m.tokenizer_kind() == heed::TokenizerKind::kWordPiece) {
+    ts = m.tokenizer().encode(text, text_len, s.token_buffer(), s.max_seq(), &n);
+  } else {
+    if (text_len > heed::BpeTokenizer::kMaxTextBytes) {
+      return report(heed::Status::Error(HEED_ERROR_INVALID_INPUT, "text of %zu bytes is longer than the cap %zu",
+                                        text_len, heed::BpeTokenizer::kMaxTextBytes));
+    }
+    const size_t bytes = heed::BpeTokenizer::scratch_bytes(text_len);
+    void* scratch = std::malloc(bytes);  // per call, before the first token (as heed_tokenize)
+    if (!scratch) {
+      return report(heed::Status::Error(HEED_ERROR_OUT_OF_MEMORY, "out of memory for %zu bytes of tokenizer scratch", bytes));
+    }
+    ts = m.bpe_tokenizer().encode(text, text_len, true, scratch, bytes, s.token_buffer(), s.max_seq(), &n);
+    std::free(scratch);
+  }
+  if (ts.code() == HEED_ERROR_BUFFER_TOO_SMALL && n > s.max_seq()) {
+    return report(heed::Status::Error(HEED_ERROR_INVALID_INPUT, "the prompt's %zu tokens exceed the session's max_seq %zu",
+                                      n, s.max_seq()));
+  }
+  if (!ts.ok()) return report(ts);
+  return heed_generate_ids(session, s.token_buffer(), n, options, cb, user, result);
 }
 
 size_t heed_session_arena_used(const heed_session* session) {

@@ -1,0 +1,85 @@
+// Generator: text generation for a causal LM on one Session, one token at a
+// time: the prompt runs once (Session::run, which makes it the session's
+// context), then each id drawn is appended with Session::decode (the
+// attention layers' key/value caches), and the Sampler picks the next id
+// from the last row of logits.
+//
+// Memory: init() allocates every buffer once (logits for max_seq x vocab
+// floats, since Session::run writes every prompt position's row; a history
+// of max_seq ids; the sampler's workspace). generate() makes no heap call.
+// One thread at a time, like its Session.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+#include "exec/session.h"
+#include "generate/sampler.h"
+
+namespace heed {
+
+enum class StopReason {
+  kMaxTokens,    // max_tokens ids generated
+  kEos,          // the model's eos id was drawn (not output)
+  kStopId,       // one of the stop ids was drawn (not output)
+  kContextFull,  // prompt + generated reached the session's max_seq
+  kCallback,     // the callback returned false
+};
+
+const char* stop_reason_name(StopReason r);  // "max_tokens", "eos", ...
+
+struct GenerateParams {
+  size_t max_tokens = 64;
+  SamplerParams sampler;
+  const int32_t* stop_ids = nullptr;  // ids that end generation (not output)
+  size_t num_stop_ids = 0;
+  bool ignore_eos = false;  // eos is an ordinary id: output, no stop
+};
+
+// Called with each id generated (after it is in the history); return false
+// to stop (StopReason::kCallback).
+using TokenCallback = bool (*)(void* user, int32_t id);
+
+struct GenerateResult {
+  StopReason stop = StopReason::kMaxTokens;
+  size_t prompt_tokens = 0;
+  size_t generated_tokens = 0;  // ids passed to the callback
+};
+
+class Generator {
+ public:
+  // HEED_ERROR_UNSUPPORTED for a model that is not a causal LM. The session
+  // must outlive the generator. May throw std::bad_alloc (the C API catches it).
+  Status init(Session* session);
+
+  // eos id of the model (its BPE tokenizer's), or -1 if it has none.
+  int32_t eos_id() const { return eos_; }
+  size_t vocab() const { return vocab_; }
+  size_t max_seq() const { return max_seq_; }
+
+  // Generates after `prompt` (1..max_seq ids, each in [0, vocab)). Errors:
+  // HEED_ERROR_INVALID_ARGUMENT (bad sampler params naming the field, a stop
+  // id outside the vocabulary, NULLs), HEED_ERROR_INVALID_INPUT (empty or
+  // too long prompt, an id out of range), HEED_ERROR_NON_FINITE. *result has
+  // the counts so far also on error.
+  Status generate(const int32_t* prompt, size_t prompt_len, const GenerateParams& params, TokenCallback callback,
+                  void* user, GenerateResult* result);
+
+  // Prompt and generated ids of the last generate() call.
+  const int32_t* history() const { return history_.data(); }
+  size_t history_len() const { return history_len_; }
+
+ private:
+  Session* session_ = nullptr;
+  size_t vocab_ = 0;
+  size_t max_seq_ = 0;
+  int32_t eos_ = -1;
+  std::vector<float> logits_;     // [max_seq, vocab]
+  std::vector<int32_t> history_;  // [max_seq]
+  size_t history_len_ = 0;
+  std::vector<uint64_t> workspace_;  // sampler_workspace_bytes(vocab), 8-byte aligned
+};
+
+}  // namespace heed
