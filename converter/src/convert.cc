@@ -337,9 +337,20 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   SafeTensors weights;
   HEED_RETURN_IF_ERROR(weights.open_dir(o.input_dir));
   IrGraph g;
-  // Causal LMs are written without a tokenizer for now (token ids in).
+  // Causal LMs carry their BPE tokenizer when the directory has a
+  // tokenizer.json; without one they take token ids only.
   const bool decoder = dir.model_type == "llama" || dir.model_type == "gpt2";
-  if (!decoder) {
+  if (decoder) {
+    if (FILE* f = std::fopen((o.input_dir + "/tokenizer.json").c_str(), "rb")) {
+      std::fclose(f);
+      HEED_RETURN_IF_ERROR(hf_read_tokenizer(&dir, &g.tokenizer));
+      if (g.tokenizer.kind == TokenizerKind::kWordPiece) {
+        return Status::Error(HEED_ERROR_UNSUPPORTED,
+                             "%s: a WordPiece tokenizer.json with a %s decoder is not supported (decoders use BPE)",
+                             o.input_dir.c_str(), dir.model_type.c_str());
+      }
+    }
+  } else {
     HEED_RETURN_IF_ERROR(hf_read_tokenizer(&dir, &g.tokenizer));
     if (g.tokenizer.kind != TokenizerKind::kWordPiece) {
       return Status::Error(HEED_ERROR_UNSUPPORTED,
@@ -366,6 +377,17 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     HEED_RETURN_IF_ERROR(bert_build(dir, weights, &g, progress_cb, &prog));
   }
 
+  if (decoder && g.tokenizer.kind != TokenizerKind::kNone) {
+    // HF allows a vocabulary larger than the tokenizer's (padded embedding
+    // rows), never a smaller one.
+    for (const IrOp& op : g.ops) {
+      if (op.kind == OpKind::kEmbedding && g.tokenizer.vocab.size() > size_t(g.tensors[size_t(op.inputs[2])].shape[0])) {
+        return Status::Error(HEED_ERROR_INVALID_ARGUMENT,
+                             "%s: tokenizer.json has %zu tokens but config.json vocab_size is %d", o.input_dir.c_str(),
+                             g.tokenizer.vocab.size(), g.tensors[size_t(op.inputs[2])].shape[0]);
+      }
+    }
+  }
   if (!decoder) {
     // Max length: sentence-transformers' max_seq_length, else the model's positions.
     int32_t positions = 0;

@@ -244,3 +244,23 @@ def test_heed_perplexity_bad_arguments(heed, work_dir, args, code, message):
     p = heed.run("perplexity", path, *argv, check=False)
     assert p.returncode == code, p.stderr
     assert message in p.stderr.decode(), p.stderr
+
+
+@pytest.mark.heed
+def test_converted_decoder_carries_its_tokenizer(heed, work_dir, hf_tok, corpus):
+    # The converted file carries tokenizer.json's BPE: `heed tokenize` on the file gives the HF
+    # tokenizer's ids for 300 held-out lines plus non-ASCII ones (the gate: a line with one
+    # character changed tokenizes differently).
+    path = work_dir / "wordnet-llama-int8-tok.heed"
+    if not path.exists():
+        heed.run("convert", MODEL_DIR, "-o", path)
+    _, _, heldout = corpus
+    lines = list(heldout[:300]) + ["naïve café — 東京 ✓", "tabs\tand  spaces", ""]
+    p = heed.run("tokenize", path, "--json", stdin=("\n".join(lines) + "\n").encode())
+    got = [json.loads(x)["ids"] if x.startswith("{") else json.loads(x) for x in p.stdout.decode().splitlines()]
+    want = [hf_tok(line)["input_ids"] for line in lines]
+    assert len(got) == len(want)
+    mismatches = sum(g != w for g, w in zip(got, want))
+    record("trained decoder tokenizer in the .heed file", lines=len(lines), mismatches=mismatches)
+    assert mismatches == 0
+    assert hf_tok(lines[0] + "x")["input_ids"] != want[0]
