@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import record
+from conftest import REPO, record
 
 FP32_REL = 1e-4
 INT8_COS = 0.99
@@ -307,3 +307,23 @@ def test_embed_refuses_a_decoder(heed, converted):
     p = heed.run("embed", converted[("gpt2", "fp32")], "hello", check=False)
     assert p.returncode == 1
     assert b"is a causal language (use heed logits) model" in p.stderr
+
+
+@pytest.mark.parametrize("source,message", [
+    ("trained", "tokenizer.json has 4096 tokens but config.json vocab_size is 256"),
+    ("minilm", "a WordPiece tokenizer.json with a llama decoder is not supported"),
+])
+def test_decoder_tokenizer_refusals(heed, checkpoints, work_dir, model_dir, source, message):
+    # A decoder's tokenizer.json must be BPE and fit the embedding rows.
+    import shutil
+    d = work_dir / f"dec-tok-{source}"
+    if d.exists():
+        shutil.rmtree(d)
+    shutil.copytree(checkpoints["llama-gqa-untied"][1], d)
+    src = REPO / "tests" / "data" / "wordnet-llama" if source == "trained" else model_dir
+    shutil.copy(src / "tokenizer.json", d / "tokenizer.json")
+    out = work_dir / f"dec-tok-{source}.heed"
+    p = heed.run("convert", d, "-o", out, "--precision", "fp32", check=False)
+    assert p.returncode == 1, p.stderr
+    assert message in p.stderr.decode(), p.stderr.decode()
+    assert not out.exists()
