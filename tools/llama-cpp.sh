@@ -4,19 +4,22 @@
 # Hugging Face checkpoints to GGUF with llama.cpp's own converter.
 #
 #   tools/llama-cpp.sh build                     # -> $HEED_LLAMA_DIR/build/bin/llama-bench ...
-#   tools/llama-cpp.sh gguf <hf-dir> <out.gguf>  # Q8_0, convert_hf_to_gguf.py --outtype q8_0
+#   tools/llama-cpp.sh gguf <hf-dir> <out.gguf> [--pre NAME]
+#                                                # Q8_0, convert_hf_to_gguf.py --outtype q8_0
 #   tools/llama-cpp.sh dir                       # prints the source directory
 #
 # HEED_LLAMA_DIR defaults to <repo>/build/llama.cpp. The sdist is fetched through PyPI's simple
 # index and checked against the index's sha256; the build is Release, native ISA, CPU only,
 # without curl (-DGGML_NATIVE=ON -DLLAMA_CURL=OFF), targets llama-bench, llama-completion,
-# llama-perplexity and llama-tokenize.
+# llama-perplexity and llama-tokenize. The converter runs through tools/llama-gguf.py (torch 1.13
+# has no float8 dtypes; --pre names the BPE pre-tokenizer of a tokenizer trained here). HEED_PYTHON
+# overrides the venv's python.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 version=0.3.36
 base=${HEED_LLAMA_DIR:-$repo/build/llama.cpp}
 src=$base/llama_cpp_python-$version/vendor/llama.cpp
-py=$repo/.venv/bin/python
+py=${HEED_PYTHON:-$repo/.venv/bin/python}
 
 fetch() {
   [ -f "$src/CMakeLists.txt" ] && return 0
@@ -47,6 +50,14 @@ print(f"llama-cpp.sh: {name} sha256 {got}")
 EOF
 }
 
+# The converter imports sentencepiece before it looks for tokenizer.model (and then falls back to
+# tokenizer.json); the venv has none, so it goes into $base/pydeps, outside the venv.
+pydeps() {
+  [ -d "$base/pydeps/sentencepiece" ] && return 0
+  PIP_ROOT_USER_ACTION=ignore "$py" -m pip --disable-pip-version-check --no-input install -q \
+    --target "$base/pydeps" "sentencepiece==0.2.3" >&2
+}
+
 case "${1:-}" in
   build)
     fetch
@@ -55,16 +66,19 @@ case "${1:-}" in
     cmake --build "$base/build" --target llama-bench llama-completion llama-perplexity llama-tokenize -j"${JOBS:-2}"
     ;;
   gguf)
-    [ $# -eq 3 ] || { echo "usage: $0 gguf <hf-dir> <out.gguf>" >&2; exit 2; }
+    [ $# -eq 3 ] || [ $# -eq 5 -a "${4:-}" = --pre ] || {
+      echo "usage: $0 gguf <hf-dir> <out.gguf> [--pre NAME]" >&2; exit 2; }
     fetch
-    PYTHONPATH="$src/gguf-py" "$py" "$src/convert_hf_to_gguf.py" "$2" --outtype q8_0 --outfile "$3"
+    pydeps
+    pre=(); [ $# -eq 5 ] && pre=(--pre "$5")
+    PYTHONPATH="$base/pydeps${PYTHONPATH:+:$PYTHONPATH}" "$py" "$repo/tools/llama-gguf.py" "$src" "${pre[@]}" -- "$2" --outtype q8_0 --outfile "$3"
     ;;
   dir)
     fetch
     echo "$src"
     ;;
   *)
-    echo "usage: $0 build | gguf <hf-dir> <out.gguf> | dir" >&2
+    echo "usage: $0 build | gguf <hf-dir> <out.gguf> [--pre NAME] | dir" >&2
     exit 2
     ;;
 esac
