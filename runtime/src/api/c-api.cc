@@ -408,9 +408,7 @@ heed_status heed_generate_ids(heed_session* session, const int32_t* ids, size_t 
                               const heed_generate_options* options, heed_token_callback cb, void* user,
                               heed_generate_result* result) {
   if (!result) return invalid("result is NULL");
-  result->prompt_tokens = 0;
-  result->generated_tokens = 0;
-  result->stop = HEED_STOP_MAX_TOKENS;
+  *result = heed_generate_result{0, 0, HEED_STOP_MAX_TOKENS};
   if (!session) return invalid("session is NULL");
   if (!options) return invalid("options is NULL");
   if (!ids && count) return invalid("ids is NULL");
@@ -466,9 +464,7 @@ heed_status heed_generate(heed_session* session, const char* text, size_t text_l
                           const heed_generate_options* options, heed_token_callback cb, void* user,
                           heed_generate_result* result) {
   if (!result) return invalid("result is NULL");
-  result->prompt_tokens = 0;
-  result->generated_tokens = 0;
-  result->stop = HEED_STOP_MAX_TOKENS;
+  *result = heed_generate_result{0, 0, HEED_STOP_MAX_TOKENS};
   if (!session) return invalid("session is NULL");
   const heed::Model& m = *session->session.model();
   if (!m.output_per_token() || m.metadata().task != heed::Task::kCausalLm) {
