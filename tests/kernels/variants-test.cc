@@ -263,31 +263,94 @@ const std::vector<AttentionCase> kAttentionCases = {
     {33, 2, 64, -1, true}, {20, 2, 8, 3, false},  {20, 1, 16, 0, false},  {128, 2, 32, -1, false},
     {65, 1, 128, 5, true}, {31, 2, 17, -1, false}};
 
-// The cached kernel (decode) against every causal variant over all the rows:
-// queries past.. of a full run equal the cached kernel's bits.
-void check_cached_attention() {
-  const struct { size_t past, S, H, D; } cases[] = {{1, 1, 2, 8}, {15, 1, 2, 16}, {16, 1, 1, 32}, {17, 3, 2, 64},
-                                                     {40, 1, 3, 17}, {31, 2, 2, 64}};
-  for (const AttentionVariant* v : supported(kAttentionVariants, kAttentionVariantCount)) {
+// A key/value cache of cap positions (>= T) holding rows 0..T-1 of a fused
+// projection [T, (H + 2 KV) D], written by kv_cache_write.
+struct CacheCase {
+  size_t past, S, H, KV, D;
+};
+
+struct FilledCache {
+  std::vector<uint8_t> bytes;
+  KvCache c;
+  FilledCache(const std::vector<float>& qkv, size_t T, size_t H, size_t KV, size_t D, bool int8) {
+    const size_t cap = T + 21;  // positions past T stay as written: NaN bytes
+    bytes.assign(kv_cache_bytes(cap, KV, D, int8) + 64, 0xff);
+    void* at = bytes.data() + (64 - reinterpret_cast<uintptr_t>(bytes.data()) % 64) % 64;
+    c = kv_cache_view(at, cap, KV, D, int8);
+    const size_t stride = (H + 2 * KV) * D;
+    kv_cache_write(c, 0, T, qkv.data() + H * D, qkv.data() + (H + KV) * D, stride);
+  }
+};
+
+// Runs `fn` over queries past..past+S-1 of the case; heads split in two calls.
+std::vector<float> run_cached(CachedAttentionFn fn, const CacheCase& c, const std::vector<float>& qkv,
+                              const KvCache& cache) {
+  const size_t stride = (c.H + 2 * c.KV) * c.D, hid = c.H * c.D;
+  std::vector<float> out(c.S * hid, -1.0f), scratch(cached_attention_scratch_floats(cache.cap, c.D) + 1);
+  const float scale = 1.0f / std::sqrt(float(c.D));
+  const size_t mid = c.H / 2;
+  fn(c.S, c.past, c.H, 0, mid, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale, scratch.data());
+  fn(c.S, c.past, c.H, mid, c.H, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale,
+     scratch.data());
+  return out;
+}
+
+const CacheCase kCacheCases[] = {{0, 1, 2, 2, 8},  {1, 1, 2, 1, 8},   {15, 1, 2, 2, 16}, {16, 1, 1, 1, 32},
+                                 {0, 20, 4, 2, 64}, {17, 3, 4, 2, 64}, {40, 1, 3, 1, 17}, {31, 2, 2, 2, 64},
+                                 {0, 33, 2, 2, 4},  {63, 2, 8, 2, 128}, {5, 70, 2, 1, 20}};
+
+// Float cache, kv heads = heads: every cached variant gives every causal
+// f32-attention variant's bits for the same rows (prefill through the cache
+// and token by token give one run's result).
+void check_cached_equals_causal() {
+  const CacheCase cases[] = {{0, 1, 2, 2, 8}, {15, 1, 2, 2, 16}, {16, 1, 1, 1, 32}, {17, 3, 2, 2, 64},
+                             {40, 1, 3, 3, 17}, {0, 37, 2, 2, 64}, {31, 2, 2, 2, 64}};
+  for (size_t a = 0; a < kAttentionVariantCount; ++a) {
+    const AttentionVariant& f = kAttentionVariants[a];
+    if (!isa_supported(f.isa)) continue;
+    for (size_t b = 0; b < kCachedAttentionVariantCount; ++b) {
+      const CachedAttentionVariant& v = kCachedAttentionVariants[b];
+      if (!isa_supported(v.isa)) continue;
+      CAPTURE(f.name);
+      CAPTURE(v.name);
+      for (const CacheCase& c : cases) {
+        CAPTURE(c.past);
+        CAPTURE(c.S);
+        CAPTURE(c.D);
+        const size_t T = c.past + c.S, hid = c.H * c.D;
+        const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T * 13 + c.D), -3.0f, 3.0f);
+        std::vector<float> full(T * hid), s1(f.scratch_floats(T, c.D) + 1);
+        f.fn(T, c.H, c.D, 0, c.H, qkv.data(), full.data(), 1.0f / std::sqrt(float(c.D)), -1, true, s1.data());
+        const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
+        const std::vector<float> got = run_cached(v.fn, c, qkv, fc.c);
+        REQUIRE(first_difference(got.data(), full.data() + c.past * hid, got.size(), hid) == "");
+      }
+    }
+  }
+}
+
+// Every cached variant equals the cached reference, float and int8 caches,
+// grouped-query and multi-query heads.
+void check_cached_variants() {
+  const CachedAttentionVariant& ref = kCachedAttentionVariants[0];
+  for (const CachedAttentionVariant* v : supported(kCachedAttentionVariants, kCachedAttentionVariantCount)) {
     CAPTURE(v->name);
-    for (const auto& c : cases) {
-      CAPTURE(c.past);
-      CAPTURE(c.S);
-      const size_t T = c.past + c.S, hid = c.H * c.D;
-      const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T * 13 + c.D), -3.0f, 3.0f);
-      std::vector<float> full(T * hid), kc(c.H * T * c.D), vc(c.H * T * c.D), got(c.S * hid, -1.0f);
-      std::vector<float> s1(v->scratch_floats(T, c.D) + 1), s2(c.D);
-      const float scale = 1.0f / std::sqrt(float(c.D));
-      v->fn(T, c.H, c.D, 0, c.H, qkv.data(), full.data(), scale, -1, true, s1.data());
-      for (size_t j = 0; j < T; ++j)
-        for (size_t h = 0; h < c.H; ++h)
-          for (size_t d = 0; d < c.D; ++d) {
-            kc[(h * T + j) * c.D + d] = qkv[j * 3 * hid + hid + h * c.D + d];
-            vc[(h * T + j) * c.D + d] = qkv[j * 3 * hid + 2 * hid + h * c.D + d];
-          }
-      heed_f32_attention_cached__scalar(c.S, c.past, c.H, c.D, 0, c.H, qkv.data() + c.past * 3 * hid, kc.data(),
-                                        vc.data(), T, got.data(), scale, s2.data());
-      REQUIRE(first_difference(got.data(), full.data() + c.past * hid, got.size(), hid) == "");
+    for (bool int8 : {false, true}) {
+      for (const CacheCase& c : kCacheCases) {
+        CAPTURE(int8);
+        CAPTURE(c.past);
+        CAPTURE(c.S);
+        CAPTURE(c.H);
+        CAPTURE(c.KV);
+        CAPTURE(c.D);
+        const size_t T = c.past + c.S;
+        const std::vector<float> qkv =
+            random_floats(T * (c.H + 2 * c.KV) * c.D, uint32_t(T * 31 + c.D + c.KV), -3.0f, 3.0f);
+        const FilledCache fc(qkv, T, c.H, c.KV, c.D, int8);
+        const std::vector<float> want = run_cached(ref.fn, c, qkv, fc.c);
+        const std::vector<float> got = run_cached(v->fn, c, qkv, fc.c);
+        REQUIRE(first_difference(got.data(), want.data(), got.size(), c.H * c.D) == "");
+      }
     }
   }
 }
@@ -296,8 +359,66 @@ void check_cached_attention() {
 
 TEST_SUITE("fast") {
 
-TEST_CASE("variants: the cached attention kernel (decode) gives every causal variant's bits") {
-  check_cached_attention();
+TEST_CASE("variants: cached attention over a float cache gives every causal attention variant's bits") {
+  check_cached_equals_causal();
+}
+
+TEST_CASE("variants: cached attention equals the scalar reference bit for bit (float and int8 caches, GQA, MQA)") {
+  check_cached_variants();
+}
+
+TEST_CASE("variants: the cached comparison catches a wrong cache or variant") {
+  const CacheCase c{17, 3, 4, 2, 64};
+  const size_t T = c.past + c.S;
+  const std::vector<float> qkv = random_floats(T * (c.H + 2 * c.KV) * c.D, 7, -3.0f, 3.0f);
+  FilledCache fc(qkv, T, c.H, c.KV, c.D, true);
+  const CachedAttentionFn ref = kCachedAttentionVariants[0].fn;
+  const std::vector<float> want = run_cached(ref, c, qkv, fc.c);
+  // One key scale one ulp up changes the output.
+  fc.c.ks[3] = std::nextafter(fc.c.ks[3], 1.0f);
+  CHECK(first_difference(run_cached(ref, c, qkv, fc.c).data(), want.data(), want.size(), c.H * c.D) != "");
+  fc.c.ks[3] = std::nextafter(fc.c.ks[3], 0.0f);
+  CHECK(first_difference(run_cached(ref, c, qkv, fc.c).data(), want.data(), want.size(), c.H * c.D) == "");
+  // A variant whose value weights are off by about one ulp is caught.
+  const CachedAttentionFn no_vs = [](size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* q,
+                                     size_t qs, const KvCache& k, float* out, size_t os, float scale, float* sc) {
+    KvCache k2 = k;
+    for (size_t i = 0; i < k.heads * k.cap; ++i) k2.vs[i] = k.vs[i] * 1.0000001f;
+    heed_cached_attention__scalar(S, past, H, h0, h1, q, qs, k2, out, os, scale, sc);
+  };
+  FilledCache fresh(qkv, T, c.H, c.KV, c.D, true);
+  CHECK(first_difference(run_cached(no_vs, c, qkv, fresh.c).data(), want.data(), want.size(), c.H * c.D) != "");
+}
+
+TEST_CASE("kv cache: int8 rows dequantize within half a step; zeros and non-finite heads are marked") {
+  const size_t D = 24, KV = 2, H = 2;
+  std::vector<float> qkv = random_floats(3 * (H + 2 * KV) * D, 11, -5.0f, 5.0f);
+  const size_t stride = (H + 2 * KV) * D;
+  for (size_t d = 0; d < D; ++d) qkv[1 * stride + H * D + d] = 0.0f;  // row 1, key head 0: zeros
+  qkv[2 * stride + (H + KV) * D + D + 5] = NAN;                        // row 2, value head 1: a NaN
+  FilledCache fc(qkv, 3, H, KV, D, true);
+  const KvCache& c = fc.c;
+  const int8_t* k8 = static_cast<const int8_t*>(c.k);
+  for (size_t j = 0; j < 3; ++j)
+    for (size_t g = 0; g < KV; ++g) {
+      CAPTURE(j);
+      CAPTURE(g);
+      const float* x = qkv.data() + j * stride + (H + g) * D;
+      const float s = c.ks[g * c.cap + j];
+      if (j == 1 && g == 0) {
+        CHECK(s == 0.0f);
+        continue;
+      }
+      int amax = 0;
+      for (size_t d = 0; d < D; ++d) {
+        const int q = k8[((g * (c.cap / 16) + j / 16) * D + d) * 16 + j % 16];
+        amax = std::max(amax, std::abs(q));
+        CHECK(std::fabs(float(q) * s - x[d]) <= 0.5f * s * 1.0001f);
+      }
+      CHECK(amax == 127);
+    }
+  CHECK(std::isnan(c.vs[1 * c.cap + 2]));
+  CHECK(c.vs[0 * c.cap + 2] > 0.0f);
 }
 
 TEST_CASE("variants: quantize equals the scalar reference bit for bit (reduced grid)") {
@@ -324,6 +445,7 @@ TEST_CASE("variants: every variant table starts with its scalar reference") {
   CHECK(kLayerNormVariants[0].isa == Isa::kScalar);
   CHECK(kActivationVariants[0].isa == Isa::kScalar);
   CHECK(kAttentionVariants[0].isa == Isa::kScalar);
+  CHECK(kCachedAttentionVariants[0].isa == Isa::kScalar);
   for (size_t i = 0; i < kQs8GemmVariantCount; ++i) CHECK(kQs8GemmVariants[i].nr % kPanelN == 0);
   for (size_t i = 0; i < kF32GemmVariantCount; ++i) CHECK(kF32GemmVariants[i].nr % kPanelN == 0);
 }

@@ -23,6 +23,7 @@ KernelNames kernel_names(int isa_index) {
            {"layernorm", k.layernorm->name},
            {"activation", k.activation->name},
            {"attention", k.attention->name},
+           {"cached_attention", k.cached_attention->name},
            {"rmsnorm", k.rmsnorm->name}}};
 }
 

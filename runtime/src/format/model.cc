@@ -240,6 +240,9 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
   metadata_.converter_version = copy_string(md->converter_version());
   metadata_.precision = copy_string(md->precision());
   metadata_.calibration = copy_string(md->calibration());
+  metadata_.kv_cache = md->kv_cache();
+  if (metadata_.kv_cache < 0 || metadata_.kv_cache > 2) return HEED_BAD("metadata: unknown kv_cache %d", md->kv_cache());
+  metadata_.kv_cache_report = copy_string(md->kv_cache_report());
   const int task = int(md->task());
   if (task < 0 || task > 2) return HEED_BAD("metadata: unknown task %d", task);
   metadata_.task = static_cast<Task>(task);

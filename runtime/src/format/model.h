@@ -182,6 +182,8 @@ struct ModelMetadata {
   std::string converter_version;
   std::string precision;
   std::string calibration;
+  int32_t kv_cache = 0;         // 0: by the weights' type, 1: float, 2: int8 (sessions' default)
+  std::string kv_cache_report;  // the converter's measurement behind kv_cache
   Task task = Task::kEmbedding;
   std::vector<std::string> labels;
   std::vector<QuantReportRow> quant_report;

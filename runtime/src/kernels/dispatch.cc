@@ -24,6 +24,7 @@ KernelTable make_table(Isa isa) {
   t.layernorm = select_variant(kLayerNormVariants, kLayerNormVariantCount, isa);
   t.activation = select_variant(kActivationVariants, kActivationVariantCount, isa);
   t.attention = select_variant(kAttentionVariants, kAttentionVariantCount, isa);
+  t.cached_attention = select_variant(kCachedAttentionVariants, kCachedAttentionVariantCount, isa);
   t.rmsnorm = select_variant(kRmsNormVariants, kRmsNormVariantCount, isa);
   return t;
 }

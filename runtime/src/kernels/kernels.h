@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels/activation/f32-activation.h"
+#include "kernels/attention/cached-attention.h"
 #include "kernels/attention/f32-attention.h"
 #include "kernels/f32-gemm/f32-gemm.h"
 #include "kernels/isa.h"
@@ -36,6 +37,7 @@ struct KernelTable {
   const LayerNormVariant* layernorm;
   const ActivationVariant* activation;
   const AttentionVariant* attention;
+  const CachedAttentionVariant* cached_attention;
   const RmsNormVariant* rmsnorm;
 };
 
