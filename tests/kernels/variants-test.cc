@@ -297,7 +297,8 @@ std::vector<float> run_cached(CachedAttentionFn fn, const CacheCase& c, const st
 
 const CacheCase kCacheCases[] = {{0, 1, 2, 2, 8},  {1, 1, 2, 1, 8},   {15, 1, 2, 2, 16}, {16, 1, 1, 1, 32},
                                  {0, 20, 4, 2, 64}, {17, 3, 4, 2, 64}, {40, 1, 3, 1, 17}, {31, 2, 2, 2, 64},
-                                 {0, 33, 2, 2, 4},  {63, 2, 8, 2, 128}, {5, 70, 2, 1, 20}};
+                                 {0, 33, 2, 2, 4},  {63, 2, 8, 2, 128}, {5, 70, 2, 1, 20}, {7, 1, 8, 1, 32},
+                                 {100, 1, 12, 12, 64}};
 
 // Float cache, kv heads = heads: every cached variant gives every causal
 // f32-attention variant's bits for the same rows (prefill through the cache

@@ -79,9 +79,9 @@ struct CachedAttentionVariant {
 extern const CachedAttentionVariant kCachedAttentionVariants[];
 extern const size_t kCachedAttentionVariantCount;
 
-// Scores of one query (cap) + its output accumulators (D rounded up to 16) +
-// one block's weights (16).
-inline size_t cached_attention_scratch_floats(size_t cap, size_t D) { return cap + (D + 15) / 16 * 16 + 16; }
+// For each of up to 4 queries done together: its scores (cap), output
+// accumulators (D rounded up to 16) and one block's weights (16).
+inline size_t cached_attention_scratch_floats(size_t cap, size_t D) { return 4 * (cap + (D + 15) / 16 * 16 + 16); }
 
 void heed_cached_attention__scalar(size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* q,
                                    size_t q_stride, const KvCache& c, float* out, size_t out_stride, float scale,

@@ -1,18 +1,22 @@
-// cached-attention, AVX-512: the order of cached-attention.h, one query at a
-// time, 16 keys of a block in the lanes of one zmm.
-//   - Scores first, for all of the query's blocks, four blocks at a time (four
-//     independent fma chains over d; each lane is the reference's chain of one
-//     key): acc = vfmadd(q[d], K[d][16 keys], acc), the int8 cache's bytes
-//     widened and converted exactly (vpmovsxbd, vcvtdq2ps), then * ks
-//     (int8) and * scale as two vmulps. Stored to scratch by key.
+// cached-attention, AVX-512: the order of cached-attention.h, up to four
+// queries of one kv head at a time (prefill: consecutive positions of a head;
+// decode: the query heads of a group), 16 keys of a block in the lanes of one
+// zmm.
+//   - Scores first, for all of the queries' blocks, two blocks at a time (each
+//     K row loaded once for the four queries; every lane is the reference's
+//     fma chain of one query and key): acc = vfmadd(q[d], K[d][16 keys], acc),
+//     the int8 cache's bytes widened and converted exactly (vpmovsxbd,
+//     vcvtdq2ps), then * ks (int8) and * scale as two vmulps. Stored to
+//     scratch by query and key.
 //   - Then per block: lanes past the query's keys set to -inf, max16 in the
 //     header's pairwise order (low half first operand: vmaxps is a > b ? a :
 //     b), c = f32_exp(m - mn) (the scalar function itself), p =
 //     f32x16_exp(s - mn) (f32_exp lane by lane), l = fma(l, c, sum16(p)),
 //     and for each 16 elements of d: o = o * c, then o = vfmadd(w_t, v_t, o)
 //     for the block's keys in order (w = p, or p * vs for int8; D tails by
-//     lane masks).
-// Every value is the reference's. Same bits as heed_cached_attention__scalar.
+//     lane masks; each V row loaded once for the queries with keys in it, up
+//     to four chunks of d at once).
+// Queries never share a value: every value is the reference's. Same bits as heed_cached_attention__scalar.
 #include <immintrin.h>
 
 #include <cmath>
@@ -44,84 +48,184 @@ inline __m512 load_values(const int8_t* v, __mmask16 m) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, v)));
 }
 
-// Scores of G consecutive blocks starting at block b into sc[16 b ..].
-template <int G, class T>
-inline void scores(const float* q, const T* kb, const float* ks, size_t D, size_t b, float scale, float* sc) {
-  __m512 acc[G];
-  for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
+// Scores of R queries (rows of sc, cap apart) for G consecutive blocks
+// starting at block b: each K row feeds the R queries.
+template <int R, int G, class T>
+inline void scores(const float* const* q, const T* kb, const float* ks, size_t D, size_t b, float scale, float* sc,
+                   size_t cap) {
+  __m512 acc[R][G];
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
   const T* k = kb + b * D * kKvBlock;
   for (size_t d = 0; d < D; ++d) {
-    const __m512 qd = _mm512_set1_ps(q[d]);
-    for (int g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(qd, load_keys(k + (size_t(g) * D + d) * kKvBlock), acc[g]);
+    __m512 kv[G];
+    for (int g = 0; g < G; ++g) kv[g] = load_keys(k + (size_t(g) * D + d) * kKvBlock);
+    for (int r = 0; r < R; ++r) {
+      const __m512 qd = _mm512_set1_ps(q[r][d]);
+      for (int g = 0; g < G; ++g) acc[r][g] = _mm512_fmadd_ps(qd, kv[g], acc[r][g]);
+    }
   }
   const __m512 vs = _mm512_set1_ps(scale);
   for (int g = 0; g < G; ++g) {
-    __m512 a = acc[g];
-    if (ks) a = _mm512_mul_ps(a, _mm512_loadu_ps(ks + (b + size_t(g)) * kKvBlock));
-    _mm512_storeu_ps(sc + (b + size_t(g)) * kKvBlock, _mm512_mul_ps(a, vs));
+    const __m512 kscale = ks ? _mm512_loadu_ps(ks + (b + size_t(g)) * kKvBlock) : _mm512_setzero_ps();
+    for (int r = 0; r < R; ++r) {
+      __m512 a = acc[r][g];
+      if (ks) a = _mm512_mul_ps(a, kscale);
+      _mm512_storeu_ps(sc + size_t(r) * cap + (b + size_t(g)) * kKvBlock, _mm512_mul_ps(a, vs));
+    }
   }
 }
 
-// One query over keys [0, je) of one kv head.
-template <class T>
-void query(const float* q, size_t je, const T* kb, const float* ks, const T* vb, const float* vs, size_t D,
-           float scale, float* sc, float* o, float* w, float* y) {
-  const size_t nb = (je + kKvBlock - 1) / kKvBlock;
-  size_t b = 0;
-  for (; b + 4 <= nb; b += 4) scores<4>(q, kb, ks, D, b, scale, sc);
-  switch (nb - b) {
-    case 3: scores<3>(q, kb, ks, D, b, scale, sc); break;
-    case 2: scores<2>(q, kb, ks, D, b, scale, sc); break;
-    case 1: scores<1>(q, kb, ks, D, b, scale, sc); break;
-    default: break;
-  }
-  for (size_t d = 0; d < D; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
-  const __m512 ninf = _mm512_set1_ps(-INFINITY);
-  float m = -INFINITY, l = 0.0f;
-  for (b = 0; b < nb; ++b) {
-    const size_t j0 = b * kKvBlock, n = je - j0 < kKvBlock ? je - j0 : kKvBlock;
-    const __m512 s = _mm512_mask_loadu_ps(ninf, first(n), sc + j0);
-    const float mn = max_of(max16(s), m);
-    const float c = f32_exp(m - mn);
-    const __m512 p = f32x16_exp(_mm512_sub_ps(s, _mm512_set1_ps(mn)));
-    l = std::fma(l, c, f32x16_sum16(p));
-    _mm512_storeu_ps(w, vs ? _mm512_mul_ps(p, _mm512_loadu_ps(vs + j0)) : p);
-    const __m512 vc = _mm512_set1_ps(c);
-    for (size_t d = 0; d < D; d += 16) {
-      const __mmask16 mk = first(D - d);
-      __m512 od = _mm512_mul_ps(_mm512_loadu_ps(o + d), vc);
-      const T* v = vb + j0 * D + d;
-      for (size_t u = 0; u < n; ++u, v += D) od = _mm512_fmadd_ps(_mm512_set1_ps(w[u]), load_values(v, mk), od);
-      _mm512_storeu_ps(o + d, od);
+// One block's output update for R queries and NC 16-element chunks of d from
+// d0: o = o * c, then o = vfmadd(w_t, v_t, o) over the block's keys, each V
+// chunk loaded once for the R queries (the R x NC chains interleave).
+template <int R, int NC, class T>
+inline void update(const T* v, size_t D, size_t d0, const size_t* n, size_t nmax, const float* c, const float* w,
+                   float* o, size_t D16) {
+  __mmask16 mk[NC];
+  for (int x = 0; x < NC; ++x) mk[x] = first(D - d0 - size_t(x) * 16);
+  __m512 od[R][NC];
+  for (int r = 0; r < R; ++r)
+    if (n[r])
+      for (int x = 0; x < NC; ++x)
+        od[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + size_t(r) * D16 + d0 + size_t(x) * 16), _mm512_set1_ps(c[r]));
+  v += d0;
+  for (size_t u = 0; u < nmax; ++u, v += D) {
+    __m512 vv[NC];
+    for (int x = 0; x < NC; ++x) vv[x] = load_values(v + size_t(x) * 16, mk[x]);
+    for (int r = 0; r < R; ++r) {
+      if (u >= n[r]) continue;
+      const __m512 wr = _mm512_set1_ps(w[size_t(r) * kKvBlock + u]);
+      for (int x = 0; x < NC; ++x) od[r][x] = _mm512_fmadd_ps(wr, vv[x], od[r][x]);
     }
-    m = mn;
   }
-  const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
-  for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
+  for (int r = 0; r < R; ++r)
+    if (n[r])
+      for (int x = 0; x < NC; ++x) _mm512_storeu_ps(o + size_t(r) * D16 + d0 + size_t(x) * 16, od[r][x]);
+}
+
+// R queries of one kv head, query r over keys [0, je[r]) (consecutive
+// positions of a head in prefill, the heads of a group in decode): the scores
+// of all their blocks first (to the longest query's; a query never reads
+// scores past its own keys), then block by block each query's softmax step
+// and output update.
+template <int R, class T>
+void queries(const float* const* q, const size_t* je, const T* kb, const float* ks, const T* vb, const float* vs,
+             size_t D, float scale, float* sc, size_t cap, float* o, float* w, float* const* y) {
+  const size_t D16 = (D + 15) / 16 * 16;
+  size_t jmax = 0;
+  for (int r = 0; r < R; ++r) jmax = je[r] > jmax ? je[r] : jmax;
+  const size_t nb = (jmax + kKvBlock - 1) / kKvBlock;
+  constexpr int G = R == 1 ? 4 : 2;  // blocks per scores call: R x G chains
+  size_t b = 0;
+  for (; b + G <= nb; b += G) scores<R, G>(q, kb, ks, D, b, scale, sc, cap);
+  for (; b < nb; ++b) scores<R, 1>(q, kb, ks, D, b, scale, sc, cap);
+  for (size_t d = 0; d < size_t(R) * D16; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  float m[R], l[R], c[R];
+  size_t n[R];
+  for (int r = 0; r < R; ++r) m[r] = -INFINITY, l[r] = 0.0f;
+  for (b = 0; b < nb; ++b) {
+    const size_t j0 = b * kKvBlock;
+    size_t nmax = 0;
+    for (int r = 0; r < R; ++r) {
+      n[r] = je[r] > j0 ? (je[r] - j0 < kKvBlock ? je[r] - j0 : kKvBlock) : 0;
+      if (n[r] == 0) continue;
+      nmax = n[r] > nmax ? n[r] : nmax;
+      const __m512 s = _mm512_mask_loadu_ps(ninf, first(n[r]), sc + size_t(r) * cap + j0);
+      const float mn = max_of(max16(s), m[r]);
+      c[r] = f32_exp(m[r] - mn);
+      const __m512 p = f32x16_exp(_mm512_sub_ps(s, _mm512_set1_ps(mn)));
+      l[r] = std::fma(l[r], c[r], f32x16_sum16(p));
+      _mm512_storeu_ps(w + size_t(r) * kKvBlock, vs ? _mm512_mul_ps(p, _mm512_loadu_ps(vs + j0)) : p);
+      m[r] = mn;
+    }
+    const T* v = vb + j0 * D;
+    for (size_t d0 = 0; d0 < D; d0 += 64) {
+      switch ((D - d0 + 15) / 16) {
+        case 1: update<R, 1>(v, D, d0, n, nmax, c, w, o, D16); break;
+        case 2: update<R, 2>(v, D, d0, n, nmax, c, w, o, D16); break;
+        case 3: update<R, 3>(v, D, d0, n, nmax, c, w, o, D16); break;
+        default: update<R, 4>(v, D, d0, n, nmax, c, w, o, D16); break;
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    const float inv_l = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+    for (size_t d = 0; d < D; ++d) y[r][d] = attention_out(o[size_t(r) * D16 + d], inv_l);
+  }
+}
+
+constexpr int kQueries = 4;  // queries per group
+
+// Queries qs[0..R) with ends je, outputs ys, of kv head g of the cache.
+template <int R, class T>
+inline void run(const KvCache& c, size_t g, const float* const* qs, const size_t* je, float* const* ys, float scale,
+                float* scratch) {
+  const size_t D = c.D, D16 = (D + 15) / 16 * 16, nbk = c.cap / kKvBlock;
+  float* sc = scratch;                // [kQueries][cap]
+  float* o = sc + kQueries * c.cap;   // [kQueries][D16]
+  float* w = o + kQueries * D16;      // [kQueries][16]
+  const T* kb = static_cast<const T*>(c.k) + g * nbk * D * kKvBlock;
+  const T* vb = static_cast<const T*>(c.v) + g * c.cap * D;
+  queries<R>(qs, je, kb, c.int8 ? c.ks + g * c.cap : nullptr, vb, c.int8 ? c.vs + g * c.cap : nullptr, D, scale, sc,
+             c.cap, o, w, ys);
+}
+
+template <class T>
+void attend(size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* q, size_t q_stride, const KvCache& c,
+            float* out, size_t out_stride, float scale, float* scratch) {
+  const size_t D = c.D, group = H / c.heads;
+  const float* qs[kQueries];
+  float* ys[kQueries];
+  size_t je[kQueries];
+  if (S < size_t(kQueries)) {
+    // Decode: the heads of a group, which share their keys and values, together.
+    for (size_t i = 0; i < S; ++i) {
+      size_t h = h0;
+      while (h < h1) {
+        const size_t g = h / group, hend = (g + 1) * group < h1 ? (g + 1) * group : h1;
+        const size_t r = hend - h >= 4 ? 4 : (hend - h >= 2 ? 2 : 1);
+        for (size_t k = 0; k < r; ++k) {
+          qs[k] = q + i * q_stride + (h + k) * D;
+          ys[k] = out + i * out_stride + (h + k) * D;
+          je[k] = past + i + 1;
+        }
+        if (r == 4) run<4, T>(c, g, qs, je, ys, scale, scratch);
+        else if (r == 2) run<2, T>(c, g, qs, je, ys, scale, scratch);
+        else run<1, T>(c, g, qs, je, ys, scale, scratch);
+        h += r;
+      }
+    }
+    return;
+  }
+  // Prefill: four consecutive positions of a head together.
+  for (size_t h = h0; h < h1; ++h) {
+    const size_t g = h / group;
+    size_t i = 0;
+    for (; i + kQueries <= S; i += kQueries) {
+      for (int k = 0; k < kQueries; ++k) {
+        qs[k] = q + (i + size_t(k)) * q_stride + h * D;
+        ys[k] = out + (i + size_t(k)) * out_stride + h * D;
+        je[k] = past + i + size_t(k) + 1;
+      }
+      run<kQueries, T>(c, g, qs, je, ys, scale, scratch);
+    }
+    for (; i < S; ++i) {
+      qs[0] = q + i * q_stride + h * D;
+      ys[0] = out + i * out_stride + h * D;
+      je[0] = past + i + 1;
+      run<1, T>(c, g, qs, je, ys, scale, scratch);
+    }
+  }
 }
 }  // namespace
 
 void heed_cached_attention__avx512vnni(size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* q,
                                        size_t q_stride, const KvCache& c, float* out, size_t out_stride,
                                        float scale, float* scratch) {
-  const size_t D = c.D, group = H / c.heads, nbk = c.cap / kKvBlock;
-  float* sc = scratch;        // [cap]
-  float* o = sc + c.cap;      // [D rounded up to 16]
-  float* w = o + (D + 15) / 16 * 16;  // [16]
-  for (size_t h = h0; h < h1; ++h) {
-    const size_t g = h / group;
-    for (size_t i = 0; i < S; ++i) {
-      const float* qi = q + i * q_stride + h * D;
-      float* y = out + i * out_stride + h * D;
-      if (c.int8) {
-        query(qi, past + i + 1, static_cast<const int8_t*>(c.k) + g * nbk * D * kKvBlock, c.ks + g * c.cap,
-              static_cast<const int8_t*>(c.v) + g * c.cap * D, c.vs + g * c.cap, D, scale, sc, o, w, y);
-      } else {
-        query(qi, past + i + 1, static_cast<const float*>(c.k) + g * nbk * D * kKvBlock, nullptr,
-              static_cast<const float*>(c.v) + g * c.cap * D, nullptr, D, scale, sc, o, w, y);
-      }
-    }
-  }
+  if (c.int8) attend<int8_t>(S, past, H, h0, h1, q, q_stride, c, out, out_stride, scale, scratch);
+  else attend<float>(S, past, H, h0, h1, q, q_stride, c, out, out_stride, scale, scratch);
 }
 
 }  // namespace heed
