@@ -460,7 +460,35 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   std::vector<CalibInput> calib;
   auto make_calib = [&](const Model& m) -> Status {
     if (decoder) {
-      calib = calibration_ids(m.vocab_size(), size_t(m.max_seq()), 16);
+      // With its tokenizer: the texts one by one, in fours and all together
+      // (longer contexts), cut at max_seq tokens; then the pseudo-random id
+      // sequences, which reach every row of the vocabulary.
+      if (m.tokenizer_kind_is_bpe()) {
+        const size_t cap = size_t(m.max_seq());
+        std::vector<int32_t> ids(cap);
+        std::vector<uint8_t> scratch;
+        auto add = [&](size_t first, size_t count) -> Status {
+          std::string joined;
+          for (size_t k = first; k < first + count && k < texts.size(); ++k) {
+            if (!joined.empty()) joined += "\n";
+            joined += texts[k];
+            if (joined.size() > 32 * cap) break;  // far more bytes than tokens fit
+          }
+          scratch.resize(BpeTokenizer::scratch_bytes(joined.size()));
+          size_t n = 0;
+          const Status s = m.bpe_tokenizer().encode(joined.data(), joined.size(), true, scratch.data(),
+                                                    scratch.size(), ids.data(), cap, &n);
+          if (!s.ok() && s.code() != HEED_ERROR_BUFFER_TOO_SMALL) return s;
+          n = std::min(n, cap);
+          if (n > 0) calib.push_back({std::vector<int32_t>(ids.begin(), ids.begin() + long(n)), joined.substr(0, 80)});
+          return Status::Ok();
+        };
+        for (size_t t = 0; t < texts.size(); ++t) HEED_RETURN_IF_ERROR(add(t, 1));
+        for (size_t t = 0; t < texts.size(); t += 4) HEED_RETURN_IF_ERROR(add(t, 4));
+        HEED_RETURN_IF_ERROR(add(0, texts.size()));
+      }
+      const std::vector<CalibInput> random = calibration_ids(m.vocab_size(), size_t(m.max_seq()), 16);
+      calib.insert(calib.end(), random.begin(), random.end());
       return Status::Ok();
     }
     std::vector<int32_t> ids(size_t(m.max_seq()));
