@@ -267,13 +267,17 @@ const std::vector<AttentionCase> kAttentionCases = {
 // projection [T, (H + 2 KV) D], written by kv_cache_write.
 struct CacheCase {
   size_t past, S, H, KV, D;
+  size_t window = kNoWindow;
+  size_t ring = 0;  // cache slots (0: T + 21, no wrap); a ring holds the last `ring` positions
 };
 
 struct FilledCache {
   std::vector<uint8_t> bytes;
   KvCache c;
-  FilledCache(const std::vector<float>& qkv, size_t T, size_t H, size_t KV, size_t D, bool int8) {
-    const size_t cap = T + 21;  // positions past T stay as written: NaN bytes
+  // ring = 0: T + 21 slots (slots past T stay as written: NaN bytes). Else
+  // `ring` slots: positions 0..T-1 written in order, so the last `ring` stay.
+  FilledCache(const std::vector<float>& qkv, size_t T, size_t H, size_t KV, size_t D, bool int8, size_t ring = 0) {
+    const size_t cap = ring ? ring : T + 21;
     bytes.assign(kv_cache_bytes(cap, KV, D, int8) + 64, 0xff);
     void* at = bytes.data() + (64 - reinterpret_cast<uintptr_t>(bytes.data()) % 64) % 64;
     c = kv_cache_view(at, cap, KV, D, int8);
@@ -289,8 +293,9 @@ std::vector<float> run_cached(CachedAttentionFn fn, const CacheCase& c, const st
   std::vector<float> out(c.S * hid, -1.0f), scratch(cached_attention_scratch_floats(cache.cap, c.D) + 1);
   const float scale = 1.0f / std::sqrt(float(c.D));
   const size_t mid = c.H / 2;
-  fn(c.S, c.past, c.H, 0, mid, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale, scratch.data());
-  fn(c.S, c.past, c.H, mid, c.H, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale,
+  fn(c.S, c.past, c.window, c.H, 0, mid, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale,
+     scratch.data());
+  fn(c.S, c.past, c.window, c.H, mid, c.H, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale,
      scratch.data());
   return out;
 }
@@ -298,7 +303,12 @@ std::vector<float> run_cached(CachedAttentionFn fn, const CacheCase& c, const st
 const CacheCase kCacheCases[] = {{0, 1, 2, 2, 8},  {1, 1, 2, 1, 8},   {15, 1, 2, 2, 16}, {16, 1, 1, 1, 32},
                                  {0, 20, 4, 2, 64}, {17, 3, 4, 2, 64}, {40, 1, 3, 1, 17}, {31, 2, 2, 2, 64},
                                  {0, 33, 2, 2, 4},  {63, 2, 8, 2, 128}, {5, 70, 2, 1, 20}, {7, 1, 8, 1, 32},
-                                 {100, 1, 12, 12, 64}};
+                                 {100, 1, 12, 12, 64},
+                                 // Windows: keys p - w .. p, blocks from the window's aligned start.
+                                 {0, 40, 4, 2, 16, 5},  {33, 1, 2, 2, 32, 16}, {50, 17, 4, 1, 64, 31},
+                                 {0, 70, 2, 2, 20, 0},  {200, 3, 8, 2, 32, 100},
+                                 // Rings: only the last `ring` positions are in the cache.
+                                 {150, 1, 4, 2, 32, 40, 112}, {300, 2, 2, 1, 64, 60, 128}, {97, 5, 3, 3, 16, 15, 32}};
 
 // Float cache, kv heads = heads: every cached variant gives every causal
 // f32-attention variant's bits for the same rows (prefill through the cache
@@ -330,6 +340,33 @@ void check_cached_equals_causal() {
   }
 }
 
+// A causal window is the same key set as f32-attention's causal + symmetric
+// window (|i - j| <= w, j <= i); blocks start elsewhere (aligned vs at i - w),
+// so the two agree to rounding, not bits.
+void check_cached_window_against_f32() {
+  for (const CacheCase c : {CacheCase{0, 70, 2, 2, 32, 5}, CacheCase{0, 100, 4, 4, 64, 31},
+                            CacheCase{0, 64, 1, 1, 16, 0}, CacheCase{0, 90, 3, 3, 20, 16}}) {
+    CAPTURE(c.window);
+    const size_t T = c.S, hid = c.H * c.D;
+    const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T + c.window), -3.0f, 3.0f);
+    std::vector<float> want(T * hid), s1(kAttentionVariants[0].scratch_floats(T, c.D) + 1);
+    heed_f32_attention__scalar(T, c.H, c.D, 0, c.H, qkv.data(), want.data(), 1.0f / std::sqrt(float(c.D)),
+                               int(c.window), true, s1.data());
+    const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
+    const std::vector<float> got = run_cached(heed_cached_attention__scalar, c, qkv, fc.c);
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - want[i])));
+    CHECK(worst < 1e-5);
+    // And a window one shorter is a different result.
+    CacheCase narrower = c;
+    narrower.window = c.window + 1;
+    const std::vector<float> other = run_cached(heed_cached_attention__scalar, narrower, qkv, fc.c);
+    double diff = 0;
+    for (size_t i = 0; i < got.size(); ++i) diff = std::max(diff, double(std::fabs(other[i] - got[i])));
+    CHECK(diff > 1e-3);
+  }
+}
+
 // Every cached variant equals the cached reference, float and int8 caches,
 // grouped-query and multi-query heads.
 void check_cached_variants() {
@@ -344,11 +381,18 @@ void check_cached_variants() {
         CAPTURE(c.H);
         CAPTURE(c.KV);
         CAPTURE(c.D);
+        CAPTURE(c.window);
+        CAPTURE(c.ring);
         const size_t T = c.past + c.S;
         const std::vector<float> qkv =
             random_floats(T * (c.H + 2 * c.KV) * c.D, uint32_t(T * 31 + c.D + c.KV), -3.0f, 3.0f);
-        const FilledCache fc(qkv, T, c.H, c.KV, c.D, int8);
+        const FilledCache fc(qkv, T, c.H, c.KV, c.D, int8, c.ring);
         const std::vector<float> want = run_cached(ref.fn, c, qkv, fc.c);
+        if (c.ring) {  // the same keys from a cache that holds every position: the same bits
+          const FilledCache all(qkv, T, c.H, c.KV, c.D, int8);
+          const std::vector<float> flat = run_cached(ref.fn, c, qkv, all.c);
+          REQUIRE(first_difference(want.data(), flat.data(), want.size(), c.H * c.D) == "");
+        }
         const std::vector<float> got = run_cached(v->fn, c, qkv, fc.c);
         REQUIRE(first_difference(got.data(), want.data(), got.size(), c.H * c.D) == "");
       }
@@ -368,6 +412,10 @@ TEST_CASE("variants: cached attention equals the scalar reference bit for bit (f
   check_cached_variants();
 }
 
+TEST_CASE("cached attention: a causal window equals f32-attention's causal window to rounding") {
+  check_cached_window_against_f32();
+}
+
 TEST_CASE("variants: the cached comparison catches a wrong cache or variant") {
   const CacheCase c{17, 3, 4, 2, 64};
   const size_t T = c.past + c.S;
@@ -381,11 +429,12 @@ TEST_CASE("variants: the cached comparison catches a wrong cache or variant") {
   fc.c.ks[3] = std::nextafter(fc.c.ks[3], 0.0f);
   CHECK(first_difference(run_cached(ref, c, qkv, fc.c).data(), want.data(), want.size(), c.H * c.D) == "");
   // A variant whose value weights are off by about one ulp is caught.
-  const CachedAttentionFn no_vs = [](size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* q,
-                                     size_t qs, const KvCache& k, float* out, size_t os, float scale, float* sc) {
+  const CachedAttentionFn no_vs = [](size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
+                                     const float* q, size_t qs, const KvCache& k, float* out, size_t os, float scale,
+                                     float* sc) {
     KvCache k2 = k;
     for (size_t i = 0; i < k.heads * k.cap; ++i) k2.vs[i] = k.vs[i] * 1.0000001f;
-    heed_cached_attention__scalar(S, past, H, h0, h1, q, qs, k2, out, os, scale, sc);
+    heed_cached_attention__scalar(S, past, window, H, h0, h1, q, qs, k2, out, os, scale, sc);
   };
   FilledCache fresh(qkv, T, c.H, c.KV, c.D, true);
   CHECK(first_difference(run_cached(no_vs, c, qkv, fresh.c).data(), want.data(), want.size(), c.H * c.D) != "");

@@ -63,7 +63,7 @@ enum class OpKind : uint16_t {
 };
 enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3, kGeluTanh = 4 };
 enum class ActQuant : uint8_t { kDynamicPerToken = 0, kStaticPerTensor = 1 };
-enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2 };
+enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2, kCausalWindow = 3 };
 enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1, kCausalLm = 2 };
 enum class RopeScaling : uint8_t { kNone = 0, kLinear = 1, kDynamic = 2 };
 

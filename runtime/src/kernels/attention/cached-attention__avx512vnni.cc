@@ -8,7 +8,7 @@
 //     the int8 cache's bytes widened and converted exactly (vpmovsxbd,
 //     vcvtdq2ps), then * ks (int8) and * scale as two vmulps. Stored to
 //     scratch by query and key.
-//   - Then per block: lanes past the query's keys set to -inf, max16 in the
+//   - Then per block: lanes outside the query's keys set to -inf, max16 in the
 //     header's pairwise order (low half first operand: vmaxps is a > b ? a :
 //     b), c = f32_exp(m - mn) (the scalar function itself), p =
 //     f32x16_exp(s - mn) (f32_exp lane by lane), l = fma(l, c, sum16(p)),
@@ -48,18 +48,23 @@ inline __m512 load_values(const int8_t* v, __mmask16 m) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, v)));
 }
 
-// Scores of R queries (rows of sc, cap apart) for G consecutive blocks
-// starting at block b: each K row feeds the R queries.
+inline __mmask16 lanes(size_t lo, size_t hi) { return __mmask16(first(hi) & ~first(lo)); }
+
+// Scores of R queries (rows of sc, `stride` apart, key j at j - base) for the
+// G blocks b .. b+G-1 (absolute; each in its ring slot): each K row feeds the
+// R queries.
 template <int R, int G, class T>
-inline void scores(const float* const* q, const T* kb, const float* ks, size_t D, size_t b, float scale, float* sc,
-                   size_t cap) {
+inline void scores(const float* const* q, const T* kb, const float* ks, const KvCache& c, size_t b, float scale,
+                   float* sc, size_t stride, size_t base) {
+  const size_t D = c.D, nbk = c.cap / kKvBlock;
+  const T* k[G];
+  for (int g = 0; g < G; ++g) k[g] = kb + ((b + size_t(g)) % nbk) * D * kKvBlock;
   __m512 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
-  const T* k = kb + b * D * kKvBlock;
   for (size_t d = 0; d < D; ++d) {
     __m512 kv[G];
-    for (int g = 0; g < G; ++g) kv[g] = load_keys(k + (size_t(g) * D + d) * kKvBlock);
+    for (int g = 0; g < G; ++g) kv[g] = load_keys(k[g] + d * kKvBlock);
     for (int r = 0; r < R; ++r) {
       const __m512 qd = _mm512_set1_ps(q[r][d]);
       for (int g = 0; g < G; ++g) acc[r][g] = _mm512_fmadd_ps(qd, kv[g], acc[r][g]);
@@ -67,86 +72,93 @@ inline void scores(const float* const* q, const T* kb, const float* ks, size_t D
   }
   const __m512 vs = _mm512_set1_ps(scale);
   for (int g = 0; g < G; ++g) {
-    const __m512 kscale = ks ? _mm512_loadu_ps(ks + (b + size_t(g)) * kKvBlock) : _mm512_setzero_ps();
+    const size_t j0 = (b + size_t(g)) * kKvBlock;
+    const __m512 kscale = ks ? _mm512_loadu_ps(ks + j0 % c.cap) : _mm512_setzero_ps();
     for (int r = 0; r < R; ++r) {
       __m512 a = acc[r][g];
       if (ks) a = _mm512_mul_ps(a, kscale);
-      _mm512_storeu_ps(sc + size_t(r) * cap + (b + size_t(g)) * kKvBlock, _mm512_mul_ps(a, vs));
+      _mm512_storeu_ps(sc + size_t(r) * stride + (j0 - base), _mm512_mul_ps(a, vs));
     }
   }
 }
 
 // One block's output update for R queries and NC 16-element chunks of d from
-// d0: o = o * c, then o = vfmadd(w_t, v_t, o) over the block's keys, each V
-// chunk loaded once for the R queries (the R x NC chains interleave).
+// d0: o = o * c, then o = vfmadd(w_t, v_t, o) over each query's keys
+// [lo, hi) of the block, each V chunk loaded once for the R queries (the
+// R x NC chains interleave).
 template <int R, int NC, class T>
-inline void update(const T* v, size_t D, size_t d0, const size_t* n, size_t nmax, const float* c, const float* w,
-                   float* o, size_t D16) {
+inline void update(const T* v, size_t D, size_t d0, const size_t* lo, const size_t* hi, size_t ulo, size_t uhi,
+                   const float* c, const float* w, float* o, size_t D16) {
   __mmask16 mk[NC];
   for (int x = 0; x < NC; ++x) mk[x] = first(D - d0 - size_t(x) * 16);
   __m512 od[R][NC];
   for (int r = 0; r < R; ++r)
-    if (n[r])
+    if (hi[r] > lo[r])
       for (int x = 0; x < NC; ++x)
         od[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + size_t(r) * D16 + d0 + size_t(x) * 16), _mm512_set1_ps(c[r]));
-  v += d0;
-  for (size_t u = 0; u < nmax; ++u, v += D) {
+  v += d0 + ulo * D;
+  for (size_t u = ulo; u < uhi; ++u, v += D) {
     __m512 vv[NC];
     for (int x = 0; x < NC; ++x) vv[x] = load_values(v + size_t(x) * 16, mk[x]);
     for (int r = 0; r < R; ++r) {
-      if (u >= n[r]) continue;
+      if (u < lo[r] || u >= hi[r]) continue;
       const __m512 wr = _mm512_set1_ps(w[size_t(r) * kKvBlock + u]);
       for (int x = 0; x < NC; ++x) od[r][x] = _mm512_fmadd_ps(wr, vv[x], od[r][x]);
     }
   }
   for (int r = 0; r < R; ++r)
-    if (n[r])
+    if (hi[r] > lo[r])
       for (int x = 0; x < NC; ++x) _mm512_storeu_ps(o + size_t(r) * D16 + d0 + size_t(x) * 16, od[r][x]);
 }
 
-// R queries of one kv head, query r over keys [0, je[r]) (consecutive
+// R queries of one kv head, query r over keys [jb[r], je[r]) (consecutive
 // positions of a head in prefill, the heads of a group in decode): the scores
-// of all their blocks first (to the longest query's; a query never reads
-// scores past its own keys), then block by block each query's softmax step
-// and output update.
+// of all their blocks first (the union of their blocks; a query never reads
+// scores outside its own keys), then block by block each query's softmax
+// step and output update.
 template <int R, class T>
-void queries(const float* const* q, const size_t* je, const T* kb, const float* ks, const T* vb, const float* vs,
-             size_t D, float scale, float* sc, size_t cap, float* o, float* w, float* const* y) {
-  const size_t D16 = (D + 15) / 16 * 16;
-  size_t jmax = 0;
-  for (int r = 0; r < R; ++r) jmax = je[r] > jmax ? je[r] : jmax;
-  const size_t nb = (jmax + kKvBlock - 1) / kKvBlock;
+void queries(const float* const* q, const size_t* jb, const size_t* je, const KvCache& c, const T* kb,
+             const float* ks, const T* vb, const float* vs, float scale, float* sc, size_t stride, float* o, float* w,
+             float* const* y) {
+  const size_t D = c.D, D16 = (D + 15) / 16 * 16;
+  size_t jmin = jb[0], jmax = je[0];
+  for (int r = 1; r < R; ++r) jmin = jb[r] < jmin ? jb[r] : jmin, jmax = je[r] > jmax ? je[r] : jmax;
+  const size_t b0 = jmin / kKvBlock, b1 = (jmax + kKvBlock - 1) / kKvBlock, base = b0 * kKvBlock;
   constexpr int G = R == 1 ? 4 : 2;  // blocks per scores call: R x G chains
-  size_t b = 0;
-  for (; b + G <= nb; b += G) scores<R, G>(q, kb, ks, D, b, scale, sc, cap);
-  for (; b < nb; ++b) scores<R, 1>(q, kb, ks, D, b, scale, sc, cap);
+  size_t b = b0;
+  for (; b + G <= b1; b += G) scores<R, G>(q, kb, ks, c, b, scale, sc, stride, base);
+  for (; b < b1; ++b) scores<R, 1>(q, kb, ks, c, b, scale, sc, stride, base);
   for (size_t d = 0; d < size_t(R) * D16; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
   const __m512 ninf = _mm512_set1_ps(-INFINITY);
-  float m[R], l[R], c[R];
-  size_t n[R];
+  float m[R], l[R], cr[R];
+  size_t lo[R], hi[R];
   for (int r = 0; r < R; ++r) m[r] = -INFINITY, l[r] = 0.0f;
-  for (b = 0; b < nb; ++b) {
-    const size_t j0 = b * kKvBlock;
-    size_t nmax = 0;
+  for (b = b0; b < b1; ++b) {
+    const size_t j0 = b * kKvBlock, t0 = j0 % c.cap;
+    size_t ulo = kKvBlock, uhi = 0;
     for (int r = 0; r < R; ++r) {
-      n[r] = je[r] > j0 ? (je[r] - j0 < kKvBlock ? je[r] - j0 : kKvBlock) : 0;
-      if (n[r] == 0) continue;
-      nmax = n[r] > nmax ? n[r] : nmax;
-      const __m512 s = _mm512_mask_loadu_ps(ninf, first(n[r]), sc + size_t(r) * cap + j0);
+      lo[r] = jb[r] > j0 ? jb[r] - j0 : 0;
+      hi[r] = je[r] > j0 ? (je[r] - j0 < kKvBlock ? je[r] - j0 : kKvBlock) : 0;
+      if (lo[r] >= kKvBlock) hi[r] = lo[r] = 0;  // block before the query's first
+      if (hi[r] <= lo[r]) continue;
+      ulo = lo[r] < ulo ? lo[r] : ulo;
+      uhi = hi[r] > uhi ? hi[r] : uhi;
+      const __m512 s = _mm512_mask_loadu_ps(ninf, lanes(lo[r], hi[r]), sc + size_t(r) * stride + (j0 - base));
       const float mn = max_of(max16(s), m[r]);
-      c[r] = f32_exp(m[r] - mn);
+      cr[r] = f32_exp(m[r] - mn);
       const __m512 p = f32x16_exp(_mm512_sub_ps(s, _mm512_set1_ps(mn)));
-      l[r] = std::fma(l[r], c[r], f32x16_sum16(p));
-      _mm512_storeu_ps(w + size_t(r) * kKvBlock, vs ? _mm512_mul_ps(p, _mm512_loadu_ps(vs + j0)) : p);
+      l[r] = std::fma(l[r], cr[r], f32x16_sum16(p));
+      _mm512_storeu_ps(w + size_t(r) * kKvBlock, vs ? _mm512_mul_ps(p, _mm512_loadu_ps(vs + t0)) : p);
       m[r] = mn;
     }
-    const T* v = vb + j0 * D;
+    if (uhi == 0) continue;
+    const T* v = vb + t0 * D;
     for (size_t d0 = 0; d0 < D; d0 += 64) {
       switch ((D - d0 + 15) / 16) {
-        case 1: update<R, 1>(v, D, d0, n, nmax, c, w, o, D16); break;
-        case 2: update<R, 2>(v, D, d0, n, nmax, c, w, o, D16); break;
-        case 3: update<R, 3>(v, D, d0, n, nmax, c, w, o, D16); break;
-        default: update<R, 4>(v, D, d0, n, nmax, c, w, o, D16); break;
+        case 1: update<R, 1>(v, D, d0, lo, hi, ulo, uhi, cr, w, o, D16); break;
+        case 2: update<R, 2>(v, D, d0, lo, hi, ulo, uhi, cr, w, o, D16); break;
+        case 3: update<R, 3>(v, D, d0, lo, hi, ulo, uhi, cr, w, o, D16); break;
+        default: update<R, 4>(v, D, d0, lo, hi, ulo, uhi, cr, w, o, D16); break;
       }
     }
   }
@@ -158,27 +170,27 @@ void queries(const float* const* q, const size_t* je, const T* kb, const float* 
 
 constexpr int kQueries = 4;  // queries per group
 
-// Queries qs[0..R) with ends je, outputs ys, of kv head g of the cache.
+// Queries qs[0..R) over keys [jb, je), outputs ys, of kv head g of the cache.
 template <int R, class T>
-inline void run(const KvCache& c, size_t g, const float* const* qs, const size_t* je, float* const* ys, float scale,
-                float* scratch) {
-  const size_t D = c.D, D16 = (D + 15) / 16 * 16, nbk = c.cap / kKvBlock;
-  float* sc = scratch;                // [kQueries][cap]
-  float* o = sc + kQueries * c.cap;   // [kQueries][D16]
+inline void run(const KvCache& c, size_t g, const float* const* qs, const size_t* jb, const size_t* je,
+                float* const* ys, float scale, float* scratch) {
+  const size_t D16 = (c.D + 15) / 16 * 16, nbk = c.cap / kKvBlock, stride = cached_attention_score_stride(c.cap);
+  float* sc = scratch;                // [kQueries][stride]
+  float* o = sc + kQueries * stride;  // [kQueries][D16]
   float* w = o + kQueries * D16;      // [kQueries][16]
-  const T* kb = static_cast<const T*>(c.k) + g * nbk * D * kKvBlock;
-  const T* vb = static_cast<const T*>(c.v) + g * c.cap * D;
-  queries<R>(qs, je, kb, c.int8 ? c.ks + g * c.cap : nullptr, vb, c.int8 ? c.vs + g * c.cap : nullptr, D, scale, sc,
-             c.cap, o, w, ys);
+  const T* kb = static_cast<const T*>(c.k) + g * nbk * c.D * kKvBlock;
+  const T* vb = static_cast<const T*>(c.v) + g * c.cap * c.D;
+  queries<R>(qs, jb, je, c, kb, c.int8 ? c.ks + g * c.cap : nullptr, vb, c.int8 ? c.vs + g * c.cap : nullptr, scale,
+             sc, stride, o, w, ys);
 }
 
 template <class T>
-void attend(size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* q, size_t q_stride, const KvCache& c,
-            float* out, size_t out_stride, float scale, float* scratch) {
+void attend(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1, const float* q, size_t q_stride,
+            const KvCache& c, float* out, size_t out_stride, float scale, float* scratch) {
   const size_t D = c.D, group = H / c.heads;
   const float* qs[kQueries];
   float* ys[kQueries];
-  size_t je[kQueries];
+  size_t jb[kQueries], je[kQueries];
   if (S < size_t(kQueries)) {
     // Decode: the heads of a group, which share their keys and values, together.
     for (size_t i = 0; i < S; ++i) {
@@ -189,11 +201,12 @@ void attend(size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* 
         for (size_t k = 0; k < r; ++k) {
           qs[k] = q + i * q_stride + (h + k) * D;
           ys[k] = out + i * out_stride + (h + k) * D;
+          jb[k] = window_begin(past + i, window);
           je[k] = past + i + 1;
         }
-        if (r == 4) run<4, T>(c, g, qs, je, ys, scale, scratch);
-        else if (r == 2) run<2, T>(c, g, qs, je, ys, scale, scratch);
-        else run<1, T>(c, g, qs, je, ys, scale, scratch);
+        if (r == 4) run<4, T>(c, g, qs, jb, je, ys, scale, scratch);
+        else if (r == 2) run<2, T>(c, g, qs, jb, je, ys, scale, scratch);
+        else run<1, T>(c, g, qs, jb, je, ys, scale, scratch);
         h += r;
       }
     }
@@ -207,25 +220,27 @@ void attend(size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* 
       for (int k = 0; k < kQueries; ++k) {
         qs[k] = q + (i + size_t(k)) * q_stride + h * D;
         ys[k] = out + (i + size_t(k)) * out_stride + h * D;
+        jb[k] = window_begin(past + i + size_t(k), window);
         je[k] = past + i + size_t(k) + 1;
       }
-      run<kQueries, T>(c, g, qs, je, ys, scale, scratch);
+      run<kQueries, T>(c, g, qs, jb, je, ys, scale, scratch);
     }
     for (; i < S; ++i) {
       qs[0] = q + i * q_stride + h * D;
       ys[0] = out + i * out_stride + h * D;
+      jb[0] = window_begin(past + i, window);
       je[0] = past + i + 1;
-      run<1, T>(c, g, qs, je, ys, scale, scratch);
+      run<1, T>(c, g, qs, jb, je, ys, scale, scratch);
     }
   }
 }
 }  // namespace
 
-void heed_cached_attention__avx512vnni(size_t S, size_t past, size_t H, size_t h0, size_t h1, const float* q,
-                                       size_t q_stride, const KvCache& c, float* out, size_t out_stride,
-                                       float scale, float* scratch) {
-  if (c.int8) attend<int8_t>(S, past, H, h0, h1, q, q_stride, c, out, out_stride, scale, scratch);
-  else attend<float>(S, past, H, h0, h1, q, q_stride, c, out, out_stride, scale, scratch);
+void heed_cached_attention__avx512vnni(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
+                                       const float* q, size_t q_stride, const KvCache& c, float* out,
+                                       size_t out_stride, float scale, float* scratch) {
+  if (c.int8) attend<int8_t>(S, past, window, H, h0, h1, q, q_stride, c, out, out_stride, scale, scratch);
+  else attend<float>(S, past, window, H, h0, h1, q, q_stride, c, out, out_stride, scale, scratch);
 }
 
 }  // namespace heed

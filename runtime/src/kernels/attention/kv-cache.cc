@@ -69,7 +69,7 @@ KvCache kv_cache_view(void* state, size_t positions, size_t heads, size_t D, boo
 void kv_cache_write(const KvCache& c, size_t pos, size_t count, const float* k, const float* v, size_t stride) {
   const size_t D = c.D, nbk = c.cap / kKvBlock;
   for (size_t r = 0; r < count; ++r) {
-    const size_t j = pos + r, b = j / kKvBlock, t = j % kKvBlock;
+    const size_t j = (pos + r) % c.cap, b = j / kKvBlock, t = j % kKvBlock;  // slot
     for (size_t g = 0; g < c.heads; ++g) {
       const float* kr = k + r * stride + g * D;
       const float* vr = v + r * stride + g * D;
