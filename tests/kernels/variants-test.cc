@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernel-harness.h"
@@ -69,6 +70,54 @@ void check_qs8(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns, con
             REQUIRE(compare_qs8_gemm(*v, ref, p, (M + N + K) % 3) == "");
           }
   }
+}
+
+// The one-row kernels (kQs8GemvVariants) against the GEMM reference.
+void check_qs8_gemv(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns, const std::vector<size_t>& Ks) {
+  const Qs8GemmVariant& ref = kQs8GemmVariants[0];
+  for (const Qs8GemmVariant* v : supported(kQs8GemvVariants, kQs8GemvVariantCount)) {
+    CAPTURE(v->name);
+    REQUIRE(v->mr == 1);
+    REQUIRE(!v->sums128);
+    for (size_t M : Ms)
+      for (size_t N : Ns)
+        for (size_t K : Ks)
+          for (size_t block : blocks_for(K)) {
+            CAPTURE(M);
+            CAPTURE(N);
+            CAPTURE(K);
+            CAPTURE(block);
+            const Qs8Problem p(M, N, K, block, uint32_t(M * 7919 + N * 104729 + K * 31 + block + 5));
+            REQUIRE(compare_qs8_gemm(*v, ref, p, (M + N + K) % 3, (N + K) % 2 == 0) == "");
+          }
+  }
+}
+
+// Deliberately perturbed copies of a real one-row kernel (the one in
+// g_perturbed): the comparison above must reject each of them.
+Qs8GemmUkernel g_perturbed = nullptr;
+// Right except one ulp in the last column of a remainder tile.
+void gemv_ulp_in_remainder(const Qs8GemmParams& p) {
+  g_perturbed(p);
+  if (p.nc % kPanelN != 0) {
+    uint32_t bits;
+    std::memcpy(&bits, &p.y[p.nc - 1], sizeof bits);
+    bits ^= 1u;
+    std::memcpy(&p.y[p.nc - 1], &bits, sizeof bits);
+  }
+}
+// Right except that it ignores the last group of K (a K-tail bug).
+void gemv_drops_last_group(const Qs8GemmParams& p) {
+  Qs8GemmParams q = p;
+  if (q.kp > kGroupK && (q.nb == 1 || q.kp - kGroupK > (q.nb - 1) * q.block)) q.kp -= kGroupK;
+  g_perturbed(q);
+}
+// Right except that every block is rescaled by the last block's scale.
+void gemv_last_scale(const Qs8GemmParams& p) {
+  std::vector<float> xs(p.nb, p.xs[p.nb - 1]);
+  Qs8GemmParams q = p;
+  q.xs = xs.data();
+  g_perturbed(q);
 }
 
 void check_f32(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns, const std::vector<size_t>& Ks) {
@@ -497,11 +546,59 @@ TEST_CASE("variants: every variant table starts with its scalar reference") {
   CHECK(kAttentionVariants[0].isa == Isa::kScalar);
   CHECK(kCachedAttentionVariants[0].isa == Isa::kScalar);
   for (size_t i = 0; i < kQs8GemmVariantCount; ++i) CHECK(kQs8GemmVariants[i].nr % kPanelN == 0);
+  CHECK((kQs8GemvVariants[0].fn == kQs8GemmVariants[0].fn));
+  for (size_t i = 0; i < kQs8GemvVariantCount; ++i) CHECK(kQs8GemvVariants[i].nr % kPanelN == 0);
   for (size_t i = 0; i < kF32GemmVariantCount; ++i) CHECK(kF32GemmVariants[i].nr % kPanelN == 0);
 }
 
 TEST_CASE("variants: qs8 gemm equals the scalar reference bit for bit (reduced grid)") {
   check_qs8({1, 3, 4, 5, 8, 9, 17}, {1, 15, 16, 17, 33, 64, 65}, {1, 3, 4, 5, 31, 32, 33, 100, 384});
+}
+
+TEST_CASE("variants: qs8 gemv (M = 1) equals the scalar reference bit for bit") {
+  check_qs8_gemv({1, 2}, {1, 15, 16, 17, 31, 33, 48, 63, 64, 65, 100, 129},
+                 {1, 3, 4, 5, 31, 32, 33, 36, 100, 384, 772});
+}
+
+TEST_CASE("variants: qs8 gemv on the fully connected shapes of GPT-2 small") {
+  // K x N: 768 x 2304 (qkv), 768 x 768, 768 x 3072, 3072 x 768, 768 x 50257 (lm head).
+  for (const Qs8GemmVariant* v : supported(kQs8GemvVariants, kQs8GemvVariantCount)) {
+    CAPTURE(v->name);
+    for (auto [N, K] : {std::pair<size_t, size_t>{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}, {50257, 768}}) {
+      CAPTURE(N);
+      CAPTURE(K);
+      REQUIRE(compare_qs8_gemm(*v, kQs8GemmVariants[0], Qs8Problem(1, N, K, 32, uint32_t(N + K))) == "");
+    }
+  }
+}
+
+TEST_CASE("variants: qs8 gemv at the int8 extremes") {
+  for (const Qs8GemmVariant* v : supported(kQs8GemvVariants, kQs8GemvVariantCount)) {
+    CAPTURE(v->name);
+    for (size_t K : {size_t(4096), size_t(65536)}) {
+      const Qs8Problem p(1, 33, K, K, 7, true);
+      REQUIRE(compare_qs8_gemm(*v, kQs8GemmVariants[0], p) == "");
+      const std::vector<float> y = run_qs8_gemm(*v, p, 0, false);
+      REQUIRE(y[0] == float(int32_t(127 * 127) * int32_t(K)) * (p.xs[0] * p.ws[0]));
+    }
+  }
+}
+
+TEST_CASE("variants: the gemv comparison catches perturbed copies of every gemv kernel") {
+  // Each real one-row kernel passes above; wrapped so that it is wrong in one
+  // place, the same comparison fails on an odd shape (N = 33, K = 101).
+  for (const Qs8GemmVariant* v : supported(kQs8GemvVariants, kQs8GemvVariantCount)) {
+    CAPTURE(v->name);
+    g_perturbed = v->fn;
+    const Qs8Problem p(1, 33, 101, 32, 17);
+    REQUIRE(compare_qs8_gemm(*v, kQs8GemmVariants[0], p) == "");
+    for (Qs8GemmUkernel wrong : {gemv_ulp_in_remainder, gemv_drops_last_group, gemv_last_scale}) {
+      Qs8GemmVariant w = *v;
+      w.fn = wrong;
+      CHECK(compare_qs8_gemm(w, kQs8GemmVariants[0], p) != "");
+    }
+  }
+  g_perturbed = nullptr;
 }
 
 TEST_CASE("variants: qs8 gemm at the int8 extremes (K = 65536 would overflow int16, not int32)") {
@@ -523,14 +620,14 @@ TEST_CASE("variants: f32 gemm equals the scalar reference bit for bit (reduced g
 TEST_CASE("variants: the comparison catches a wrong variant") {
   // The same check that passes every shipped variant fails these, on a plain
   // shape: so a pass above means bit-identical, not "close".
-  const Qs8GemmVariant wrong_qs8 = {"qs8 unfused (wrong on purpose)", Isa::kScalar, 4, 16, false, qs8_unfused};
+  const Qs8GemmVariant wrong_qs8 = {"qs8 unfused (wrong on purpose)", Isa::kScalar, 4, 16, false, false, qs8_unfused};
   const Qs8Problem p(5, 33, 384, 32, 99);
   CHECK(compare_qs8_gemm(wrong_qs8, kQs8GemmVariants[0], p) != "");
   const F32GemmVariant wrong_f32 = {"f32 unfused (wrong on purpose)", Isa::kScalar, 4, 16, f32_unfused};
   const F32Problem f(5, 33, 384, 99);
   CHECK(compare_f32_gemm(wrong_f32, kF32GemmVariants[0], f) != "");
   // And a variant that is right except for its last tile's remainder.
-  const Qs8GemmVariant truncating = {"drops the last column", Isa::kScalar, 4, 16, false, [](const Qs8GemmParams& a) {
+  const Qs8GemmVariant truncating = {"drops the last column", Isa::kScalar, 4, 16, false, false, [](const Qs8GemmParams& a) {
                                        Qs8GemmParams b = a;
                                        if (b.nc > 1) b.nc -= 1;
                                        heed_qs8_qc8w_gemm_f32_ukernel_4x16c4__scalar(b);

@@ -32,6 +32,7 @@ constexpr size_t kArenaPadBytes = 64;
 struct KernelTable {
   Isa isa;
   const Qs8GemmVariant* qs8_gemm;
+  const Qs8GemmVariant* qs8_gemv;  // M = 1 (kQs8GemvVariants)
   const F32GemmVariant* f32_gemm;
   const QuantizeVariant* quantize;
   const LayerNormVariant* layernorm;
