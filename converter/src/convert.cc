@@ -382,7 +382,7 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   IrGraph g;
   // Causal LMs carry their BPE tokenizer when the directory has a
   // tokenizer.json; without one they take token ids only.
-  const bool decoder = dir.model_type == "llama" || dir.model_type == "gpt2";
+  const bool decoder = dir.model_type == "llama" || dir.model_type == "mistral" || dir.model_type == "gpt2";
   if (decoder) {
     if (FILE* f = std::fopen((o.input_dir + "/tokenizer.json").c_str(), "rb")) {
       std::fclose(f);
@@ -412,7 +412,7 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   inputs.insert(inputs.end(), weights.files().begin(), weights.files().end());
   if (!o.calib_file.empty()) inputs.push_back(o.calib_file);
   HEED_RETURN_IF_ERROR(check_output_path(o.output_path, inputs));
-  if (dir.model_type == "llama") {
+  if (dir.model_type == "llama" || dir.model_type == "mistral") {
     HEED_RETURN_IF_ERROR(llama_build(dir, weights, &g, progress_cb, &prog));
   } else if (dir.model_type == "gpt2") {
     HEED_RETURN_IF_ERROR(gpt2_build(dir, weights, &g, progress_cb, &prog));

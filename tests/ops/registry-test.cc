@@ -144,6 +144,41 @@ TEST_CASE("D5: a tensor of the wrong kind, dtype or rank for its slot is named w
         std::string::npos);
 }
 
+TEST_CASE("ATTENTION: CAUSAL_WINDOW and num_kv_heads are read back; bad ones are refused naming the problem") {
+  auto load = [](const conv::IrGraph& g, Model* m) {
+    test::AlignedBytes a(test::serialize(g));
+    return m->load_buffer(a.data(), a.size);
+  };
+  auto g = test::tiny_graph();
+  const int32_t at = op_index(g, OpKind::kAttention);
+  g.ops[size_t(at)].pattern = AttnPattern::kCausalWindow;
+  g.ops[size_t(at)].window = 5;
+  Model m;
+  const Status s = load(g, &m);
+  CAPTURE(s.message());
+  REQUIRE(s.ok());
+  CHECK(m.ops()[size_t(at)].pattern == AttnPattern::kCausalWindow);
+  CHECK(m.ops()[size_t(at)].window == 5);
+  CHECK(m.ops()[size_t(at)].num_kv_heads == 4);  // 0 in the file: num_heads
+  g.ops[size_t(at)].window = 0;
+  Model m2;
+  CHECK(message_of(load(g, &m2)).find("window 0 must be 1..") != std::string::npos);
+  g.ops[size_t(at)].pattern = static_cast<AttnPattern>(4);
+  Model m3;
+  CHECK(message_of(load(g, &m3)).find("unknown attention pattern 4") != std::string::npos);
+  g = test::tiny_graph();
+  g.ops[size_t(at)].num_kv_heads = 2;  // an encoder's dense attention has no kv heads of its own
+  Model m4;
+  CHECK(message_of(load(g, &m4)).find("2 key/value heads for 4 query heads need a causal pattern") != std::string::npos);
+  g.ops[size_t(at)].pattern = AttnPattern::kCausal;
+  g.ops[size_t(at)].num_kv_heads = 3;
+  Model m5;
+  CHECK(message_of(load(g, &m5)).find("3 key/value heads do not divide 4 query heads") != std::string::npos);
+  g.ops[size_t(at)].num_kv_heads = 2;  // divides, but the fused input is [s, 3 * 4 * 8]
+  Model m6;
+  CHECK(message_of(load(g, &m6)).find("input must be [-1, (4 + 2*2)*8]") != std::string::npos);
+}
+
 TEST_CASE("every option field the writer takes from an entry is read back by its decode") {
   // Non-default values in every field of every options table the tiny graph
   // has (RmsNormOptions: tests/ops/rms-norm-test.cc).

@@ -26,6 +26,8 @@ struct LlamaConfig {
   double eps = 1e-6, theta = 10000.0, factor = 1.0;
   RopeScaling scaling = RopeScaling::kNone;
   bool tie = false, attention_bias = false;
+  bool mistral = false;        // MistralForCausalLM: Llama's layers with a sliding window
+  int64_t sliding_window = 0;  // Mistral: keys p - w .. p (0: none)
 };
 
 Status read_config(const HfDir& dir, LlamaConfig* c) {
@@ -45,6 +47,25 @@ Status read_config(const HfDir& dir, LlamaConfig* c) {
   if (cf.present("rope_theta")) HEED_RETURN_IF_ERROR(json_get_number(j, "rope_theta", src, &c->theta));
   if (cf.present("tie_word_embeddings")) HEED_RETURN_IF_ERROR(json_get_bool(j, "tie_word_embeddings", src, &c->tie));
   if (cf.present("attention_bias")) HEED_RETURN_IF_ERROR(json_get_bool(j, "attention_bias", src, &c->attention_bias));
+  if (c->mistral) {
+    // transformers 4.40.2's Mistral has no attention bias and no RoPE scaling:
+    // a config asking for either would be run without it there.
+    if (c->attention_bias) return cf.bad("attention_bias", "is not read by MistralForCausalLM (true is refused)");
+    if (const JsonValue* rs = j.find("rope_scaling"); rs && !rs->is_null()) {
+      return cf.bad("rope_scaling", "is not read by MistralForCausalLM (only null is accepted)");
+    }
+    c->eps = 1e-6;  // MistralConfig's default
+    if (cf.present("rms_norm_eps")) HEED_RETURN_IF_ERROR(json_get_number(j, "rms_norm_eps", src, &c->eps));
+    c->sliding_window = 4096;  // MistralConfig's default
+    if (const JsonValue* sw = j.find("sliding_window"); sw && sw->is_null()) {
+      c->sliding_window = 0;
+    } else if (sw) {
+      HEED_RETURN_IF_ERROR(json_get_int(j, "sliding_window", src, &c->sliding_window));
+      if (c->sliding_window < 1 || c->sliding_window > int64_t(1) << 30) {
+        return cf.range("sliding_window", c->sliding_window, 1, int64_t(1) << 30);
+      }
+    }
+  }
   std::string act = "silu";
   if (cf.present("hidden_act")) HEED_RETURN_IF_ERROR(json_get_string(j, "hidden_act", src, &act));
   if (act != "silu") {
@@ -126,17 +147,20 @@ int32_t i32(int64_t v) { return int32_t(v); }
 }  // namespace
 
 Status llama_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, ProgressFn progress, void* user) {
-  if (!dir.architecture.empty() && dir.architecture != "LlamaForCausalLM") {
-    return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: architecture '%s' is not supported (LlamaForCausalLM)",
-                         dir.config_name.c_str(), dir.architecture.c_str());
+  const bool mistral = dir.model_type == "mistral";
+  const char* arch = mistral ? "MistralForCausalLM" : "LlamaForCausalLM";
+  if (!dir.architecture.empty() && dir.architecture != arch) {
+    return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: architecture '%s' is not supported (%s)",
+                         dir.config_name.c_str(), dir.architecture.c_str(), arch);
   }
   LlamaConfig c;
+  c.mistral = mistral;
   HEED_RETURN_IF_ERROR(read_config(dir, &c));
   WeightReader w(weights, "model.");
   const int64_t H = c.hidden, I = c.intermediate, D = c.head_dim, HQ = c.heads, KV = c.kv_heads, V = c.vocab;
   const int64_t QKV = (HQ + 2 * KV) * D;
 
-  g->architecture = "LlamaForCausalLM";
+  g->architecture = arch;
   g->task = Task::kCausalLm;
   g->hidden_size = i32(H);
   g->num_layers = i32(c.layers);
@@ -211,6 +235,11 @@ Status llama_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Pro
       op.num_kv_heads = i32(KV);
       op.head_dim = i32(D);
       op.pattern = AttnPattern::kCausal;
+      // A window shorter than the positions the model runs changes the result.
+      if (c.sliding_window > 0 && c.sliding_window < std::min<int64_t>(c.max_pos, kMaxSeq)) {
+        op.pattern = AttnPattern::kCausalWindow;
+        op.window = i32(c.sliding_window);
+      }
     }
     const int32_t ao = g->add_activation(L + "attn.out", {-1, i32(H)});
     HEED_RETURN_IF_ERROR(w.read(hf + "self_attn.o_proj.weight", {H, HQ * D}, &a));

@@ -15,18 +15,25 @@ inline size_t rounded_cap(size_t positions) { return (positions + kKvBlock - 1) 
 // Round half to even for |x| <= 2^22: the sum's rounding is the one wanted.
 inline float round_even(float x) {
   const float magic = 12582912.0f;  // 1.5 * 2^23
-  return x >= 0.0f ? (x + magic) - magic : (x - magic) + magic;
+  const float up = (x + magic) - magic, down = (x - magic) + magic;
+  return x >= 0.0f ? up : down;
 }
 
-// One head's D values as int8 and their scale.
+
+// One head's D values as int8 (q[d * q_step]) and their scale. The largest
+// |x| is found on the float bits (sign cleared; finite floats order as their
+// bits, NaN and infinity have the largest), loops the compiler vectorizes.
 void quantize_head(const float* x, size_t D, int8_t* q, size_t q_step, float* scale) {
-  float amax = 0.0f;
-  bool finite = true;
+  uint32_t top = 0;
   for (size_t d = 0; d < D; ++d) {
-    const float a = std::fabs(x[d]);
-    if (!(a <= 3.402823466e38f)) finite = false;  // NaN or infinity
-    if (a > amax) amax = a;
+    uint32_t u;
+    std::memcpy(&u, x + d, sizeof u);
+    u &= 0x7fffffffu;
+    top = u > top ? u : top;
   }
+  const bool finite = top < 0x7f800000u;
+  float amax;
+  std::memcpy(&amax, &top, sizeof amax);
   if (!finite || amax < 1.17549435e-38f) {
     for (size_t d = 0; d < D; ++d) q[d * q_step] = 0;
     *scale = finite ? 0.0f : NAN;
@@ -34,10 +41,15 @@ void quantize_head(const float* x, size_t D, int8_t* q, size_t q_step, float* sc
   }
   const float inv = 127.0f / amax;
   *scale = amax / 127.0f;
-  for (size_t d = 0; d < D; ++d) {
-    float r = round_even(x[d] * inv);
-    r = r > 127.0f ? 127.0f : (r < -127.0f ? -127.0f : r);
-    q[d * q_step] = int8_t(int(r));
+  int8_t row[256];  // contiguous, then stored with the step
+  for (size_t d0 = 0; d0 < D; d0 += 256) {
+    const size_t n = D - d0 < 256 ? D - d0 : 256;
+    for (size_t d = 0; d < n; ++d) {
+      float r = round_even(x[d0 + d] * inv);
+      r = r > 127.0f ? 127.0f : (r < -127.0f ? -127.0f : r);
+      row[d] = int8_t(int(r));
+    }
+    for (size_t d = 0; d < n; ++d) q[(d0 + d) * q_step] = row[d];
   }
 }
 }  // namespace
