@@ -151,3 +151,35 @@ def test_window_arena_is_bounded(heed, models, work_dir):
     record("window decoder arena", windowed_128=a_win["128"], windowed_512=a_win["512"], dense_128=a_dense["128"],
            dense_512=a_dense["512"])
     assert grow_dense - grow_win >= 0.9 * cache_growth
+
+
+def test_session_window_override(heed, models, work_dir):
+    # `--window N` (heed_session_options.attention_window) turns every causal layer of a file into
+    # a sliding window: the Mistral weights saved as a dense Llama and run with --window 20 give
+    # transformers' Mistral logits with sliding_window 20; `--window dense` on the Mistral file
+    # gives the dense model's.
+    d, files = models["mistral-w20"]
+    llama = work_dir / "win-as-llama"
+    if not llama.exists():
+        import shutil
+        shutil.copytree(d, llama)
+        cfg = json.loads((llama / "config.json").read_text())
+        cfg.update(model_type="llama", architectures=["LlamaForCausalLM"])
+        for k in ("sliding_window",):
+            cfg.pop(k, None)
+        (llama / "config.json").write_text(json.dumps(cfg))
+    f = work_dir / "win-as-llama-fp32.heed"
+    if not f.exists():
+        heed.run("convert", llama, "-o", f, "--precision", "fp32")
+    ids = sequences()[150]
+    want = reference(d, ids)
+    got, _ = heed_logits(heed, f, ids, "--window", "20")
+    assert rel_err_rows(got, want).max() <= FP32_REL
+    plain, _ = heed_logits(heed, f, ids)
+    assert rel_err_rows(plain, want)[21:].max() > 100 * FP32_REL  # without the flag: dense
+    dense_ref = reference(dense_copy(models, work_dir), ids)
+    got_dense, _ = heed_logits(heed, files["fp32"], ids, "--window", "dense")
+    assert rel_err_rows(got_dense, dense_ref).max() <= FP32_REL
+    for bad in ("0", "-3", "8193", "wide"):
+        p = heed.run("logits", f, "--ids", "1,2,3", "--window", bad, check=False)
+        assert p.returncode == 2 and b"--window" in p.stderr, bad

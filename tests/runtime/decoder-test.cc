@@ -3,6 +3,7 @@
 // the same bytes on every ISA, and heed_session_logits' error codes.
 #include <doctest/doctest.h>
 
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -128,6 +129,27 @@ TEST_CASE("kv_cache option: sizes, AUTO by the weights, same bytes on every ISA,
     CHECK(heed_session_create(m.model, &bad, nullptr, 0, &s) == HEED_ERROR_INVALID_ARGUMENT);
     CHECK(std::string(heed_last_error()).find("kv_cache") != std::string::npos);
     CHECK(s == nullptr);
+    for (int32_t w : {-2, 8193, INT32_MIN}) {
+      heed_session_options_init(&bad);
+      bad.attention_window = w;
+      CHECK(heed_session_create(m.model, &bad, nullptr, 0, &s) == HEED_ERROR_INVALID_ARGUMENT);
+      CHECK(std::string(heed_last_error()).find("attention_window") != std::string::npos);
+    }
+    // A window: other logits past it (the caches stay whole here: 48 positions < 5 + 64).
+    heed_session_options win;
+    heed_session_options_init(&win);
+    win.attention_window = 5;
+    size_t ring = 0;
+    REQUIRE(heed_session_arena_size(m.model, &win, &ring) == HEED_OK);
+    CHECK(ring == automatic);
+    REQUIRE(heed_session_create(m.model, &win, nullptr, 0, &s) == HEED_OK);
+    std::vector<float> wl(40 * 40);
+    size_t rows = 0;
+    REQUIRE(heed_session_logits(s, ids.data(), 40, wl.data(), wl.size(), &rows, nullptr) == HEED_OK);
+    heed_session_free(s);
+    const std::vector<float>& dense = int8 ? by_kv[1] : by_kv[0];
+    CHECK(std::memcmp(wl.data(), dense.data(), 6 * 40 * sizeof(float)) == 0);  // positions 0..5: the same keys
+    CHECK(std::memcmp(wl.data() + 6 * 40, dense.data() + 6 * 40, 40 * sizeof(float)) != 0);
   }
 }
 

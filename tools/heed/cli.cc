@@ -79,6 +79,22 @@ bool flag_kv_cache(const Args& args, int* out, std::string* err) {
   return true;
 }
 
+bool flag_window(const Args& args, int32_t* out, std::string* err) {
+  *out = 0;
+  if (!args.has("--window")) return true;
+  if (args.get("--window") == "dense") {
+    *out = -1;
+    return true;
+  }
+  uint64_t w = 0;
+  if (!flag_uint(args, "--window", 0, 1, 8192, &w, err)) {
+    *err += " (or 'dense')";
+    return false;
+  }
+  *out = int32_t(w);
+  return true;
+}
+
 bool flag_uint(const Args& args, const char* name, uint64_t fallback, uint64_t min, uint64_t max,
                uint64_t* out, std::string* error) {
   if (!args.has(name)) {

@@ -213,6 +213,11 @@ typedef struct heed_session_options {
                       HEED_ISA environment variable caps as well. Every ISA
                       gives the same output bytes. */
   int kv_cache;    /* a heed_kv_cache_type; default HEED_KV_CACHE_AUTO */
+  int32_t attention_window; /* causal LMs: 0 (default) = each attention layer as the
+                      model file says; N > 0 = every causal layer attends to the N
+                      tokens before each token and itself (a sliding window: its
+                      key/value cache becomes a ring of N + 64 or more tokens);
+                      -1 = every causal layer dense (a file's windows ignored) */
 } heed_session_options;
 
 #define HEED_MAX_THREADS 256

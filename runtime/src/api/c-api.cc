@@ -64,6 +64,7 @@ heed::Status to_cpp(const heed_session_options* o, heed::SessionOptions* s) {
       return heed::Status::Error(HEED_ERROR_INVALID_ARGUMENT, "kv_cache must be a heed_kv_cache_type (0..2), not %d",
                                  o->kv_cache);
   }
+  s->attention_window = o->attention_window;
   if (o->isa) {
     HEED_RETURN_IF_ERROR(heed::isa_parse(o->isa, &s->isa));
     s->force_isa = true;
@@ -263,6 +264,7 @@ void heed_session_options_init(heed_session_options* options) {
   options->num_threads = 1;
   options->isa = nullptr;
   options->kv_cache = HEED_KV_CACHE_AUTO;
+  options->attention_window = 0;
 }
 
 heed_status heed_session_arena_size(const heed_model* model, const heed_session_options* options,

@@ -61,14 +61,20 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
     if (req[t].bytes) layout->offsets[t] = plan.offsets[t];
   // kAuto: the file's choice (the converter measured both), else int8 for int8 weights.
   const int file_kv = model.metadata().kv_cache;
-  layout->kv_int8 = options.kv_cache == KvCacheType::kInt8;
-  if (options.kv_cache == KvCacheType::kAuto && file_kv != 0) layout->kv_int8 = file_kv == 2;
+  bool& kv_int8 = layout->decoder.kv_int8;
+  kv_int8 = options.kv_cache == KvCacheType::kInt8;
+  if (options.kv_cache == KvCacheType::kAuto && file_kv != 0) kv_int8 = file_kv == 2;
   if (options.kv_cache == KvCacheType::kAuto && file_kv == 0) {
-    for (const TensorInfo& t : tensors) layout->kv_int8 = layout->kv_int8 || (t.kind == TensorKind::kConstant && t.dtype == DType::kI8);
+    for (const TensorInfo& t : tensors) kv_int8 = kv_int8 || (t.kind == TensorKind::kConstant && t.dtype == DType::kI8);
   }
+  if (options.attention_window < -1 || options.attention_window > kMaxSeq) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "attention_window must be -1 (dense), 0 (the model's) or 1..%d, not %d",
+                         kMaxSeq, options.attention_window);
+  }
+  layout->decoder.window = options.attention_window;
   size_t scratch = 0;
   for (const OpInfo& op : ops) {
-    const size_t s = op_scratch_bytes(model, kernels, op, max_seq, size_t(layout->threads));
+    const size_t s = op_scratch_bytes(model, kernels, op, max_seq, size_t(layout->threads), layout->decoder);
     if (s > scratch) scratch = s;
   }
   layout->planned_bytes = plan.total_bytes;
@@ -78,7 +84,7 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   layout->state_offsets.assign(ops.size(), SIZE_MAX);
   size_t state = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
-    const size_t s = op_state_bytes(model, kernels, ops[i], max_seq, layout->kv_int8);
+    const size_t s = op_state_bytes(model, kernels, ops[i], max_seq, layout->decoder);
     if (s == 0) continue;
     // An earlier op of the kind with identical state (ROPE's tables) lends its copy.
     size_t twin = SIZE_MAX;
@@ -153,7 +159,7 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
       op_state_[i] = arena_ + layout_.state_offsets[i];
       continue;
     }
-    op_init_state(*model, *kernels_, ops[i], layout_.max_seq, layout_.kv_int8, arena_ + layout_.state_offsets[i]);
+    op_init_state(*model, *kernels_, ops[i], layout_.max_seq, layout_.decoder, arena_ + layout_.state_offsets[i]);
     op_state_[i] = arena_ + layout_.state_offsets[i];
   }
   if (num_threads_ > 1) {
@@ -226,7 +232,7 @@ Status Session::forward(const int32_t* ids, size_t count, size_t past, float* ou
   ctx.seq = count;
   ctx.max_seq = layout_.max_seq;
   ctx.past = past;
-  ctx.kv_int8 = layout_.kv_int8;
+  ctx.decoder = layout_.decoder;
   ctx.tensor_data = tensor_data_.data();
   ctx.scratch = arena_ + layout_.scratch_offset;
   ctx.pool = static_cast<pthreadpool_t>(pool_);

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "format/model.h"
 #include "kernels/kernels.h"
+#include "ops/op.h"
 
 namespace heed {
 
@@ -26,6 +27,7 @@ struct SessionOptions {
   bool force_isa = false;  // cap the kernels at `isa` (see isa_select)
   Isa isa = Isa::kScalar;
   KvCacheType kv_cache = KvCacheType::kAuto;
+  int32_t attention_window = 0;  // DecoderSettings::window (ops/op.h)
 };
 
 constexpr int kMaxThreads = HEED_MAX_THREADS;
@@ -47,7 +49,7 @@ struct ArenaLayout {
   size_t max_seq = 0;
   Isa isa = Isa::kScalar;  // the kernels these sizes are for
   int threads = 1;         // threads in use (requested, capped at the CPUs)
-  bool kv_int8 = false;    // key/value caches in int8 (options.kv_cache resolved)
+  DecoderSettings decoder;  // options.kv_cache resolved, options.attention_window
 };
 
 // Exact layout for `options` (same computation init() uses).
@@ -89,7 +91,7 @@ class Session {
   const KernelTable& kernels() const { return *kernels_; }
   // Threads in use: the requested count capped at the CPUs available at init.
   int num_threads() const { return num_threads_; }
-  bool kv_int8() const { return layout_.kv_int8; }
+  bool kv_int8() const { return layout_.decoder.kv_int8; }
   // Token buffer the C API tokenizes into before run() (lives in the session
   // object, sized at init).
   int32_t* token_buffer() { return tokens_.data(); }

@@ -9,7 +9,8 @@
 // float or int8 (SessionOptions::kv_cache; layout and quantization in
 // kernels/attention/cached-attention.h): CAUSAL for the session's max_seq
 // positions, CAUSAL_WINDOW for min(max_seq, window + 64) rounded up to 16, a
-// ring. Every run writes its k and v rows at positions past .. past+s-1 and
+// ring; the session may override the window of every such op
+// (DecoderSettings::window: a window, or dense). Every run writes its k and v rows at positions past .. past+s-1 and
 // attends over the cache with the cached-attention kernels, prefill and
 // decode alike, so logits computed token by token have the bits of one run
 // over all tokens (with a float cache and no window these are also the bits
@@ -32,13 +33,21 @@ const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, heads 
 // Decoder patterns: keys and values in the op's cache.
 bool cached(const OpInfo& op) { return op.pattern == AttnPattern::kCausal || op.pattern == AttnPattern::kCausalWindow; }
 
+// The window a decoder op runs with: the session's override (DecoderSettings)
+// or its own pattern's; kNoWindow for dense causal attention.
+size_t causal_window(const OpInfo& op, const DecoderSettings& d) {
+  if (d.window > 0) return size_t(d.window);
+  if (d.window < 0) return kNoWindow;
+  return op.pattern == AttnPattern::kCausalWindow ? size_t(op.window) : kNoWindow;
+}
+
 // Positions the cache holds: all of the session's, or a ring of window + 64
 // or more (at least 64 spare: each chunk of a long run, cap - window tokens).
 constexpr size_t kRingSpare = 64;
-size_t cache_positions(const OpInfo& op, size_t max_seq) {
+size_t cache_positions(size_t window, size_t max_seq) {
   const size_t all = (max_seq + kKvBlock - 1) / kKvBlock * kKvBlock;
-  if (op.pattern != AttnPattern::kCausalWindow) return all;
-  const size_t ring = (size_t(op.window) + kRingSpare + kKvBlock - 1) / kKvBlock * kKvBlock;
+  if (window == kNoWindow) return all;
+  const size_t ring = (window + kRingSpare + kKvBlock - 1) / kKvBlock * kKvBlock;
   return ring < all ? ring : all;
 }
 
@@ -93,7 +102,8 @@ Status validate(OpCheck& c) {
 // One scratch per chunk of heads.
 size_t scratch_bytes(const OpSizing& s) {
   const size_t chunks = std::min(s.threads, size_t(s.op.num_heads)), D = size_t(s.op.head_dim);
-  const size_t floats = cached(s.op) ? cached_attention_scratch_floats(cache_positions(s.op, s.max_seq), D)
+  const size_t floats = cached(s.op) ? cached_attention_scratch_floats(
+                                           cache_positions(causal_window(s.op, s.decoder), s.max_seq), D)
                                      : s.kernels.attention->scratch_floats(s.max_seq, D);
   return chunks * floats * sizeof(float);
 }
@@ -101,8 +111,8 @@ size_t scratch_bytes(const OpSizing& s) {
 // The key/value cache of a decoder op.
 size_t state_bytes(const OpSizing& s) {
   if (!cached(s.op)) return 0;
-  return kv_cache_bytes(cache_positions(s.op, s.max_seq), size_t(s.op.num_kv_heads), size_t(s.op.head_dim),
-                        s.kv_int8);
+  return kv_cache_bytes(cache_positions(causal_window(s.op, s.decoder), s.max_seq), size_t(s.op.num_kv_heads),
+                        size_t(s.op.head_dim), s.decoder.kv_int8);
 }
 // Nothing to fill: a run reads only the positions it and the runs before it
 // wrote (and pages never written stay untouched).
@@ -154,9 +164,9 @@ Status run(const OpContext& ctx, const OpInfo& op) {
       return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after %zu exceed the session's context of %zu", S,
                            ctx.past, ctx.max_seq);
     }
-    const size_t cap = cache_positions(op, ctx.max_seq);
-    const KvCache cache = kv_cache_view(const_cast<void*>(ctx.op_state), cap, KV, D, ctx.kv_int8);
-    const size_t window = op.pattern == AttnPattern::kCausalWindow ? size_t(op.window) : kNoWindow;
+    const size_t window = causal_window(op, ctx.decoder);
+    const size_t cap = cache_positions(window, ctx.max_seq);
+    const KvCache cache = kv_cache_view(const_cast<void*>(ctx.op_state), cap, KV, D, ctx.decoder.kv_int8);
     // Tokens per chunk: all of them unless the ring would overwrite keys a
     // query of the same chunk still reads.
     const size_t chunk = window == kNoWindow || cap >= ctx.max_seq ? S : cap - window - 1;

@@ -124,13 +124,20 @@ class OpCheck {
 };
 
 // Sizes an op asks for at session creation.
+// Session choices that change what decoder ops keep (SessionOptions).
+struct DecoderSettings {
+  bool kv_int8 = false;  // key/value caches in int8 (SessionOptions::kv_cache), else float
+  int32_t window = 0;    // 0: each attention op's own pattern; > 0: every causal one keeps this
+                         // many tokens before each query (a ring); -1: every causal one dense
+};
+
 struct OpSizing {
   const Model& model;
   const KernelTable& kernels;
   const OpInfo& op;
   size_t max_seq;  // the session's longest sequence
   size_t threads;  // threads of the session's pool
-  bool kv_int8 = false;  // key/value caches in int8 (SessionOptions::kv_cache)
+  DecoderSettings decoder;
 
   const TensorInfo& input(int k) const { return model.tensors()[size_t(op.inputs[k])]; }
   // Rows of input k at the session's longest sequence.

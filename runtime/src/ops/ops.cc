@@ -30,20 +30,22 @@ Status OpCheck::unsupported(const char* fmt, ...) const {
   return s;
 }
 
-size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads) {
+size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads,
+                        const DecoderSettings& d) {
   if (!op.entry->scratch_bytes) return 0;
-  return op.entry->scratch_bytes(OpSizing{model, k, op, max_seq, threads});
+  return op.entry->scratch_bytes(OpSizing{model, k, op, max_seq, threads, d});
 }
 
-size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, bool kv_int8) {
+size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq,
+                      const DecoderSettings& d) {
   if (!op.entry->state_bytes) return 0;
-  return op.entry->state_bytes(OpSizing{model, k, op, max_seq, 1, kv_int8});
+  return op.entry->state_bytes(OpSizing{model, k, op, max_seq, 1, d});
 }
 
-void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, bool kv_int8,
-                   void* state) {
-  if (op.entry->init_state && op_state_bytes(model, k, op, max_seq, kv_int8) > 0) {
-    op.entry->init_state(OpSizing{model, k, op, max_seq, 1, kv_int8}, state);
+void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq,
+                   const DecoderSettings& d, void* state) {
+  if (op.entry->init_state && op_state_bytes(model, k, op, max_seq, d) > 0) {
+    op.entry->init_state(OpSizing{model, k, op, max_seq, 1, d}, state);
   }
 }
 

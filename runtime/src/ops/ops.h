@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "format/model.h"
 #include "kernels/kernels.h"
+#include "ops/op.h"
 
 namespace heed {
 
@@ -22,7 +23,7 @@ struct OpContext {
   size_t seq = 0;            // tokens in this run
   size_t max_seq = 0;        // the session's longest sequence (op state sizes)
   size_t past = 0;           // tokens before this run in the key/value caches (Session::decode)
-  bool kv_int8 = false;      // the session's key/value caches are int8 (else float)
+  DecoderSettings decoder;   // the session's cache type and window override (ops/op.h)
   void** tensor_data = nullptr;  // per tensor: arena pointer (activations/inputs) or file data
   uint8_t* scratch = nullptr;    // op scratch, op_scratch_bytes() long
   pthreadpool_t pool = nullptr;  // null: run on the calling thread
@@ -39,13 +40,15 @@ struct OpContext {
 // Through the op's registry entry (ops/op.h):
 // scratch bytes `op` needs at sequence length `max_seq` with these kernels
 // and threads (reused by the next op);
-size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads);
+size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads,
+                        const DecoderSettings& d);
 // persistent state bytes `op` needs with these kernels at the session's
 // longest sequence and key/value cache type (kept for the session's life,
 // filled once by op_init_state at session creation);
-size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, bool kv_int8);
-void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, bool kv_int8,
-                   void* state);
+size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq,
+                      const DecoderSettings& d);
+void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq,
+                   const DecoderSettings& d, void* state);
 // whether ops a and b fill identical state (same kind, OpEntry::same_state);
 bool op_same_state(const OpInfo& a, const OpInfo& b);
 // one run of `op`.
