@@ -122,6 +122,17 @@ HEED_API const char* heed_model_label(const heed_model* model, size_t index);
 HEED_API heed_status heed_model_get_label(const heed_model* model, size_t index, const char** label,
                                           size_t* length);
 
+/* Causal LMs: the special ids of the checkpoint's generation config
+ * (generation_config.json if it had one, else config.json, as transformers'
+ * generate() reads them), stored in the file by the converter (schema 1.3).
+ * *eos_ids (pointing into the model) lists the ids generation stops at; it
+ * may be empty. Files converted before 1.3 give their tokenizer's eos and
+ * bos. Each id is in [0, vocabulary): the loader refuses a file otherwise.
+ * *bos_id is -1 when there is none. Other tasks: -1 and an empty list.
+ * Each out pointer may be NULL. */
+HEED_API heed_status heed_model_generation_ids(const heed_model* model, int32_t* bos_id, const int32_t** eos_ids,
+                                               size_t* num_eos_ids);
+
 /* ---- Tokenizer ----------------------------------------------------------- */
 
 /* Tokenizes UTF-8 text with the model's tokenizer, adding [CLS]/[SEP] and
@@ -279,7 +290,8 @@ HEED_API const char* heed_session_isa(const heed_session* session);
 /* Why heed_generate* stopped. */
 typedef enum heed_stop_reason {
   HEED_STOP_MAX_TOKENS = 0,   /* max_tokens ids generated */
-  HEED_STOP_EOS = 1,          /* the model's eos id was drawn (not output) */
+  HEED_STOP_EOS = 1,          /* one of the model's eos ids was drawn (not output;
+                                 heed_model_generation_ids lists them) */
   HEED_STOP_STOP_ID = 2,      /* one of stop_ids was drawn (not output) */
   HEED_STOP_CONTEXT_FULL = 3, /* prompt + generated ids reached the session's max_seq */
   HEED_STOP_CALLBACK = 4      /* the callback returned nonzero */
@@ -299,7 +311,7 @@ typedef struct heed_generate_options {
   uint64_t seed;            /* default 0 */
   const int32_t* stop_ids;  /* ids that end generation (not output); may be NULL if num_stop_ids is 0 */
   size_t num_stop_ids;
-  int ignore_eos;           /* nonzero: the eos id is an ordinary id (output, no stop) */
+  int ignore_eos;           /* nonzero: the eos ids are ordinary ids (output, no stop) */
 } heed_generate_options;
 
 HEED_API void heed_generate_options_init(heed_generate_options* options);
@@ -321,8 +333,8 @@ typedef struct heed_generate_result {
 /* Generates after the prompt ids (no special tokens added) on a causal LM
  * session: the prompt runs once and becomes the session's context, then each
  * id drawn is appended through the key/value caches (heed_session_decode),
- * so a token costs one position's pass. The eos id is the model's tokenizer's (none
- * without a BPE tokenizer). Prompt + generated ids never exceed the session's
+ * so a token costs one position's pass. Generation stops at the model's eos
+ * ids (heed_model_generation_ids) unless options->ignore_eos. Prompt + generated ids never exceed the session's
  * max_seq (then HEED_STOP_CONTEXT_FULL, not an error).
  * Memory: the first call on a session allocates its generation buffers once
  * (logits for max_seq x vocabulary floats, max_seq ids, the sampler's

@@ -135,6 +135,16 @@ heed_status heed_model_get_info(const heed_model* model, heed_model_info* info) 
   return report(heed::Status::Ok());
 }
 
+heed_status heed_model_generation_ids(const heed_model* model, int32_t* bos_id, const int32_t** eos_ids,
+                                      size_t* num_eos_ids) {
+  if (!model) return invalid("model is NULL");
+  const heed::Model& m = model->model;
+  if (bos_id) *bos_id = m.bos_id();
+  if (eos_ids) *eos_ids = m.eos_ids().data();
+  if (num_eos_ids) *num_eos_ids = m.eos_ids().size();
+  return report(heed::Status::Ok());
+}
+
 const char* heed_model_label(const heed_model* model, size_t index) {
   if (!model || index >= model->model.metadata().labels.size()) return nullptr;
   return model->model.metadata().labels[index].c_str();
