@@ -252,3 +252,77 @@ def test_generation_config_eos_list_wins_and_out_of_range_ids_are_dropped(heed, 
     assert json.loads(heed.run("inspect", f, "--json").stdout)["eos_ids"] == []
     g, _ = heed_generate_text(heed, f, EOS_PROMPTS[0], "-n", 30)
     assert g["stop"] == "max_tokens" and g["generated_tokens"] == 30
+
+
+# Stop strings: heed's text equals transformers' greedy text (its generate() with the loaded
+# generation config; 4.40.2 has no stop strings of its own) up to the first stop string, and
+# heed's ids are transformers' up to the one whose text completes it.
+STOP_CASES = [
+    ("a person who", ["thing or"]),        # spans tokens
+    ("a person who", ["erson"]),           # inside a token, first met in the 2nd "person"
+    ("an animal", [";", "kind"]),          # two strings: the earlier one wins
+    ("music", ["States", "United"]),
+    ("a small", ["person who is not", "zzz"]),
+    ("a small", ["pocket"]),               # the first generated token
+    ("an animal", ["good timex"]),         # a prefix that never completes: eos as without it
+    ("dog: a domesticated", ["\u00e9t\u00e9"]),  # multibyte, never generated
+]
+
+
+def reference_stop(trained_ref, prompt, stops, n=64, ref=None):
+    """(ids, text, stop) of `ref` (default: transformers' greedy ids) cut at the first stop string."""
+    tok, _ = trained_ref
+    if ref is None:
+        _, ref = reference_generate(trained_ref, prompt, n)
+    body = ref[:-1] if ref and ref[-1] == 2 else ref
+    for k in range(1, len(body) + 1):
+        text = tok.decode(body[:k])
+        hits = [text.find(s) for s in stops if s in text]
+        if hits:
+            return body[:k], text[:min(hits)], "stop_string"
+    return body, tok.decode(body), "eos" if len(body) < len(ref) else "max_tokens"
+
+
+@pytest.mark.parametrize("prompt, stops", STOP_CASES)
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_stop_strings_match_transformers_text(heed, trained, trained_ref, prompt, stops, precision):
+    ref = None
+    if precision == "int8":
+        # int8's greedy ids may part from fp32's: the reference is then heed int8's ids without
+        # stop strings, cut where transformers' tokenizer decodes them to a stop string.
+        plain, _ = heed_generate_text(heed, trained["int8"], prompt, "-n", 64)
+        ref = plain["ids"] + ([2] if plain["stop"] == "eos" else [])
+    ids, text, stop = reference_stop(trained_ref, prompt, stops, ref=ref)
+    flags = [a for s in stops for a in ("--stop", s)]
+    j, _ = heed_generate_text(heed, trained[precision], prompt, "-n", 64, *flags)
+    assert j["stop"] == stop
+    assert j["text"] == text, f"heed {j['text']!r}\nref  {text!r}"
+    assert j["ids"] == ids
+    for s in stops:
+        assert s not in j["text"]
+
+
+def test_stop_strings_stream_no_stop_text(heed, trained):
+    # The text mode streams pieces as they become final: stdout is the text before the stop
+    # string and a newline, and the stop reason is on stderr.
+    p = heed.run("generate", trained["fp32"], "a person who", "-n", 64, "--stop", "thing or")
+    assert p.stdout.decode() == "is not a person who is not a person or \n"
+    assert "(stop: stop_string)" in p.stderr.decode()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (("--stop", ""), "--stop[0] is empty"),
+    (("--stop", "x" * 257), "--stop[0] is longer than 256 bytes"),
+    (tuple(a for i in range(17) for a in ("--stop", f"s{i}")), "17 stop strings, at most 16"),
+])
+def test_bad_stop_strings_exit_2(heed, trained, flags, message):
+    p = heed.run("generate", trained["int8"], "a person who", *flags, check=False)
+    assert p.returncode == 2, p.stderr
+    assert message in p.stderr.decode(), p.stderr
+
+
+def test_stop_strings_need_a_tokenizer(heed, gen_models):
+    _, _, f = gen_models["gpt2"]
+    p = heed.run("generate", f, "--ids", "1,2,3", "--stop", "x", check=False)
+    assert p.returncode == 1
+    assert "stop strings need a model with a BPE tokenizer" in p.stderr.decode()

@@ -294,8 +294,14 @@ typedef enum heed_stop_reason {
                                  heed_model_generation_ids lists them) */
   HEED_STOP_STOP_ID = 2,      /* one of stop_ids was drawn (not output) */
   HEED_STOP_CONTEXT_FULL = 3, /* prompt + generated ids reached the session's max_seq */
-  HEED_STOP_CALLBACK = 4      /* the callback returned nonzero */
+  HEED_STOP_CALLBACK = 4,     /* the callback returned nonzero */
+  HEED_STOP_STOP_STRING = 5   /* the generated text contains one of stop_strings (the
+                                 id that completed it is output, the text from the stop
+                                 string on is not) */
 } heed_stop_reason;
+
+#define HEED_MAX_STOP_STRINGS 16
+#define HEED_MAX_STOP_STRING_BYTES 256
 
 /* Sampling follows transformers' generate(): temperature 0 is greedy
  * (do_sample=False, transformers' default); temperature > 0 samples after
@@ -312,6 +318,17 @@ typedef struct heed_generate_options {
   const int32_t* stop_ids;  /* ids that end generation (not output); may be NULL if num_stop_ids is 0 */
   size_t num_stop_ids;
   int ignore_eos;           /* nonzero: the eos ids are ordinary ids (output, no stop) */
+  /* Stop strings: generation stops as soon as the generated text (the
+   * callback's text, prompt excluded) contains one of them; the callback
+   * never receives a stop string or any text after it. Text that could
+   * still become a stop string is held back until it is known not to be one
+   * (then it arrives with a later id, or with the final id -1 call). NUL-
+   * terminated, valid UTF-8, 1..HEED_MAX_STOP_STRING_BYTES bytes each, at
+   * most HEED_MAX_STOP_STRINGS; they need a
+   * model with a BPE tokenizer (HEED_ERROR_UNSUPPORTED otherwise). Default
+   * none. Read during the call only. */
+  const char* const* stop_strings;
+  size_t num_stop_strings;
 } heed_generate_options;
 
 HEED_API void heed_generate_options_init(heed_generate_options* options);
@@ -319,9 +336,13 @@ HEED_API void heed_generate_options_init(heed_generate_options* options);
 /* Called once per generated id, in order. text: the UTF-8 text that became
  * final with this id, from the model's streaming decoder (as
  * heed_decode_stream with skip_special = 0) when the model has a BPE
- * tokenizer, else empty (text_len 0, text never NULL). After the last id, one
- * more call with id -1 carries the text the decoder held back, if any (its
- * return value is ignored). Return nonzero to stop (HEED_STOP_CALLBACK). */
+ * tokenizer, else empty (text_len 0, text never NULL); with stop strings,
+ * minus what is held back (see stop_strings), plus earlier held-back text
+ * released now. After the last id, one more call with id -1 carries the text
+ * still held back, if any (its return value is ignored); none when a stop
+ * string ended generation. The texts of all calls concatenate to the
+ * generated text, cut before the first stop string. Text is valid only during
+ * the call. Return nonzero to stop (HEED_STOP_CALLBACK). */
 typedef int (*heed_token_callback)(void* user, int32_t id, const char* text, size_t text_len);
 
 typedef struct heed_generate_result {
@@ -342,8 +363,9 @@ typedef struct heed_generate_result {
  * calls reuse them. Nothing is allocated inside the per-token loop.
  * cb may be NULL; result may not.
  * Errors: HEED_ERROR_INVALID_ARGUMENT naming the field (NULLs, a bad sampling
- * option, a stop id outside the vocabulary), HEED_ERROR_UNSUPPORTED for a
- * model that is not a causal LM, HEED_ERROR_INVALID_INPUT (empty prompt,
+ * option, a stop id outside the vocabulary, a bad stop string),
+ * HEED_ERROR_UNSUPPORTED for a model that is not a causal LM (or stop strings
+ * without a BPE tokenizer), HEED_ERROR_INVALID_INPUT (empty prompt,
  * longer than max_seq, an id out of range), HEED_ERROR_NON_FINITE,
  * HEED_ERROR_OUT_OF_MEMORY. *result holds the counts so far also on error. */
 HEED_API heed_status heed_generate_ids(heed_session* session, const int32_t* ids, size_t count,
