@@ -355,11 +355,13 @@ typedef struct heed_generate_result {
  * session: the prompt runs once and becomes the session's context, then each
  * id drawn is appended through the key/value caches (heed_session_decode),
  * so a token costs one position's pass. Generation stops at the model's eos
- * ids (heed_model_generation_ids) unless options->ignore_eos. Prompt + generated ids never exceed the session's
+ * ids (heed_model_generation_ids) unless options->ignore_eos, and at stop
+ * ids and stop strings. Prompt + generated ids never exceed the session's
  * max_seq (then HEED_STOP_CONTEXT_FULL, not an error).
  * Memory: the first call on a session allocates its generation buffers once
  * (logits for max_seq x vocabulary floats, max_seq ids, the sampler's
- * workspace, the decoder's state); they live with the session and later
+ * workspace, the decoder's state, the stop strings' hold-back buffer of
+ * HEED_MAX_STOP_STRING_BYTES - 1 bytes plus one decoder feed); they live with the session and later
  * calls reuse them. Nothing is allocated inside the per-token loop.
  * cb may be NULL; result may not.
  * Errors: HEED_ERROR_INVALID_ARGUMENT naming the field (NULLs, a bad sampling
