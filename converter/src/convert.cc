@@ -402,6 +402,13 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
                            o.input_dir.c_str());
     }
   }
+  // Decoders: bos / eos for generation (read now so that the files are
+  // checked as inputs and listed; kept in range after the mapping).
+  HfGenerationIds gen_ids;
+  if (decoder) {
+    const bool llama = dir.model_type == "llama";  // transformers' LlamaConfig / GPT2Config defaults
+    HEED_RETURN_IF_ERROR(hf_read_generation_ids(&dir, llama ? 1 : 50256, llama ? 2 : 50256, &gen_ids));
+  }
   if (decoder && !o.calib_file.empty()) {
     return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "--calib takes texts, and %s models are converted without a tokenizer",
                          dir.model_type.c_str());
@@ -420,6 +427,26 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     HEED_RETURN_IF_ERROR(bert_build(dir, weights, &g, progress_cb, &prog));
   }
 
+  if (decoder) {
+    // An id outside the vocabulary is never drawn, so transformers never stops
+    // at it: it is left out (and said so) rather than written into a file the
+    // runtime would refuse.
+    const int64_t vocab = g.tensors[size_t(g.outputs[0])].shape[1];
+    auto in_vocab = [&](int64_t id, const char* field) {
+      if (id >= 0 && id < vocab) return true;
+      if (o.log) {
+        std::fprintf(o.log, "note: %s: %s %lld is outside the vocabulary [0, %lld): not recorded (it is never generated)\n",
+                     gen_ids.source.c_str(), field, (long long)id, (long long)vocab);
+      }
+      return false;
+    };
+    g.has_generation = true;
+    g.bos_id = gen_ids.bos >= 0 && in_vocab(gen_ids.bos, "bos_token_id") ? int32_t(gen_ids.bos) : -1;
+    for (int64_t id : gen_ids.eos) {
+      if (!in_vocab(id, "eos_token_id")) continue;
+      if (std::find(g.eos_ids.begin(), g.eos_ids.end(), int32_t(id)) == g.eos_ids.end()) g.eos_ids.push_back(int32_t(id));
+    }
+  }
   if (decoder && g.tokenizer.kind != TokenizerKind::kNone) {
     // HF allows a vocabulary larger than the tokenizer's (padded embedding
     // rows), never a smaller one.

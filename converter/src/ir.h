@@ -81,6 +81,10 @@ struct IrGraph {
   int pooling = 0;  // 0 none, 1 mean, 2 cls
   bool normalize = false;
   int32_t hidden_size = 0, num_layers = 0;
+  // Causal LMs: Metadata.generation (schema 1.3), written when has_generation.
+  bool has_generation = false;
+  int32_t bos_id = -1;
+  std::vector<int32_t> eos_ids;
 
   int32_t add_activation(const std::string& name, std::vector<int32_t> shape) {
     IrTensor t;

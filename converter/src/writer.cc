@@ -198,11 +198,13 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
   }
   std::vector<flatbuffers::Offset<flatbuffers::String>> labels;
   for (const auto& l : g.labels) labels.push_back(b.CreateString(l));
+  flatbuffers::Offset<fb::Generation> gen;
+  if (g.has_generation) gen = fb::CreateGeneration(b, g.bos_id, b.CreateVector(g.eos_ids));
   auto md = fb::CreateMetadata(b, b.CreateString(g.architecture), static_cast<fb::Task>(g.task),
                                b.CreateString("heed-convert " HEED_VERSION), b.CreateString(g.precision),
                                b.CreateVector(files), b.CreateVector(report), b.CreateVector(labels),
                                static_cast<fb::Pooling>(g.pooling), g.normalize, g.hidden_size, g.num_layers,
-                               b.CreateString(g.calibration), g.kv_cache, b.CreateString(g.kv_cache_report));
+                               b.CreateString(g.calibration), g.kv_cache, b.CreateString(g.kv_cache_report), gen);
   flatbuffers::Offset<fb::MemoryPlan> mplan;
   if (plan) mplan = fb::CreateMemoryPlan(b, plan->seq_len, plan->arena_bytes, b.CreateVector(plan->tensor_offsets));
   auto model = fb::CreateModel(b, kSchemaVersion, md, graph, b.CreateVector(buffers), tokenizer, mplan);

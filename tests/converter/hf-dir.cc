@@ -370,6 +370,55 @@ TEST_CASE("hf: labels follow transformers: id2label wins over num_labels, else L
   CHECK(g2.labels == std::vector<std::string>{"LABEL_0", "LABEL_1", "LABEL_2"});
 }
 
+TEST_CASE("hf: generation ids: generation_config.json replaces config.json (as from_pretrained); eos may be a list") {
+  auto read = [](const std::string& config, const char* generation_config, HfGenerationIds* out) {
+    Dir d(config);
+    if (generation_config) write_file(d.tmp.file("generation_config.json"), generation_config);
+    HfDir h;
+    HEED_RETURN_IF_ERROR(hf_open(d.tmp.path(), &h));
+    const size_t before = h.read.size();
+    const Status s = hf_read_generation_ids(&h, 1, 2, out);
+    // generation_config.json is an input (checksummed, never the output).
+    CHECK(h.read.size() == before + (generation_config ? 1 : 0));
+    return s;
+  };
+  HfGenerationIds g;
+  REQUIRE(read(kConfig, nullptr, &g).ok());  // absent from config.json: the architecture's defaults
+  CHECK(g.bos == 1);
+  CHECK(g.eos == std::vector<int64_t>{2});
+  CHECK(contains(g.source, "config.json"));
+  REQUIRE(read(with(R"("bos_token_id": null, "eos_token_id": null)"), nullptr, &g).ok());  // null: none
+  CHECK(g.bos == -1);
+  CHECK(g.eos.empty());
+  REQUIRE(read(with(R"("bos_token_id": 5, "eos_token_id": [7, 3, 7])"), nullptr, &g).ok());
+  CHECK(g.bos == 5);
+  CHECK(g.eos == std::vector<int64_t>{7, 3, 7});  // as written (the converter drops repeats)
+  // generation_config.json wins as a whole: a field it lacks is none there.
+  REQUIRE(read(with(R"("bos_token_id": 5, "eos_token_id": 6)"), R"({"eos_token_id": [4, 1]})", &g).ok());
+  CHECK(g.bos == -1);
+  CHECK(g.eos == std::vector<int64_t>{4, 1});
+  CHECK(contains(g.source, "generation_config.json"));
+  REQUIRE(read(with(R"("eos_token_id": 6)"), R"({"bos_token_id": 0, "eos_token_id": 9})", &g).ok());
+  CHECK(g.bos == 0);
+  CHECK(g.eos == std::vector<int64_t>{9});
+  REQUIRE(read(kConfig, "{}", &g).ok());
+  CHECK(g.eos.empty());
+  // Malformed: named by file and field.
+  Status s = read(with(R"("eos_token_id": "</s>")"), nullptr, &g);
+  CHECK(s.code() == HEED_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(s.message(), "config.json: field 'eos_token_id' must be an integer id, a list of them or null"));
+  s = read(kConfig, R"({"eos_token_id": [2, "x"]})", &g);
+  CHECK(contains(s.message(), "generation_config.json: field 'eos_token_id'[1] must be an integer id"));
+  s = read(kConfig, R"({"bos_token_id": [1]})", &g);
+  CHECK(contains(s.message(), "field 'bos_token_id' must be an integer id or null"));
+  std::string many = "[0";
+  for (int i = 1; i < 65; ++i) many += ", " + std::to_string(i);
+  s = read(kConfig, (R"({"eos_token_id": )" + many + "]}").c_str(), &g);
+  CHECK(contains(s.message(), "lists 65 ids (heed reads at most 64)"));
+  s = read(kConfig, "[1]", &g);
+  CHECK(contains(s.message(), "generation_config.json: top level must be an object"));
+}
+
 }  // TEST_SUITE
 }  // namespace
 }  // namespace heed::conv

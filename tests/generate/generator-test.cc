@@ -157,6 +157,53 @@ TEST_CASE("generator: a stop id and the eos id end generation and are not output
   }
 }
 
+TEST_CASE("generator: any of the file's generation eos ids ends generation; they replace the tokenizer's") {
+  std::vector<int32_t> ref;
+  {
+    Fixture f(test::tiny_decoder_graph(false));
+    ref = greedy(f, 10);
+  }
+  // Two eos ids, both generated greedily: the first one drawn stops.
+  const int32_t a = ref[2], b = ref[5];
+  size_t first = 0;
+  while (ref[first] != a && ref[first] != b) ++first;
+  conv::IrGraph g = decoder_with_tokenizer(-1);
+  g.has_generation = true;
+  g.eos_ids = {b, 39, a};
+  {
+    Fixture f(g);
+    CHECK(f.gen.eos_ids() == g.eos_ids);
+    GenerateParams p;
+    p.max_tokens = 10;
+    Collect c;
+    GenerateResult r;
+    REQUIRE(f.gen.generate(kPrompt, 5, p, collect, &c, &r).ok());
+    CHECK(r.stop == StopReason::kEos);
+    CHECK(c.ids == std::vector<int32_t>(ref.begin(), ref.begin() + long(first)));
+    p.ignore_eos = true;
+    c = Collect();
+    REQUIRE(f.gen.generate(kPrompt, 5, p, collect, &c, &r).ok());
+    CHECK(r.stop == StopReason::kMaxTokens);
+    CHECK(c.ids == ref);
+  }
+  // The tokenizer's eos is ignored when the file has a generation table
+  // (here: with no eos ids at all).
+  g = decoder_with_tokenizer(ref[0]);
+  g.has_generation = true;
+  {
+    Fixture f(g);
+    CHECK(f.gen.eos_ids().empty());
+    CHECK(f.gen.eos_id() == -1);
+    GenerateParams p;
+    p.max_tokens = 10;
+    Collect c;
+    GenerateResult r;
+    REQUIRE(f.gen.generate(kPrompt, 5, p, collect, &c, &r).ok());
+    CHECK(r.stop == StopReason::kMaxTokens);
+    CHECK(c.ids == ref);
+  }
+}
+
 TEST_CASE("generator: bad arguments and a model that is not a causal LM") {
   Fixture f(test::tiny_decoder_graph(false), 8);
   GenerateParams p;

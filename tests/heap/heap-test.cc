@@ -377,7 +377,7 @@ int sink(void* user, int32_t id, const char*, size_t len) {
 }
 }  // namespace
 
-TEST_CASE("heap: heed_generate_ids' per-token loop makes no heap call (greedy, sampling; 1, 2 threads)") {
+TEST_CASE("heap: heed_generate_ids' per-token loop makes no heap call (greedy, sampling, stop strings; 1, 2 threads)") {
   conv::IrGraph g = test::tiny_decoder_graph(false);
   g.tokenizer = test::tiny_graph_bpe().tokenizer;
   for (int i = 16; i < 40; ++i) g.tokenizer.vocab.push_back("q" + std::to_string(i));
@@ -400,9 +400,14 @@ TEST_CASE("heap: heed_generate_ids' per-token loop makes no heap call (greedy, s
     TokenSink t;
     // The first call on a session creates its generation buffers (documented).
     CHECK(heap_calls([&] { heed_generate_ids(s, prompt, 5, &go, sink, &t, &r); }) > 0);
-    for (float temp : {0.0f, 0.9f}) {
+    // Stop strings that start often ("q" begins the pieces q16..q39, so text
+    // is held back and released) and one that may complete.
+    const char* stops[3] = {"q99", "q3q3q3", "\x01"};
+    for (float temp : {0.0f, 0.9f, -1.0f}) {
       CAPTURE(temp);
-      go.temperature = temp;
+      go.stop_strings = temp < 0 ? stops : nullptr;
+      go.num_stop_strings = temp < 0 ? 3 : 0;
+      go.temperature = temp < 0 ? 0.0f : temp;
       go.top_p = 0.9f;
       go.repetition_penalty = 1.1f;
       go.seed = 5;

@@ -7,7 +7,8 @@
 // top-k is 50 and top-p 1 unless set (GenerationConfig's defaults).
 //
 // The prompt runs once, then each token is one position's pass through the
-// key/value caches (heed_generate_ids).
+// key/value caches (heed_generate_ids). --stop STR ends generation where the
+// text contains STR (printed up to it, never past it).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,7 @@
 
 #include "cli.h"
 #include "generate/sampler.h"
+#include "generate/stop-strings.h"
 #include "heed/heed.h"
 
 namespace heed::cli {
@@ -77,6 +79,7 @@ const char* stop_name(heed_stop_reason s) {
     case HEED_STOP_STOP_ID: return "stop_id";
     case HEED_STOP_CONTEXT_FULL: return "context_full";
     case HEED_STOP_CALLBACK: return "callback";
+    case HEED_STOP_STOP_STRING: return "stop_string";
   }
   return "unknown";
 }
@@ -93,12 +96,13 @@ int cmd_generate(int argc, char** argv) {
   std::string err;
   const char* usage =
       "usage: heed generate model.heed \"PROMPT\" [-n N] [--temp T] [--top-k K] [--top-p P]\n"
-      "                     [--repeat-penalty R] [--seed S] [--stop-id ID ...] [--ignore-eos]\n"
+      "                     [--repeat-penalty R] [--seed S] [--stop-id ID ...] [--stop STR ...]\n"
+      "                     [--ignore-eos]\n"
       "                     [--threads N] [--ctx N] [--kv auto|f32|int8] [--window N|dense] [--json]\n"
       "       heed generate model.heed --ids ID,ID,... [options]\n";
   if (!parse_args(argc, argv,
                   {"-n", "--temp", "--top-k", "--top-p", "--repeat-penalty", "--seed", "--ids", "--stop-id",
-                   "--threads", "--ctx", "--kv", "--window"},
+                   "--threads", "--ctx", "--stop", "--kv", "--window"},
                   {"--json", "--ignore-eos"}, &args, &err)) {
     std::fprintf(stderr, "heed generate: %s\n%s", err.c_str(), usage);
     return 2;
@@ -147,6 +151,25 @@ int cmd_generate(int argc, char** argv) {
     }
     stop_ids.push_back(int32_t(v));
   }
+  // --stop STR (repeatable): generation ends where the text contains STR.
+  std::vector<std::string> stops;
+  for (const auto& f : args.flags)
+    if (f.first == "--stop") stops.push_back(f.second);
+  std::vector<const char*> stop_ptrs;
+  for (const std::string& st : stops) {
+    if (st.find('\0') != std::string::npos) {
+      std::fprintf(stderr, "heed generate: --stop: a stop string cannot hold a NUL byte\n");
+      return 2;
+    }
+    stop_ptrs.push_back(st.c_str());
+  }
+  const Status ss = StopStrings::check(stop_ptrs.data(), stop_ptrs.size(), "--stop");
+  if (!ss.ok()) {
+    std::fprintf(stderr, "heed generate: %s\n", escape_text(ss.message()).c_str());
+    return 2;
+  }
+  opts.stop_strings = stop_ptrs.data();
+  opts.num_stop_strings = stop_ptrs.size();
   opts.max_tokens = size_t(n);
   opts.temperature = sp.temperature;
   opts.top_k = sp.top_k;

@@ -18,6 +18,13 @@ const char* dtype_name(DType t) {
   }
   return "?";
 }
+// Where Model::eos_ids() and bos_id() come from: "generation_config" (the
+// file's Metadata.generation), "tokenizer" (a causal LM file before schema
+// 1.3) or "none" (other tasks).
+const char* generation_source(const Model& m) {
+  if (m.metadata().task != Task::kCausalLm) return "none";
+  return m.metadata().has_generation ? "generation_config" : "tokenizer";
+}
 }  // namespace
 
 int cmd_inspect(int argc, char** argv) {
@@ -97,6 +104,9 @@ int cmd_inspect(int argc, char** argv) {
     print_json_string(stdout, md.converter_version);
     std::printf(", \"hidden_size\": %d, \"num_layers\": %d, \"max_seq\": %d, \"vocab_size\": %zu, \"output_size\": %zu",
                 md.hidden_size, md.num_layers, m.max_seq(), m.vocab_size(), m.output_size());
+    std::printf(", \"bos_id\": %d, \"eos_ids\": [", m.bos_id());
+    for (size_t i = 0; i < m.eos_ids().size(); ++i) std::printf("%s%d", i ? ", " : "", m.eos_ids()[i]);
+    std::printf("], \"generation_ids_from\": \"%s\"", generation_source(m));
     std::printf(", \"ops\": {");
     bool first = true;
     for (const auto& [k, v] : op_counts) {
@@ -163,6 +173,13 @@ int cmd_inspect(int argc, char** argv) {
               md.schema_version % 1000);
   std::printf("  file           %zu bytes\n", m.file_bytes());
   std::printf("  max sequence   %d tokens, vocabulary %zu, output %zu\n", m.max_seq(), m.vocab_size(), m.output_size());
+  if (md.task == Task::kCausalLm) {
+    std::printf("  generation     bos %d, eos", m.bos_id());
+    if (m.eos_ids().empty()) std::printf(" none");
+    for (size_t i = 0; i < m.eos_ids().size(); ++i) std::printf("%s%d", i ? ", " : " ", m.eos_ids()[i]);
+    std::printf(" (%s)\n", md.has_generation ? "the checkpoint's generation config"
+                                             : "the tokenizer's: file without a generation config");
+  }
   std::printf("  inputs         ");
   for (size_t i = 0; i < m.graph_inputs().size(); ++i) {
     const GraphInput& in = m.graph_inputs()[i];

@@ -796,6 +796,63 @@ Status hf_read_tokenizer(HfDir* dir, IrTokenizer* t) {
   return Status::Ok();
 }
 
+namespace {
+// bos_token_id: an integer or null; eos_token_id: that or a list of integers.
+// The list is capped at the runtime's cap (a longer one is an error, not cut).
+Status read_special_id(const JsonValue& v, const std::string& src, const char* key, bool list_ok,
+                       std::vector<int64_t>* out) {
+  out->clear();
+  if (v.is_null()) return Status::Ok();
+  int64_t x = 0;
+  if (v.as_int64(&x)) {
+    out->push_back(x);
+    return Status::Ok();
+  }
+  if (list_ok && v.is_array()) {
+    if (v.items().size() > kMaxEosIds) {
+      return Status::Error(kBad, "%s: field '%s' lists %zu ids (heed reads at most %zu)", src.c_str(), key,
+                           v.items().size(), kMaxEosIds);
+    }
+    for (size_t i = 0; i < v.items().size(); ++i) {
+      if (!v.items()[i].as_int64(&x)) {
+        return Status::Error(kBad, "%s: field '%s'[%zu] must be an integer id", src.c_str(), key, i);
+      }
+      out->push_back(x);
+    }
+    return Status::Ok();
+  }
+  return Status::Error(kBad, "%s: field '%s' must be %s", src.c_str(), key,
+                       list_ok ? "an integer id, a list of them or null" : "an integer id or null");
+}
+}  // namespace
+
+Status hf_read_generation_ids(HfDir* dir, int64_t default_bos, int64_t default_eos, HfGenerationIds* out) {
+  const std::string gc = path_join(dir->path, "generation_config.json");
+  bool present = false;
+  HEED_RETURN_IF_ERROR(optional_file(gc, &present));
+  JsonValue gen;
+  const JsonValue* root = &dir->config;
+  out->source = dir->config_name;
+  if (present) {
+    HEED_RETURN_IF_ERROR(parse_config(dir, gc, &gen));
+    if (!gen.is_object()) return Status::Error(kBad, "%s: top level must be an object", gc.c_str());
+    root = &gen;
+    out->source = gc;
+  }
+  std::vector<int64_t> ids;
+  const JsonValue* b = root->find("bos_token_id");
+  const JsonValue* e = root->find("eos_token_id");
+  out->bos = present ? -1 : default_bos;
+  if (b) {
+    HEED_RETURN_IF_ERROR(read_special_id(*b, out->source, "bos_token_id", false, &ids));
+    out->bos = ids.empty() ? -1 : ids[0];
+  }
+  out->eos.clear();
+  if (!present && !e) out->eos.push_back(default_eos);
+  if (e) HEED_RETURN_IF_ERROR(read_special_id(*e, out->source, "eos_token_id", true, &out->eos));
+  return Status::Ok();
+}
+
 Status hf_source_files(const HfDir& dir, const std::vector<std::string>& names, std::vector<IrSourceFile>* out) {
   if (names.size() > kMaxSourceFiles) {
     return Status::Error(HEED_ERROR_UNSUPPORTED, "%s: %zu source files; more than heed's cap of %zu is not supported", dir.path.c_str(),

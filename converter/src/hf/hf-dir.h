@@ -44,6 +44,19 @@ Status hf_open(const std::string& dir, HfDir* out);
 // rejected naming the field.
 Status hf_read_tokenizer(HfDir* dir, IrTokenizer* out);
 
+// A causal LM's special ids for generation, as transformers' generate() sees
+// them, before any range check: generation_config.json when the directory
+// has one (from_pretrained replaces the generation config with it; a field
+// absent or null there is "none"), else config.json (absent: the
+// architecture's default, given here; null: none). eos_token_id may be an
+// integer or a list of integers.
+struct HfGenerationIds {
+  std::string source;         // the file the ids come from
+  int64_t bos = -1;           // -1: none
+  std::vector<int64_t> eos;   // empty: none
+};
+Status hf_read_generation_ids(HfDir* dir, int64_t default_bos, int64_t default_eos, HfGenerationIds* out);
+
 // Size and SHA-256 of every regular file the conversion reads.
 Status hf_source_files(const HfDir& dir, const std::vector<std::string>& names, std::vector<IrSourceFile>* out);
 

@@ -122,6 +122,17 @@ HEED_API const char* heed_model_label(const heed_model* model, size_t index);
 HEED_API heed_status heed_model_get_label(const heed_model* model, size_t index, const char** label,
                                           size_t* length);
 
+/* Causal LMs: the special ids of the checkpoint's generation config
+ * (generation_config.json if it had one, else config.json, as transformers'
+ * generate() reads them), stored in the file by the converter (schema 1.3).
+ * *eos_ids (pointing into the model) lists the ids generation stops at; it
+ * may be empty. Files converted before 1.3 give their tokenizer's eos and
+ * bos. Each id is in [0, vocabulary): the loader refuses a file otherwise.
+ * *bos_id is -1 when there is none. Other tasks: -1 and an empty list.
+ * Each out pointer may be NULL. */
+HEED_API heed_status heed_model_generation_ids(const heed_model* model, int32_t* bos_id, const int32_t** eos_ids,
+                                               size_t* num_eos_ids);
+
 /* ---- Tokenizer ----------------------------------------------------------- */
 
 /* Tokenizes UTF-8 text with the model's tokenizer, adding [CLS]/[SEP] and
@@ -299,11 +310,18 @@ HEED_API const char* heed_session_isa(const heed_session* session);
 /* Why heed_generate* stopped. */
 typedef enum heed_stop_reason {
   HEED_STOP_MAX_TOKENS = 0,   /* max_tokens ids generated */
-  HEED_STOP_EOS = 1,          /* the model's eos id was drawn (not output) */
+  HEED_STOP_EOS = 1,          /* one of the model's eos ids was drawn (not output;
+                                 heed_model_generation_ids lists them) */
   HEED_STOP_STOP_ID = 2,      /* one of stop_ids was drawn (not output) */
   HEED_STOP_CONTEXT_FULL = 3, /* prompt + generated ids reached the session's max_seq */
-  HEED_STOP_CALLBACK = 4      /* the callback returned nonzero */
+  HEED_STOP_CALLBACK = 4,     /* the callback returned nonzero */
+  HEED_STOP_STOP_STRING = 5   /* the generated text contains one of stop_strings (the
+                                 id that completed it is output, the text from the stop
+                                 string on is not) */
 } heed_stop_reason;
+
+#define HEED_MAX_STOP_STRINGS 16
+#define HEED_MAX_STOP_STRING_BYTES 256
 
 /* Sampling follows transformers' generate(): temperature 0 is greedy
  * (do_sample=False, transformers' default); temperature > 0 samples after
@@ -319,7 +337,18 @@ typedef struct heed_generate_options {
   uint64_t seed;            /* default 0 */
   const int32_t* stop_ids;  /* ids that end generation (not output); may be NULL if num_stop_ids is 0 */
   size_t num_stop_ids;
-  int ignore_eos;           /* nonzero: the eos id is an ordinary id (output, no stop) */
+  int ignore_eos;           /* nonzero: the eos ids are ordinary ids (output, no stop) */
+  /* Stop strings: generation stops as soon as the generated text (the
+   * callback's text, prompt excluded) contains one of them; the callback
+   * never receives a stop string or any text after it. Text that could
+   * still become a stop string is held back until it is known not to be one
+   * (then it arrives with a later id, or with the final id -1 call). NUL-
+   * terminated, valid UTF-8, 1..HEED_MAX_STOP_STRING_BYTES bytes each, at
+   * most HEED_MAX_STOP_STRINGS; they need a
+   * model with a BPE tokenizer (HEED_ERROR_UNSUPPORTED otherwise). Default
+   * none. Read during the call only. */
+  const char* const* stop_strings;
+  size_t num_stop_strings;
 } heed_generate_options;
 
 HEED_API void heed_generate_options_init(heed_generate_options* options);
@@ -327,9 +356,13 @@ HEED_API void heed_generate_options_init(heed_generate_options* options);
 /* Called once per generated id, in order. text: the UTF-8 text that became
  * final with this id, from the model's streaming decoder (as
  * heed_decode_stream with skip_special = 0) when the model has a BPE
- * tokenizer, else empty (text_len 0, text never NULL). After the last id, one
- * more call with id -1 carries the text the decoder held back, if any (its
- * return value is ignored). Return nonzero to stop (HEED_STOP_CALLBACK). */
+ * tokenizer, else empty (text_len 0, text never NULL); with stop strings,
+ * minus what is held back (see stop_strings), plus earlier held-back text
+ * released now. After the last id, one more call with id -1 carries the text
+ * still held back, if any (its return value is ignored); none when a stop
+ * string ended generation. The texts of all calls concatenate to the
+ * generated text, cut before the first stop string. Text is valid only during
+ * the call. Return nonzero to stop (HEED_STOP_CALLBACK). */
 typedef int (*heed_token_callback)(void* user, int32_t id, const char* text, size_t text_len);
 
 typedef struct heed_generate_result {
@@ -341,17 +374,20 @@ typedef struct heed_generate_result {
 /* Generates after the prompt ids (no special tokens added) on a causal LM
  * session: the prompt runs once and becomes the session's context, then each
  * id drawn is appended through the key/value caches (heed_session_decode),
- * so a token costs one position's pass. The eos id is the model's tokenizer's (none
- * without a BPE tokenizer). Prompt + generated ids never exceed the session's
+ * so a token costs one position's pass. Generation stops at the model's eos
+ * ids (heed_model_generation_ids) unless options->ignore_eos, and at stop
+ * ids and stop strings. Prompt + generated ids never exceed the session's
  * max_seq (then HEED_STOP_CONTEXT_FULL, not an error).
  * Memory: the first call on a session allocates its generation buffers once
  * (logits for max_seq x vocabulary floats, max_seq ids, the sampler's
- * workspace, the decoder's state); they live with the session and later
+ * workspace, the decoder's state, the stop strings' hold-back buffer of
+ * HEED_MAX_STOP_STRING_BYTES - 1 bytes plus one decoder feed); they live with the session and later
  * calls reuse them. Nothing is allocated inside the per-token loop.
  * cb may be NULL; result may not.
  * Errors: HEED_ERROR_INVALID_ARGUMENT naming the field (NULLs, a bad sampling
- * option, a stop id outside the vocabulary), HEED_ERROR_UNSUPPORTED for a
- * model that is not a causal LM, HEED_ERROR_INVALID_INPUT (empty prompt,
+ * option, a stop id outside the vocabulary, a bad stop string),
+ * HEED_ERROR_UNSUPPORTED for a model that is not a causal LM (or stop strings
+ * without a BPE tokenizer), HEED_ERROR_INVALID_INPUT (empty prompt,
  * longer than max_seq, an id out of range), HEED_ERROR_NON_FINITE,
  * HEED_ERROR_OUT_OF_MEMORY. *result holds the counts so far also on error. */
 HEED_API heed_status heed_generate_ids(heed_session* session, const int32_t* ids, size_t count,

@@ -100,6 +100,20 @@ class Model {
     return Error::from(s);
   }
 
+  // Causal LMs: the bos id (-1: none) and the ids generation stops at
+  // (heed_model_generation_ids).
+  int32_t bos_id() const {
+    int32_t bos = -1;
+    heed_model_generation_ids(model_, &bos, nullptr, nullptr);
+    return bos;
+  }
+  std::vector<int32_t> eos_ids() const {
+    const int32_t* ids = nullptr;
+    size_t n = 0;
+    if (heed_model_generation_ids(model_, nullptr, &ids, &n) != HEED_OK) return {};
+    return std::vector<int32_t>(ids, ids + n);
+  }
+
   const heed_model* get() const { return model_; }
   explicit operator bool() const { return model_ != nullptr; }
 
@@ -189,6 +203,27 @@ class Session {
       return (*static_cast<std::remove_reference_t<F>*>(user))(id, std::string_view(text, len)) ? 0 : 1;
     };
     return Error::from(heed_generate_ids(session_, ids.data(), ids.size(), &options, cb, &on_token, result));
+  }
+  // The same with stop strings (they replace options.stop_strings): the text
+  // on_token receives ends before the first one (heed_generate_options). At
+  // most HEED_MAX_STOP_STRINGS, none holding a NUL byte; no heap call of its own.
+  template <typename F>
+  Error generate(const std::vector<int32_t>& ids, heed_generate_options options,
+                 const std::vector<std::string>& stop_strings, F&& on_token, heed_generate_result* result) {
+    const char* ptrs[HEED_MAX_STOP_STRINGS] = {};
+    if (stop_strings.size() > HEED_MAX_STOP_STRINGS) {
+      return Error{HEED_ERROR_INVALID_ARGUMENT, std::to_string(stop_strings.size()) + " stop strings, at most " +
+                                                    std::to_string(HEED_MAX_STOP_STRINGS)};
+    }
+    for (size_t i = 0; i < stop_strings.size(); ++i) {
+      if (stop_strings[i].find('\0') != std::string::npos) {
+        return Error{HEED_ERROR_INVALID_ARGUMENT, "stop string " + std::to_string(i) + " holds a NUL byte"};
+      }
+      ptrs[i] = stop_strings[i].c_str();
+    }
+    options.stop_strings = ptrs;
+    options.num_stop_strings = stop_strings.size();
+    return generate(ids, options, std::forward<F>(on_token), result);
   }
   size_t arena_used() const { return heed_session_arena_used(session_); }
   // Threads in use: Options::num_threads capped at the CPUs available.

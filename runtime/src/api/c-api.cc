@@ -11,6 +11,7 @@
 #include "exec/session.h"
 #include "format/model.h"
 #include "generate/generator.h"
+#include "generate/stop-strings.h"
 #include "heed/heed.h"
 
 struct heed_model {
@@ -21,6 +22,8 @@ struct GenerationState {
   heed::Generator generator;
   heed::BpeTokenizer::DecodeState decode;  // used when the model has a BPE tokenizer
   std::vector<char> text;                  // one decoder feed's bytes
+  heed::StopStrings stops;                 // stop strings' matcher over the text
+  std::vector<char> held;                  // its buffer (held-back text + one feed)
 };
 struct heed_session {
   heed::Session session;
@@ -141,6 +144,16 @@ heed_status heed_model_get_info(const heed_model* model, heed_model_info* info) 
   info->vocab_size = m.vocab_size();
   info->num_ops = m.ops().size();
   info->num_tensors = m.tensors().size();
+  return report(heed::Status::Ok());
+}
+
+heed_status heed_model_generation_ids(const heed_model* model, int32_t* bos_id, const int32_t** eos_ids,
+                                      size_t* num_eos_ids) {
+  if (!model) return invalid("model is NULL");
+  const heed::Model& m = model->model;
+  if (bos_id) *bos_id = m.bos_id();
+  if (eos_ids) *eos_ids = m.eos_ids().data();
+  if (num_eos_ids) *num_eos_ids = m.eos_ids().size();
   return report(heed::Status::Ok());
 }
 
@@ -393,6 +406,8 @@ void heed_generate_options_init(heed_generate_options* options) {
   options->stop_ids = nullptr;
   options->num_stop_ids = 0;
   options->ignore_eos = 0;
+  options->stop_strings = nullptr;
+  options->num_stop_strings = 0;
 }
 
 namespace {
@@ -402,16 +417,21 @@ struct GenerateCall {
   heed_token_callback cb;
   void* user;
   heed::Status decode_status;
+  bool stop_string;  // a stop string is complete
 };
 
 bool on_token(void* user, int32_t id) {
   auto* c = static_cast<GenerateCall*>(user);
   size_t len = 0;
+  const char* text = "";
   if (c->bpe) {
     c->decode_status = c->bpe->stream_feed(&c->state->decode, id, c->state->text.data(), c->state->text.size(), &len);
     if (!c->decode_status.ok()) return false;
+    c->decode_status = c->state->stops.feed(c->state->text.data(), len, false, &text, &len, &c->stop_string);
+    if (!c->decode_status.ok()) return false;
   }
-  return !c->cb || c->cb(c->user, id, c->bpe ? c->state->text.data() : "", len) == 0;
+  const bool go_on = !c->cb || c->cb(c->user, id, text, len) == 0;
+  return go_on && !c->stop_string;
 }
 }  // namespace
 
@@ -436,21 +456,33 @@ heed_status heed_generate_ids(heed_session* session, const int32_t* ids, size_t 
   if (!p.stop_ids && p.num_stop_ids) return invalid("options->stop_ids is NULL but num_stop_ids is not 0");
   heed::Status st = heed::sampler_check(p.sampler);
   if (!st.ok()) return report(st);
+  st = heed::StopStrings::check(options->stop_strings, options->num_stop_strings, "options->stop_strings");
+  if (!st.ok()) return report(st);
   const heed::Model& m = *session->session.model();
+  if (options->num_stop_strings && !m.tokenizer_kind_is_bpe()) {
+    return report(heed::Status::Error(HEED_ERROR_UNSUPPORTED,
+                                      "stop strings need a model with a BPE tokenizer (generated text); this one has none"));
+  }
   if (!session->gen) {
     try {
       auto g = std::make_unique<GenerationState>();
       st = g->generator.init(&session->session);
       if (!st.ok()) return report(st);
-      if (m.tokenizer_kind_is_bpe()) g->text.resize(m.bpe_tokenizer().stream_max_bytes());
+      if (m.tokenizer_kind_is_bpe()) {
+        g->text.resize(m.bpe_tokenizer().stream_max_bytes());
+        g->held.resize(heed::StopStrings::buffer_bytes(g->text.size()));
+      }
       session->gen = std::move(g);
     } catch (const std::bad_alloc&) {
       return out_of_memory();
     }
   }
   GenerationState* g = session->gen.get();
-  GenerateCall call{g, m.tokenizer_kind_is_bpe() ? &m.bpe_tokenizer() : nullptr, cb, user, heed::Status::Ok()};
-  if (call.bpe) call.bpe->stream_begin(&g->decode, false);
+  GenerateCall call{g, m.tokenizer_kind_is_bpe() ? &m.bpe_tokenizer() : nullptr, cb, user, heed::Status::Ok(), false};
+  if (call.bpe) {
+    call.bpe->stream_begin(&g->decode, false);
+    g->stops.begin(options->stop_strings, options->num_stop_strings, g->held.data(), g->held.size());
+  }
   heed::GenerateResult r;
   st = g->generator.generate(ids, count, p, on_token, &call, &r);
   if (st.ok() && !call.decode_status.ok()) st = call.decode_status;
@@ -463,11 +495,16 @@ heed_status heed_generate_ids(heed_session* session, const int32_t* ids, size_t 
     case heed::StopReason::kContextFull: result->stop = HEED_STOP_CONTEXT_FULL; break;
     case heed::StopReason::kCallback: result->stop = HEED_STOP_CALLBACK; break;
   }
-  if (st.ok() && call.bpe) {
+  // What the decoder and the stop strings still hold, unless a stop string
+  // ended generation (then it comes after the stop string and is dropped).
+  if (st.ok() && call.bpe && !call.stop_string) {
     size_t len = 0;
+    const char* text = "";
     st = call.bpe->stream_end(&g->decode, g->text.data(), g->text.size(), &len);
-    if (st.ok() && len && cb) cb(user, -1, g->text.data(), len);
+    if (st.ok()) st = g->stops.feed(g->text.data(), len, true, &text, &len, &call.stop_string);
+    if (st.ok() && len && cb) cb(user, -1, text, len);
   }
+  if (call.stop_string) result->stop = HEED_STOP_STOP_STRING;
   return report(st);
 }
 

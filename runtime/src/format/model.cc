@@ -259,6 +259,16 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
       metadata_.quant_report.push_back({copy_string(r->name()), r->rel_rms(), r->cosine()});
     }
   }
+  if (const fb::Generation* gen = md->generation()) {
+    metadata_.has_generation = true;
+    metadata_.bos_id = gen->bos_id();
+    if (gen->eos_ids()) {
+      if (gen->eos_ids()->size() > kMaxEosIds) {
+        return HEED_BAD("metadata: generation.eos_ids has %u ids (at most %zu)", gen->eos_ids()->size(), kMaxEosIds);
+      }
+      metadata_.eos_ids.assign(gen->eos_ids()->begin(), gen->eos_ids()->end());
+    }
+  }
   if (md->source_files()) {
     if (md->source_files()->size() > kMaxSourceFiles) return HEED_BAD("metadata: more than %zu source files", kMaxSourceFiles);
     for (const auto* f : *md->source_files()) {
@@ -460,6 +470,39 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
     return HEED_BAD("tokenizer has %zu pieces but the word embedding table has %zu rows", tok_.vocab_size(),
                     vocab_size_);
   }
+  return read_generation_ids();
+}
+
+// The ids generation stops at (and bos), checked against the vocabulary the
+// sampler draws from: an eos id outside it could never stop anything.
+Status Model::read_generation_ids() {
+  const bool causal = metadata_.task == Task::kCausalLm;
+  if (!causal) {
+    if (metadata_.has_generation) {
+      return HEED_BAD("metadata: generation (bos / eos ids) is for causal LMs, and this model's task is not");
+    }
+    return Status::Ok();
+  }
+  if (!metadata_.has_generation) {  // before schema 1.3: the tokenizer's eos and bos
+    if (tok_.is_bpe()) {
+      if (tok_.bpe.config().eos_id >= 0) eos_ids_.push_back(tok_.bpe.config().eos_id);
+      bos_id_ = tok_.bpe.config().bos_id;
+    }
+    return Status::Ok();
+  }
+  const size_t vocab = output_size_;
+  if (metadata_.bos_id < -1 || (metadata_.bos_id >= 0 && size_t(metadata_.bos_id) >= vocab)) {
+    return HEED_BAD("metadata: generation.bos_id %d is outside the vocabulary [0, %zu) (-1: none)", metadata_.bos_id,
+                    vocab);
+  }
+  for (size_t i = 0; i < metadata_.eos_ids.size(); ++i) {
+    const int32_t id = metadata_.eos_ids[i];
+    if (id < 0 || size_t(id) >= vocab) {
+      return HEED_BAD("metadata: generation.eos_ids[%zu] = %d is outside the vocabulary [0, %zu)", i, id, vocab);
+    }
+  }
+  eos_ids_ = metadata_.eos_ids;
+  bos_id_ = metadata_.bos_id;
   return Status::Ok();
 }
 

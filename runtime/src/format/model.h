@@ -35,6 +35,8 @@ constexpr uint64_t kMaxFileBytes = uint64_t(1) << 31;  // one FlatBuffer
 constexpr int32_t kMaxSeq = 8192;
 constexpr size_t kMaxLabels = 1 << 16;
 constexpr size_t kMaxSourceFiles = 4096;
+// Metadata.generation.eos_ids entries (real checkpoints list 1-3).
+constexpr size_t kMaxEosIds = 64;
 constexpr int32_t kMaxHeads = 4096;
 constexpr int32_t kMaxHeadDim = 4096;
 // Inner dimension of a FULLY_CONNECTED op: keeps the int8 GEMM's int32
@@ -191,6 +193,11 @@ struct ModelMetadata {
   int32_t hidden_size = 0;
   int32_t num_layers = 0;
   uint32_t schema_version = 0;
+  // Metadata.generation (schema 1.3; causal LMs): present or not, and its ids
+  // as stored. Model::eos_ids() is what generation uses.
+  bool has_generation = false;
+  int32_t bos_id = -1;
+  std::vector<int32_t> eos_ids;
 };
 
 class Model {
@@ -229,6 +236,12 @@ class Model {
   // True when the output has one row per token ([-1, N]: a causal LM's
   // logits), false for a single row ([1, N]).
   bool output_per_token() const { return output_per_token_; }
+  // Causal LMs: the ids that end generation (Metadata.generation.eos_ids;
+  // files without that table: the BPE tokenizer's eos id, if any), each in
+  // [0, output_size()); and the bos id (the same sources; -1: none). Empty
+  // and -1 for other tasks.
+  const std::vector<int32_t>& eos_ids() const { return eos_ids_; }
+  int32_t bos_id() const { return bos_id_; }
   size_t file_bytes() const { return size_; }
   size_t vocab_size() const { return vocab_size_; }
 
@@ -237,6 +250,7 @@ class Model {
   Status read_inputs(const fb::Graph* g);
   Status check_graph();
   Status prepare_weights();
+  Status read_generation_ids();
 
   void* mapping_ = nullptr;
   size_t mapping_bytes_ = 0;
@@ -254,6 +268,8 @@ class Model {
   size_t output_size_ = 0;
   bool output_per_token_ = false;
   size_t vocab_size_ = 0;
+  std::vector<int32_t> eos_ids_;
+  int32_t bos_id_ = -1;
 };
 
 }  // namespace heed

@@ -15,6 +15,8 @@ const char* stop_reason_name(StopReason r) {
   return "unknown";
 }
 
+const std::vector<int32_t> Generator::kNoIds;
+
 Status Generator::init(Session* session) {
   if (!session || !session->model()) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "session is not initialized");
   const Model& m = *session->model();
@@ -25,7 +27,7 @@ Status Generator::init(Session* session) {
   session_ = session;
   vocab_ = m.output_size();
   max_seq_ = session->max_seq();
-  eos_ = m.tokenizer_kind_is_bpe() ? m.bpe_tokenizer().config().eos_id : -1;
+  eos_ = &m.eos_ids();
   logits_.assign(max_seq_ * vocab_, 0.0f);
   history_.assign(max_seq_, 0);
   workspace_.assign(sampler_workspace_bytes(vocab_) / 8 + 1, 0);
@@ -79,9 +81,13 @@ Status Generator::generate(const int32_t* prompt, size_t prompt_len, const Gener
     }
     int32_t id = -1;
     HEED_RETURN_IF_ERROR(sampler.sample(last, history_.data(), history_len_, &id));
-    if (id == eos_ && !params.ignore_eos) {
-      result->stop = StopReason::kEos;
-      return Status::Ok();
+    if (!params.ignore_eos) {
+      for (const int32_t eos : *eos_) {
+        if (id == eos) {
+          result->stop = StopReason::kEos;
+          return Status::Ok();
+        }
+      }
     }
     for (size_t i = 0; i < params.num_stop_ids; ++i) {
       if (id == params.stop_ids[i]) {

@@ -22,7 +22,7 @@ namespace heed {
 
 enum class StopReason {
   kMaxTokens,    // max_tokens ids generated
-  kEos,          // the model's eos id was drawn (not output)
+  kEos,          // one of the model's eos ids was drawn (not output)
   kStopId,       // one of the stop ids was drawn (not output)
   kContextFull,  // prompt + generated reached the session's max_seq
   kCallback,     // the callback returned false
@@ -35,7 +35,7 @@ struct GenerateParams {
   SamplerParams sampler;
   const int32_t* stop_ids = nullptr;  // ids that end generation (not output)
   size_t num_stop_ids = 0;
-  bool ignore_eos = false;  // eos is an ordinary id: output, no stop
+  bool ignore_eos = false;  // the eos ids are ordinary ids: output, no stop
 };
 
 // Called with each id generated (after it is in the history); return false
@@ -54,8 +54,11 @@ class Generator {
   // must outlive the generator. May throw std::bad_alloc (the C API catches it).
   Status init(Session* session);
 
-  // eos id of the model (its BPE tokenizer's), or -1 if it has none.
-  int32_t eos_id() const { return eos_; }
+  // The ids that end generation: Model::eos_ids() (the file's generation
+  // config; for files before schema 1.3 the BPE tokenizer's eos).
+  const std::vector<int32_t>& eos_ids() const { return *eos_; }
+  // The first of them, or -1 if there are none.
+  int32_t eos_id() const { return eos_->empty() ? -1 : eos_->front(); }
   size_t vocab() const { return vocab_; }
   size_t max_seq() const { return max_seq_; }
 
@@ -75,7 +78,8 @@ class Generator {
   Session* session_ = nullptr;
   size_t vocab_ = 0;
   size_t max_seq_ = 0;
-  int32_t eos_ = -1;
+  const std::vector<int32_t>* eos_ = &kNoIds;
+  static const std::vector<int32_t> kNoIds;
   std::vector<float> logits_;     // [max_seq, vocab]
   std::vector<int32_t> history_;  // [max_seq]
   size_t history_len_ = 0;
