@@ -178,6 +178,24 @@ def test_last_row_flag(heed, converted):
     assert np.array_equal(last[0], full[-1])
 
 
+@pytest.mark.parametrize("name", list(MODELS))
+def test_last_logits_only_session_gives_the_last_rows_bytes(heed, converted, name):
+    # `heed logits --last` runs on a last_logits_only session (the layers after the last
+    # attention on the last row alone, one row of logits): its text is the last line of a
+    # full session's, byte for byte, fp32 and int8, in one run and token by token.
+    for prec in ("fp32", "int8"):
+        for n, ids in id_sequences().items():
+            arg = ",".join(map(str, ids))
+            full = heed.run("logits", converted[(name, prec)], "--ids", arg).stdout.splitlines()
+            assert len(full) == n
+            last = heed.run("logits", converted[(name, prec)], "--ids", arg, "--last").stdout.splitlines()
+            assert last == full[-1:], (name, prec, n)
+            if n <= 64:
+                inc = heed.run("logits", converted[(name, prec)], "--ids", arg, "--last",
+                               "--incremental").stdout.splitlines()
+                assert inc == full[-1:], (name, prec, n)
+
+
 def wrong_reference(checkpoints, work_dir, name, change):
     """The checkpoint of `name` with its config or weights changed by `change`, saved apart."""
     import transformers

@@ -174,6 +174,7 @@ int cmd_generate(int argc, char** argv) {
   heed_session_options_init(&so);
   so.max_seq = size_t(ctx);
   so.num_threads = int(threads);
+  so.last_logits_only = 1;  // one row of logits per step: the smallest arena
   heed_session* session = nullptr;
   if (heed_session_create(model, &so, nullptr, 0, &session) != HEED_OK) {
     const int rc = fail("cannot create session");

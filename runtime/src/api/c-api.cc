@@ -56,6 +56,7 @@ heed::Status to_cpp(const heed_session_options* o, heed::SessionOptions* s) {
   if (!o) return heed::Status::Ok();
   s->max_seq = o->max_seq;
   s->num_threads = o->num_threads;
+  s->last_logits_only = o->last_logits_only != 0;
   if (o->isa) {
     HEED_RETURN_IF_ERROR(heed::isa_parse(o->isa, &s->isa));
     s->force_isa = true;
@@ -254,6 +255,7 @@ void heed_session_options_init(heed_session_options* options) {
   options->max_seq = 0;
   options->num_threads = 1;
   options->isa = nullptr;
+  options->last_logits_only = 0;
 }
 
 heed_status heed_session_arena_size(const heed_model* model, const heed_session_options* options,
@@ -310,7 +312,7 @@ heed_status heed_session_logits(heed_session* session, const int32_t* ids, size_
   }
   size_t n = 0;
   const heed_status st = report(session->session.run(ids, count, logits, capacity, &n));
-  if (rows) *rows = n / m.output_size();
+  if (rows) *rows = n / m.output_size();  // count, or 1 with last_logits_only
   if (vocab) *vocab = m.output_size();
   return st;
 }

@@ -8,7 +8,8 @@
 //     comes from (the converter's writer);
 //   - validate: the checks that relate its tensors (shapes implied by the
 //     inputs, option values that depend on them);
-//   - scratch and persistent state sizes, state initialization, and run.
+//   - scratch and persistent state sizes, state initialization, and run;
+//   - whether it is row-wise (see OpEntry::row_wise).
 // format/model.cc checks the structure (indices, counts, the signature, the
 // options' union type, topological order) and then calls the entry's decode
 // and validate; nothing outside the op's file and the registry switches on
@@ -185,6 +186,13 @@ struct OpEntry {
   // Optional: true when ops a and b of this kind would fill identical state
   // (then the session keeps one copy for both). Null: never shared.
   bool (*same_state)(const OpInfo& a, const OpInfo& b) = nullptr;
+  // Row-wise: each row of the output depends only on the same row of the
+  // per-token ([-1, ...]) inputs, and not on where the row is in the run
+  // (no positions, no past), so running the op on any subset of rows gives
+  // those rows' bits. A session that computes the last position only
+  // (SessionOptions::last_logits_only) runs the row-wise ops after the last
+  // op that is not on the last row alone.
+  bool row_wise = false;
 };
 
 // A finite, positive, normal float (scales, multipliers: E1).
