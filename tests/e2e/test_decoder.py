@@ -196,6 +196,25 @@ def test_last_logits_only_session_gives_the_last_rows_bytes(heed, converted, nam
                 assert inc == full[-1:], (name, prec, n)
 
 
+@pytest.mark.parametrize("name", list(MODELS))
+def test_tied_heads_are_stored_once(heed, checkpoints, converted, name):
+    # A tied LM head's matrix is one tensor (the EMBEDDING reads the head's packed GEMM
+    # weights): the fp32 file's float bytes are the checkpoint's parameters (transformers
+    # counts a tied matrix once) and the int8 file has one int8 tensor per GEMM, plus the
+    # word table when untied.
+    import transformers
+    family, d = checkpoints[name]
+    cls = transformers.LlamaForCausalLM if family == "llama" else transformers.GPT2LMHeadModel
+    model = cls.from_pretrained(d, torch_dtype=torch.float32)
+    tied = model.config.tie_word_embeddings
+    j32 = json.loads(heed.run("inspect", converted[(name, "fp32")], "--json").stdout)
+    assert j32["bytes_by_dtype"]["f32"]["bytes"] == 4 * model.num_parameters(), name
+    j8 = json.loads(heed.run("inspect", converted[(name, "int8")], "--json").stdout)
+    gemms = j8["ops"]["FULLY_CONNECTED"]
+    assert j8["bytes_by_dtype"]["i8"]["tensors"] == gemms + (0 if tied else 1), name
+    assert j8["packed_weights"] == gemms
+
+
 def wrong_reference(checkpoints, work_dir, name, change):
     """The checkpoint of `name` with its config or weights changed by `change`, saved apart."""
     import transformers

@@ -158,6 +158,7 @@ struct OpInfo : OpAttrs {
   OpKind kind = OpKind::kEmbedding;
   const OpEntry* entry = nullptr;  // the op kind's registry entry (ops/registry.cc), set at load
   std::string name;
+  uint16_t version = 1;  // the file's op version, 1..entry->max_version
   int num_inputs = 0;
   int num_outputs = 0;
   int32_t inputs[kMaxOpInputs] = {};   // -1 = optional input left out

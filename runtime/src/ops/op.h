@@ -59,6 +59,11 @@ enum : uint8_t {
 enum : uint8_t {
   kOptional = 1u << 0,     // may be -1 (left out)
   kGemmWeights = 1u << 1,  // a [N, K] GEMM weight matrix: stored packed (format/weight-layout.h)
+  // May also be the GEMM weights of another op (a tied LM head's matrix):
+  // the op reads the tensor in whatever layout it has, packed included. A
+  // file holding such a tensor packed gives the op version 2 (the writer
+  // does; version 1, which older runtimes run, reads it row-major only).
+  kReadsGemmWeights = 1u << 2,
 };
 
 struct OpSlot {
@@ -66,7 +71,7 @@ struct OpSlot {
   uint8_t from;      // kFrom* bits
   uint8_t dtypes;    // kF32 / kI8 / kI32 bits
   uint8_t rank;      // required rank, 0 = any
-  uint8_t flags;     // kOptional, kGemmWeights
+  uint8_t flags;     // kOptional, kGemmWeights, kReadsGemmWeights
 };
 
 struct OpSignature {
