@@ -106,6 +106,10 @@ TEST_CASE("EMBEDDING reads a tied head's packed weights: the bits of a row-major
       const TensorInfo* t = tensor_named(m, "lm_head.w");
       REQUIRE(t);
       CHECK(t->layout == (int8 ? WeightLayout::kPackedN16K4 : WeightLayout::kPackedN16));
+      // GEMM weights keep their scales once, per panel (EMBEDDING reads those).
+      CHECK(t->scales.empty());
+      CHECK(t->num_scales() == (int8 ? size_t(40) * (block ? 32 / size_t(block) : 1) : 0));
+      CHECK(t->panel_scales.size() == (int8 ? size_t(48) * (block ? 32 / size_t(block) : 1) : 0));  // 3 panels of 16
       CHECK(m.ops()[size_t(op_named(tied, "embeddings"))].inputs[2] == head_w);
     }
     std::vector<float> first;

@@ -114,6 +114,11 @@ int32_t Model::input_tensor(InputRole role) const {
   return -1;
 }
 
+size_t TensorInfo::num_scales() const {
+  if (dtype != DType::kI8 || kind != TensorKind::kConstant || quant_block <= 0) return 0;
+  return size_t(dims[0]) * ((row_elements() + size_t(quant_block) - 1) / size_t(quant_block));
+}
+
 size_t TensorInfo::row_elements() const {
   size_t n = 1;
   for (int i = 1; i < rank; ++i) n *= size_t(dims[i]);
@@ -508,6 +513,7 @@ Status Model::prepare_weights() {
       const size_t nb = (k + size_t(ti.quant_block) - 1) / size_t(ti.quant_block);
       ti.panel_scales.resize(panels_of(n) * nb * kPanelN);
       qs8_panel_scales(n, nb, ti.scales.data(), ti.panel_scales.data());
+      std::vector<float>().swap(ti.scales);  // one copy: the kernels' (decisions.md 23)
     }
   }
   return Status::Ok();

@@ -4,9 +4,10 @@
 // The word table is row-major (float, or int8 with one scale per row), or,
 // for a tied LM head, the LM head's own GEMM weights, read in their packed
 // layout (format/weight-layout.h): int8 PACKED_N16K4 with the head's block
-// scales, or float PACKED_N16. Either way a row is W[id, h] (* its scale):
-// the same floats the row-major table of those values gives. A packed table
-// is op version 2 (version 1 files hold it row-major).
+// scales (read from the GEMM's per-panel copy), or float PACKED_N16. Either
+// way a row is W[id, h] (* its scale): the same floats the row-major table
+// of those values gives. A packed table is op version 2 (version 1 files
+// hold it row-major).
 #include "format/weight-layout.h"
 #include "ops/op.h"
 #include "ops/ops.h"
@@ -116,9 +117,10 @@ Status run(const OpContext& ctx, const OpInfo& op) {
         const size_t block = size_t(word.quant_block), nb = (H + block - 1) / block;
         const int8_t* panel = static_cast<const int8_t*>(table) + (size_t(id) / kPanelN) * groups_of(H) * kPanelN * kGroupK +
                               (size_t(id) % kPanelN) * kGroupK;
-        const float* scales = word.scales.data() + size_t(id) * nb;
+        // Scale of block b: panel_scales[((id / 16) * nb + b) * 16 + id % 16].
+        const float* scales = word.panel_scales.data() + (size_t(id) / kPanelN) * nb * kPanelN + size_t(id) % kPanelN;
         for (size_t h = 0; h < H; ++h) {
-          o[h] = float(panel[(h / kGroupK) * kPanelN * kGroupK + h % kGroupK]) * scales[h / block];
+          o[h] = float(panel[(h / kGroupK) * kPanelN * kGroupK + h % kGroupK]) * scales[(h / block) * kPanelN];
         }
         break;
       }
