@@ -244,9 +244,10 @@ HEED_API heed_status heed_session_run(heed_session* session, const int32_t* ids,
  * following ids[0..s]. Needs capacity >= count * vocab floats; *rows and
  * *vocab (each may be NULL) receive count and the vocabulary also when the
  * buffer is too small. On a session created with last_logits_only: one row,
- * that of position count - 1 (capacity >= vocab, *rows = 1). Errors: HEED_ERROR_UNSUPPORTED for a model of another
- * task, HEED_ERROR_INVALID_INPUT for count 0, more than the session's
- * max_seq or an id outside [0, vocab), HEED_ERROR_BUFFER_TOO_SMALL,
+ * that of position count - 1 (capacity >= vocab, *rows = 1). Errors:
+ * HEED_ERROR_UNSUPPORTED for a model of another task,
+ * HEED_ERROR_INVALID_INPUT for count 0, more than the session's max_seq or
+ * an id outside [0, vocab), HEED_ERROR_BUFFER_TOO_SMALL,
  * HEED_ERROR_NON_FINITE. heed_session_run on such a model writes the same. */
 HEED_API heed_status heed_session_logits(heed_session* session, const int32_t* ids, size_t count,
                                          float* logits, size_t capacity, size_t* rows, size_t* vocab);
