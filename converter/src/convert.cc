@@ -102,6 +102,7 @@ struct Capture {
   std::vector<ErrorStats> stats;         // per op, over all texts
   std::vector<std::vector<float>> col_absmax;  // per op: per-column max |output| (fp32 run)
   std::vector<double> out_cos;           // per text: cosine of the model output
+  double out_row_min = 1.0;              // smallest cosine of one output row (a position's logits)
   size_t output_op = 0;
 };
 
@@ -138,7 +139,18 @@ void observe(void* user, size_t i, const OpInfo&, const float* data, size_t rows
   s.ref2 += r2;
   s.dot += dot;
   s.q2 += q2;
-  if (i == c->output_op) c->out_cos.push_back(r2 > 0 && q2 > 0 ? dot / std::sqrt(r2 * q2) : 1.0);
+  if (i == c->output_op) {
+    c->out_cos.push_back(r2 > 0 && q2 > 0 ? dot / std::sqrt(r2 * q2) : 1.0);
+    for (size_t row = 0; row < rows && (row + 1) * cols <= r.size(); ++row) {
+      double rd = 0, rr = 0, qq = 0;
+      for (size_t k = row * cols; k < (row + 1) * cols; ++k) {
+        rd += double(data[k]) * double(r[k]);
+        rr += double(r[k]) * double(r[k]);
+        qq += double(data[k]) * double(data[k]);
+      }
+      if (rr > 0 && qq > 0) c->out_row_min = std::min(c->out_row_min, rd / std::sqrt(rr * qq));
+    }
+  }
 }
 
 // Calibration file caps: bytes read, and texts used.
@@ -199,11 +211,14 @@ Status measure(const Loaded& ref, const Loaded* quant, const std::vector<CalibIn
   cap->ref.assign(n_ops, {});
   cap->stats.assign(n_ops, {});
   cap->out_cos.clear();
+  cap->out_row_min = 1.0;
   if (cap->col_absmax.size() != n_ops) cap->col_absmax.assign(n_ops, {});
   for (size_t i = 0; i < n_ops; ++i)
     if (ref.model.ops()[i].outputs[0] == ref.model.outputs()[0]) cap->output_op = i;
   Session rs, qs;
-  HEED_RETURN_IF_ERROR(rs.init(&ref.model, so, nullptr, 0));
+  SessionOptions ro = so;  // the reference keeps exact key/value caches
+  ro.kv_cache = KvCacheType::kF32;
+  HEED_RETURN_IF_ERROR(rs.init(&ref.model, ro, nullptr, 0));
   if (quant) HEED_RETURN_IF_ERROR(qs.init(&quant->model, so, nullptr, 0));
   rs.set_observer(observe, cap);
   qs.set_observer(observe, cap);
@@ -263,6 +278,34 @@ void print_report(FILE* log, const std::vector<IrQuantRow>& rows, const std::str
   for (const auto& r : rows) std::fprintf(log, "  %-24s %12.5f %12.6f\n", r.name.c_str(), double(r.rel_rms), double(r.cosine));
 }
 
+// A decoder's default key/value cache: the final int8 model is measured with
+// a float and with an int8 cache against the fp32 reference on the
+// calibration inputs; int8 is kept when it lowers the smallest per-position
+// cosine of the logits by at most kKvCacheCost (decisions.md #21).
+constexpr double kKvCacheCost = 0.001;
+
+Status choose_kv_cache(const Loaded& ref, const std::vector<CalibInput>& eval, const SessionOptions& so, FILE* log,
+                       IrGraph* g) {
+  Loaded fin;
+  HEED_RETURN_IF_ERROR(load_ir(*g, &fin));
+  double worst[2];
+  for (int k = 0; k < 2; ++k) {
+    SessionOptions s = so;
+    s.kv_cache = k == 0 ? KvCacheType::kF32 : KvCacheType::kInt8;
+    Capture cap;
+    HEED_RETURN_IF_ERROR(measure(ref, &fin, eval, &cap, nullptr, "", s));
+    worst[k] = cap.out_row_min;
+  }
+  const bool int8 = worst[0] - worst[1] <= kKvCacheCost;
+  g->kv_cache = int8 ? 2 : 1;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "smallest logits cosine per position %.5f with an int8 cache, %.5f with a float one (%zu inputs)",
+                worst[1], worst[0], eval.size());
+  g->kv_cache_report = buf;
+  if (log) std::fprintf(log, "\nkey/value cache: %s by default; %s\n", int8 ? "int8" : "float", buf);
+  return Status::Ok();
+}
+
 // One candidate activation scheme for the int8 GEMMs.
 struct ActScheme {
   const char* name;  // --int8-scheme
@@ -289,7 +332,7 @@ IrGraph make_int8(const IrGraph& g32, const ActScheme& a, const std::vector<int3
     q.ops[i].act_block = a.block;
     const int32_t p = producer[size_t(q.ops[i].inputs[0])];
     // A tied LM head is not smoothed: its matrix is the word table too
-    // (decisions.md 22).
+    // (decisions.md 24).
     const bool tied = used_by_another_op(q, i, q.ops[i].inputs[1]);
     if (a.alpha > 0 && p >= 0 && !tied && !fp32_ranges.col_absmax[size_t(p)].empty()) {
       smooth_fully_connected(&q, i, fp32_ranges.col_absmax[size_t(p)], a.alpha);
@@ -420,7 +463,35 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
   std::vector<CalibInput> calib;
   auto make_calib = [&](const Model& m) -> Status {
     if (decoder) {
-      calib = calibration_ids(m.vocab_size(), size_t(m.max_seq()), 16);
+      // With its tokenizer: the texts one by one, in fours and all together
+      // (longer contexts), cut at max_seq tokens; then the pseudo-random id
+      // sequences, which reach every row of the vocabulary.
+      if (m.tokenizer_kind_is_bpe()) {
+        const size_t cap = size_t(m.max_seq());
+        std::vector<int32_t> ids(cap);
+        std::vector<uint8_t> scratch;
+        auto add = [&](size_t first, size_t count) -> Status {
+          std::string joined;
+          for (size_t k = first; k < first + count && k < texts.size(); ++k) {
+            if (!joined.empty()) joined += "\n";
+            joined += texts[k];
+            if (joined.size() > 32 * cap) break;  // far more bytes than tokens fit
+          }
+          scratch.resize(BpeTokenizer::scratch_bytes(joined.size()));
+          size_t n = 0;
+          const Status s = m.bpe_tokenizer().encode(joined.data(), joined.size(), true, scratch.data(),
+                                                    scratch.size(), ids.data(), cap, &n);
+          if (!s.ok() && s.code() != HEED_ERROR_BUFFER_TOO_SMALL) return s;
+          n = std::min(n, cap);
+          if (n > 0) calib.push_back({std::vector<int32_t>(ids.begin(), ids.begin() + long(n)), joined.substr(0, 80)});
+          return Status::Ok();
+        };
+        for (size_t t = 0; t < texts.size(); ++t) HEED_RETURN_IF_ERROR(add(t, 1));
+        for (size_t t = 0; t < texts.size(); t += 4) HEED_RETURN_IF_ERROR(add(t, 4));
+        HEED_RETURN_IF_ERROR(add(0, texts.size()));
+      }
+      const std::vector<CalibInput> random = calibration_ids(m.vocab_size(), size_t(m.max_seq()), 16);
+      calib.insert(calib.end(), random.begin(), random.end());
       return Status::Ok();
     }
     std::vector<int32_t> ids(size_t(m.max_seq()));
@@ -522,6 +593,7 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
       s.calibration = buf;
       best = std::move(s);
     }
+    if (best.task == Task::kCausalLm) HEED_RETURN_IF_ERROR(choose_kv_cache(ref, eval, so, o.log, &best));
     best.quant_report = report;
     print_report(o.log, report, best.calibration);
     g = std::move(best);

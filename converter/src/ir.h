@@ -73,6 +73,8 @@ struct IrGraph {
   Task task = Task::kEmbedding;
   std::string precision = "fp32";
   std::string calibration = "none";
+  int32_t kv_cache = 0;  // Metadata.kv_cache: 0 by weights, 1 float, 2 int8
+  std::string kv_cache_report;
   std::vector<std::string> labels;
   std::vector<IrSourceFile> source_files;
   std::vector<IrQuantRow> quant_report;

@@ -213,7 +213,7 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
                                b.CreateString("heed-convert " HEED_VERSION), b.CreateString(g.precision),
                                b.CreateVector(files), b.CreateVector(report), b.CreateVector(labels),
                                static_cast<fb::Pooling>(g.pooling), g.normalize, g.hidden_size, g.num_layers,
-                               b.CreateString(g.calibration));
+                               b.CreateString(g.calibration), g.kv_cache, b.CreateString(g.kv_cache_report));
   flatbuffers::Offset<fb::MemoryPlan> mplan;
   if (plan) mplan = fb::CreateMemoryPlan(b, plan->seq_len, plan->arena_bytes, b.CreateVector(plan->tensor_offsets));
   auto model = fb::CreateModel(b, kSchemaVersion, md, graph, b.CreateVector(buffers), tokenizer, mplan);

@@ -162,12 +162,34 @@ def test_threads_give_the_same_bytes(heed, converted):
 @pytest.mark.parametrize("name", list(MODELS))
 def test_incremental_decode_gives_the_same_bytes(heed, converted, name):
     # Token by token through the key/value cache (heed_session_decode) against one run over all
-    # ids: the same bytes, fp32 and int8, past the 16-key block edges.
+    # ids: the same bytes, fp32 and int8 weights, float and int8 caches, past the 16-key block edges.
     ids = id_sequences()[64][:40]
     for prec in ("fp32", "int8"):
-        full = heed.run("logits", converted[(name, prec)], "--ids", ",".join(map(str, ids)))
-        inc = heed.run("logits", converted[(name, prec)], "--ids", ",".join(map(str, ids)), "--incremental")
-        assert full.stdout == inc.stdout, (name, prec)
+        for kv in ("f32", "int8"):
+            full = heed.run("logits", converted[(name, prec)], "--ids", ",".join(map(str, ids)), "--kv", kv)
+            inc = heed.run("logits", converted[(name, prec)], "--ids", ",".join(map(str, ids)), "--incremental",
+                           "--kv", kv)
+            assert full.stdout == inc.stdout, (name, prec, kv)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_kv_cache_choice_is_measured(heed, converted, references, name):
+    # The converter keeps the int8 key/value cache as the default only where it measured it to cost
+    # <= 0.001 of the worst position's cosine; where it chose float, forcing int8 is indeed worse.
+    info = json.loads(heed.run("inspect", converted[(name, "int8")], "--json").stdout)
+    assert info["kv_cache"] in ("int8", "f32") and "int8 cache" in info["kv_cache_report"]
+    ids = id_sequences()[64]
+    ref = references[name][64]
+    cos = {}
+    for kv in ("f32", "int8"):
+        got, _ = heed_logits(heed, converted[(name, "int8")], ids, "--kv", kv)
+        cos[kv] = cos_rows(got, ref).min()
+    record(f"decoder int8 {name} by kv cache", default=info["kv_cache"], min_cos_f32_kv=cos["f32"],
+           min_cos_int8_kv=cos["int8"], report=info["kv_cache_report"])
+    if info["kv_cache"] == "f32":
+        assert cos["int8"] < cos["f32"]
+    # fp32 weights keep a float cache by default.
+    assert json.loads(heed.run("inspect", converted[(name, "fp32")], "--json").stdout)["kv_cache"] == "auto"
 
 
 def test_last_row_flag(heed, converted):

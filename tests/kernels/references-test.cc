@@ -516,11 +516,13 @@ TEST_CASE("attention matches a materialized softmax reference (dense, causal, wi
 TEST_CASE("dispatch: a session's table holds variants within its ISA, the reference for scalar") {
   const KernelTable& scalar = kernel_table(Isa::kScalar);
   CHECK(scalar.qs8_gemm == &kQs8GemmVariants[0]);
+  CHECK(scalar.qs8_gemv == &kQs8GemvVariants[0]);
   CHECK(scalar.f32_gemm == &kF32GemmVariants[0]);
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
     const KernelTable& t = kernel_table(isa);
     CHECK(t.isa == isa);
     CHECK(isa_within(t.qs8_gemm->isa, isa));
+    CHECK(isa_within(t.qs8_gemv->isa, isa));
     CHECK(isa_within(t.f32_gemm->isa, isa));
     CHECK(isa_within(t.quantize->isa, isa));
     CHECK(isa_within(t.layernorm->isa, isa));

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernel-harness.h"
@@ -69,6 +70,54 @@ void check_qs8(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns, con
             REQUIRE(compare_qs8_gemm(*v, ref, p, (M + N + K) % 3) == "");
           }
   }
+}
+
+// The one-row kernels (kQs8GemvVariants) against the GEMM reference.
+void check_qs8_gemv(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns, const std::vector<size_t>& Ks) {
+  const Qs8GemmVariant& ref = kQs8GemmVariants[0];
+  for (const Qs8GemmVariant* v : supported(kQs8GemvVariants, kQs8GemvVariantCount)) {
+    CAPTURE(v->name);
+    REQUIRE(v->mr == 1);
+    REQUIRE(!v->sums128);
+    for (size_t M : Ms)
+      for (size_t N : Ns)
+        for (size_t K : Ks)
+          for (size_t block : blocks_for(K)) {
+            CAPTURE(M);
+            CAPTURE(N);
+            CAPTURE(K);
+            CAPTURE(block);
+            const Qs8Problem p(M, N, K, block, uint32_t(M * 7919 + N * 104729 + K * 31 + block + 5));
+            REQUIRE(compare_qs8_gemm(*v, ref, p, (M + N + K) % 3, (N + K) % 2 == 0) == "");
+          }
+  }
+}
+
+// Deliberately perturbed copies of a real one-row kernel (the one in
+// g_perturbed): the comparison above must reject each of them.
+Qs8GemmUkernel g_perturbed = nullptr;
+// Right except one ulp in the last column of a remainder tile.
+void gemv_ulp_in_remainder(const Qs8GemmParams& p) {
+  g_perturbed(p);
+  if (p.nc % kPanelN != 0) {
+    uint32_t bits;
+    std::memcpy(&bits, &p.y[p.nc - 1], sizeof bits);
+    bits ^= 1u;
+    std::memcpy(&p.y[p.nc - 1], &bits, sizeof bits);
+  }
+}
+// Right except that it ignores the last group of K (a K-tail bug).
+void gemv_drops_last_group(const Qs8GemmParams& p) {
+  Qs8GemmParams q = p;
+  if (q.kp > kGroupK && (q.nb == 1 || q.kp - kGroupK > (q.nb - 1) * q.block)) q.kp -= kGroupK;
+  g_perturbed(q);
+}
+// Right except that every block is rescaled by the last block's scale.
+void gemv_last_scale(const Qs8GemmParams& p) {
+  std::vector<float> xs(p.nb, p.xs[p.nb - 1]);
+  Qs8GemmParams q = p;
+  q.xs = xs.data();
+  g_perturbed(q);
 }
 
 void check_f32(const std::vector<size_t>& Ms, const std::vector<size_t>& Ns, const std::vector<size_t>& Ks) {
@@ -263,31 +312,139 @@ const std::vector<AttentionCase> kAttentionCases = {
     {33, 2, 64, -1, true}, {20, 2, 8, 3, false},  {20, 1, 16, 0, false},  {128, 2, 32, -1, false},
     {65, 1, 128, 5, true}, {31, 2, 17, -1, false}};
 
-// The cached kernel (decode) against every causal variant over all the rows:
-// queries past.. of a full run equal the cached kernel's bits.
-void check_cached_attention() {
-  const struct { size_t past, S, H, D; } cases[] = {{1, 1, 2, 8}, {15, 1, 2, 16}, {16, 1, 1, 32}, {17, 3, 2, 64},
-                                                     {40, 1, 3, 17}, {31, 2, 2, 64}};
-  for (const AttentionVariant* v : supported(kAttentionVariants, kAttentionVariantCount)) {
+// A key/value cache of cap positions (>= T) holding rows 0..T-1 of a fused
+// projection [T, (H + 2 KV) D], written by kv_cache_write.
+struct CacheCase {
+  size_t past, S, H, KV, D;
+  size_t window = kNoWindow;
+  size_t ring = 0;  // cache slots (0: T + 21, no wrap); a ring holds the last `ring` positions
+};
+
+struct FilledCache {
+  std::vector<uint8_t> bytes;
+  KvCache c;
+  // ring = 0: T + 21 slots (slots past T stay as written: NaN bytes). Else
+  // `ring` slots: positions 0..T-1 written in order, so the last `ring` stay.
+  FilledCache(const std::vector<float>& qkv, size_t T, size_t H, size_t KV, size_t D, bool int8, size_t ring = 0) {
+    const size_t cap = ring ? ring : T + 21;
+    bytes.assign(kv_cache_bytes(cap, KV, D, int8) + 64, 0xff);
+    void* at = bytes.data() + (64 - reinterpret_cast<uintptr_t>(bytes.data()) % 64) % 64;
+    c = kv_cache_view(at, cap, KV, D, int8);
+    const size_t stride = (H + 2 * KV) * D;
+    kv_cache_write(c, 0, T, qkv.data() + H * D, qkv.data() + (H + KV) * D, stride);
+  }
+};
+
+// Runs `fn` over queries past..past+S-1 of the case; heads split in two calls.
+std::vector<float> run_cached(CachedAttentionFn fn, const CacheCase& c, const std::vector<float>& qkv,
+                              const KvCache& cache) {
+  const size_t stride = (c.H + 2 * c.KV) * c.D, hid = c.H * c.D;
+  std::vector<float> out(c.S * hid, -1.0f), scratch(cached_attention_scratch_floats(cache.cap, c.D) + 1);
+  const float scale = 1.0f / std::sqrt(float(c.D));
+  const size_t mid = c.H / 2;
+  fn(c.S, c.past, c.window, c.H, 0, mid, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale,
+     scratch.data());
+  fn(c.S, c.past, c.window, c.H, mid, c.H, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale,
+     scratch.data());
+  return out;
+}
+
+const CacheCase kCacheCases[] = {{0, 1, 2, 2, 8},  {1, 1, 2, 1, 8},   {15, 1, 2, 2, 16}, {16, 1, 1, 1, 32},
+                                 {0, 20, 4, 2, 64}, {17, 3, 4, 2, 64}, {40, 1, 3, 1, 17}, {31, 2, 2, 2, 64},
+                                 {0, 33, 2, 2, 4},  {63, 2, 8, 2, 128}, {5, 70, 2, 1, 20}, {7, 1, 8, 1, 32},
+                                 {100, 1, 12, 12, 64},
+                                 // Windows: keys p - w .. p, blocks from the window's aligned start.
+                                 {0, 40, 4, 2, 16, 5},  {33, 1, 2, 2, 32, 16}, {50, 17, 4, 1, 64, 31},
+                                 {0, 70, 2, 2, 20, 0},  {200, 3, 8, 2, 32, 100},
+                                 // Rings: only the last `ring` positions are in the cache.
+                                 {150, 1, 4, 2, 32, 40, 112}, {300, 2, 2, 1, 64, 60, 128}, {97, 5, 3, 3, 16, 15, 32}};
+
+// Float cache, kv heads = heads: every cached variant gives every causal
+// f32-attention variant's bits for the same rows (prefill through the cache
+// and token by token give one run's result).
+void check_cached_equals_causal() {
+  const CacheCase cases[] = {{0, 1, 2, 2, 8}, {15, 1, 2, 2, 16}, {16, 1, 1, 1, 32}, {17, 3, 2, 2, 64},
+                             {40, 1, 3, 3, 17}, {0, 37, 2, 2, 64}, {31, 2, 2, 2, 64}};
+  for (size_t a = 0; a < kAttentionVariantCount; ++a) {
+    const AttentionVariant& f = kAttentionVariants[a];
+    if (!isa_supported(f.isa)) continue;
+    for (size_t b = 0; b < kCachedAttentionVariantCount; ++b) {
+      const CachedAttentionVariant& v = kCachedAttentionVariants[b];
+      if (!isa_supported(v.isa)) continue;
+      CAPTURE(f.name);
+      CAPTURE(v.name);
+      for (const CacheCase& c : cases) {
+        CAPTURE(c.past);
+        CAPTURE(c.S);
+        CAPTURE(c.D);
+        const size_t T = c.past + c.S, hid = c.H * c.D;
+        const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T * 13 + c.D), -3.0f, 3.0f);
+        std::vector<float> full(T * hid), s1(f.scratch_floats(T, c.D) + 1);
+        f.fn(T, c.H, c.D, 0, c.H, qkv.data(), full.data(), 1.0f / std::sqrt(float(c.D)), -1, true, s1.data());
+        const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
+        const std::vector<float> got = run_cached(v.fn, c, qkv, fc.c);
+        REQUIRE(first_difference(got.data(), full.data() + c.past * hid, got.size(), hid) == "");
+      }
+    }
+  }
+}
+
+// A causal window is the same key set as f32-attention's causal + symmetric
+// window (|i - j| <= w, j <= i); blocks start elsewhere (aligned vs at i - w),
+// so the two agree to rounding, not bits.
+void check_cached_window_against_f32() {
+  for (const CacheCase c : {CacheCase{0, 70, 2, 2, 32, 5}, CacheCase{0, 100, 4, 4, 64, 31},
+                            CacheCase{0, 64, 1, 1, 16, 0}, CacheCase{0, 90, 3, 3, 20, 16}}) {
+    CAPTURE(c.window);
+    const size_t T = c.S, hid = c.H * c.D;
+    const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T + c.window), -3.0f, 3.0f);
+    std::vector<float> want(T * hid), s1(kAttentionVariants[0].scratch_floats(T, c.D) + 1);
+    heed_f32_attention__scalar(T, c.H, c.D, 0, c.H, qkv.data(), want.data(), 1.0f / std::sqrt(float(c.D)),
+                               int(c.window), true, s1.data());
+    const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
+    const std::vector<float> got = run_cached(heed_cached_attention__scalar, c, qkv, fc.c);
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - want[i])));
+    CHECK(worst < 1e-5);
+    // And a window one shorter is a different result.
+    CacheCase narrower = c;
+    narrower.window = c.window + 1;
+    const std::vector<float> other = run_cached(heed_cached_attention__scalar, narrower, qkv, fc.c);
+    double diff = 0;
+    for (size_t i = 0; i < got.size(); ++i) diff = std::max(diff, double(std::fabs(other[i] - got[i])));
+    CHECK(diff > 1e-3);
+  }
+}
+
+// Every cached variant equals the cached reference, float and int8 caches,
+// grouped-query and multi-query heads.
+void check_cached_variants() {
+  const CachedAttentionVariant& ref = kCachedAttentionVariants[0];
+  for (const CachedAttentionVariant* v : supported(kCachedAttentionVariants, kCachedAttentionVariantCount)) {
     CAPTURE(v->name);
-    for (const auto& c : cases) {
-      CAPTURE(c.past);
-      CAPTURE(c.S);
-      const size_t T = c.past + c.S, hid = c.H * c.D;
-      const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T * 13 + c.D), -3.0f, 3.0f);
-      std::vector<float> full(T * hid), kc(c.H * T * c.D), vc(c.H * T * c.D), got(c.S * hid, -1.0f);
-      std::vector<float> s1(v->scratch_floats(T, c.D) + 1), s2(c.D);
-      const float scale = 1.0f / std::sqrt(float(c.D));
-      v->fn(T, c.H, c.D, 0, c.H, qkv.data(), full.data(), scale, -1, true, s1.data());
-      for (size_t j = 0; j < T; ++j)
-        for (size_t h = 0; h < c.H; ++h)
-          for (size_t d = 0; d < c.D; ++d) {
-            kc[(h * T + j) * c.D + d] = qkv[j * 3 * hid + hid + h * c.D + d];
-            vc[(h * T + j) * c.D + d] = qkv[j * 3 * hid + 2 * hid + h * c.D + d];
-          }
-      heed_f32_attention_cached__scalar(c.S, c.past, c.H, c.D, 0, c.H, qkv.data() + c.past * 3 * hid, kc.data(),
-                                        vc.data(), T, got.data(), scale, s2.data());
-      REQUIRE(first_difference(got.data(), full.data() + c.past * hid, got.size(), hid) == "");
+    for (bool int8 : {false, true}) {
+      for (const CacheCase& c : kCacheCases) {
+        CAPTURE(int8);
+        CAPTURE(c.past);
+        CAPTURE(c.S);
+        CAPTURE(c.H);
+        CAPTURE(c.KV);
+        CAPTURE(c.D);
+        CAPTURE(c.window);
+        CAPTURE(c.ring);
+        const size_t T = c.past + c.S;
+        const std::vector<float> qkv =
+            random_floats(T * (c.H + 2 * c.KV) * c.D, uint32_t(T * 31 + c.D + c.KV), -3.0f, 3.0f);
+        const FilledCache fc(qkv, T, c.H, c.KV, c.D, int8, c.ring);
+        const std::vector<float> want = run_cached(ref.fn, c, qkv, fc.c);
+        if (c.ring) {  // the same keys from a cache that holds every position: the same bits
+          const FilledCache all(qkv, T, c.H, c.KV, c.D, int8);
+          const std::vector<float> flat = run_cached(ref.fn, c, qkv, all.c);
+          REQUIRE(first_difference(want.data(), flat.data(), want.size(), c.H * c.D) == "");
+        }
+        const std::vector<float> got = run_cached(v->fn, c, qkv, fc.c);
+        REQUIRE(first_difference(got.data(), want.data(), got.size(), c.H * c.D) == "");
+      }
     }
   }
 }
@@ -296,8 +453,71 @@ void check_cached_attention() {
 
 TEST_SUITE("fast") {
 
-TEST_CASE("variants: the cached attention kernel (decode) gives every causal variant's bits") {
-  check_cached_attention();
+TEST_CASE("variants: cached attention over a float cache gives every causal attention variant's bits") {
+  check_cached_equals_causal();
+}
+
+TEST_CASE("variants: cached attention equals the scalar reference bit for bit (float and int8 caches, GQA, MQA)") {
+  check_cached_variants();
+}
+
+TEST_CASE("cached attention: a causal window equals f32-attention's causal window to rounding") {
+  check_cached_window_against_f32();
+}
+
+TEST_CASE("variants: the cached comparison catches a wrong cache or variant") {
+  const CacheCase c{17, 3, 4, 2, 64};
+  const size_t T = c.past + c.S;
+  const std::vector<float> qkv = random_floats(T * (c.H + 2 * c.KV) * c.D, 7, -3.0f, 3.0f);
+  FilledCache fc(qkv, T, c.H, c.KV, c.D, true);
+  const CachedAttentionFn ref = kCachedAttentionVariants[0].fn;
+  const std::vector<float> want = run_cached(ref, c, qkv, fc.c);
+  // One key scale one ulp up changes the output.
+  fc.c.ks[3] = std::nextafter(fc.c.ks[3], 1.0f);
+  CHECK(first_difference(run_cached(ref, c, qkv, fc.c).data(), want.data(), want.size(), c.H * c.D) != "");
+  fc.c.ks[3] = std::nextafter(fc.c.ks[3], 0.0f);
+  CHECK(first_difference(run_cached(ref, c, qkv, fc.c).data(), want.data(), want.size(), c.H * c.D) == "");
+  // A variant whose value weights are off by about one ulp is caught.
+  const CachedAttentionFn no_vs = [](size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
+                                     const float* q, size_t qs, const KvCache& k, float* out, size_t os, float scale,
+                                     float* sc) {
+    KvCache k2 = k;
+    for (size_t i = 0; i < k.heads * k.cap; ++i) k2.vs[i] = k.vs[i] * 1.0000001f;
+    heed_cached_attention__scalar(S, past, window, H, h0, h1, q, qs, k2, out, os, scale, sc);
+  };
+  FilledCache fresh(qkv, T, c.H, c.KV, c.D, true);
+  CHECK(first_difference(run_cached(no_vs, c, qkv, fresh.c).data(), want.data(), want.size(), c.H * c.D) != "");
+}
+
+TEST_CASE("kv cache: int8 rows dequantize within half a step; zeros and non-finite heads are marked") {
+  const size_t D = 24, KV = 2, H = 2;
+  std::vector<float> qkv = random_floats(3 * (H + 2 * KV) * D, 11, -5.0f, 5.0f);
+  const size_t stride = (H + 2 * KV) * D;
+  for (size_t d = 0; d < D; ++d) qkv[1 * stride + H * D + d] = 0.0f;  // row 1, key head 0: zeros
+  qkv[2 * stride + (H + KV) * D + D + 5] = NAN;                        // row 2, value head 1: a NaN
+  FilledCache fc(qkv, 3, H, KV, D, true);
+  const KvCache& c = fc.c;
+  const int8_t* k8 = static_cast<const int8_t*>(c.k);
+  for (size_t j = 0; j < 3; ++j)
+    for (size_t g = 0; g < KV; ++g) {
+      CAPTURE(j);
+      CAPTURE(g);
+      const float* x = qkv.data() + j * stride + (H + g) * D;
+      const float s = c.ks[g * c.cap + j];
+      if (j == 1 && g == 0) {
+        CHECK(s == 0.0f);
+        continue;
+      }
+      int amax = 0;
+      for (size_t d = 0; d < D; ++d) {
+        const int q = k8[((g * (c.cap / 16) + j / 16) * D + d) * 16 + j % 16];
+        amax = std::max(amax, std::abs(q));
+        CHECK(std::fabs(float(q) * s - x[d]) <= 0.5f * s * 1.0001f);
+      }
+      CHECK(amax == 127);
+    }
+  CHECK(std::isnan(c.vs[1 * c.cap + 2]));
+  CHECK(c.vs[0 * c.cap + 2] > 0.0f);
 }
 
 TEST_CASE("variants: quantize equals the scalar reference bit for bit (reduced grid)") {
@@ -324,12 +544,61 @@ TEST_CASE("variants: every variant table starts with its scalar reference") {
   CHECK(kLayerNormVariants[0].isa == Isa::kScalar);
   CHECK(kActivationVariants[0].isa == Isa::kScalar);
   CHECK(kAttentionVariants[0].isa == Isa::kScalar);
+  CHECK(kCachedAttentionVariants[0].isa == Isa::kScalar);
   for (size_t i = 0; i < kQs8GemmVariantCount; ++i) CHECK(kQs8GemmVariants[i].nr % kPanelN == 0);
+  CHECK((kQs8GemvVariants[0].fn == kQs8GemmVariants[0].fn));
+  for (size_t i = 0; i < kQs8GemvVariantCount; ++i) CHECK(kQs8GemvVariants[i].nr % kPanelN == 0);
   for (size_t i = 0; i < kF32GemmVariantCount; ++i) CHECK(kF32GemmVariants[i].nr % kPanelN == 0);
 }
 
 TEST_CASE("variants: qs8 gemm equals the scalar reference bit for bit (reduced grid)") {
   check_qs8({1, 3, 4, 5, 8, 9, 17}, {1, 15, 16, 17, 33, 64, 65}, {1, 3, 4, 5, 31, 32, 33, 100, 384});
+}
+
+TEST_CASE("variants: qs8 gemv (M = 1) equals the scalar reference bit for bit") {
+  check_qs8_gemv({1, 2}, {1, 15, 16, 17, 31, 33, 48, 63, 64, 65, 100, 129},
+                 {1, 3, 4, 5, 31, 32, 33, 36, 100, 384, 772});
+}
+
+TEST_CASE("variants: qs8 gemv on the fully connected shapes of GPT-2 small") {
+  // K x N: 768 x 2304 (qkv), 768 x 768, 768 x 3072, 3072 x 768, 768 x 50257 (lm head).
+  for (const Qs8GemmVariant* v : supported(kQs8GemvVariants, kQs8GemvVariantCount)) {
+    CAPTURE(v->name);
+    for (auto [N, K] : {std::pair<size_t, size_t>{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}, {50257, 768}}) {
+      CAPTURE(N);
+      CAPTURE(K);
+      REQUIRE(compare_qs8_gemm(*v, kQs8GemmVariants[0], Qs8Problem(1, N, K, 32, uint32_t(N + K))) == "");
+    }
+  }
+}
+
+TEST_CASE("variants: qs8 gemv at the int8 extremes") {
+  for (const Qs8GemmVariant* v : supported(kQs8GemvVariants, kQs8GemvVariantCount)) {
+    CAPTURE(v->name);
+    for (size_t K : {size_t(4096), size_t(65536)}) {
+      const Qs8Problem p(1, 33, K, K, 7, true);
+      REQUIRE(compare_qs8_gemm(*v, kQs8GemmVariants[0], p) == "");
+      const std::vector<float> y = run_qs8_gemm(*v, p, 0, false);
+      REQUIRE(y[0] == float(int32_t(127 * 127) * int32_t(K)) * (p.xs[0] * p.ws[0]));
+    }
+  }
+}
+
+TEST_CASE("variants: the gemv comparison catches perturbed copies of every gemv kernel") {
+  // Each real one-row kernel passes above; wrapped so that it is wrong in one
+  // place, the same comparison fails on an odd shape (N = 33, K = 101).
+  for (const Qs8GemmVariant* v : supported(kQs8GemvVariants, kQs8GemvVariantCount)) {
+    CAPTURE(v->name);
+    g_perturbed = v->fn;
+    const Qs8Problem p(1, 33, 101, 32, 17);
+    REQUIRE(compare_qs8_gemm(*v, kQs8GemmVariants[0], p) == "");
+    for (Qs8GemmUkernel wrong : {gemv_ulp_in_remainder, gemv_drops_last_group, gemv_last_scale}) {
+      Qs8GemmVariant w = *v;
+      w.fn = wrong;
+      CHECK(compare_qs8_gemm(w, kQs8GemmVariants[0], p) != "");
+    }
+  }
+  g_perturbed = nullptr;
 }
 
 TEST_CASE("variants: qs8 gemm at the int8 extremes (K = 65536 would overflow int16, not int32)") {
@@ -351,14 +620,14 @@ TEST_CASE("variants: f32 gemm equals the scalar reference bit for bit (reduced g
 TEST_CASE("variants: the comparison catches a wrong variant") {
   // The same check that passes every shipped variant fails these, on a plain
   // shape: so a pass above means bit-identical, not "close".
-  const Qs8GemmVariant wrong_qs8 = {"qs8 unfused (wrong on purpose)", Isa::kScalar, 4, 16, false, qs8_unfused};
+  const Qs8GemmVariant wrong_qs8 = {"qs8 unfused (wrong on purpose)", Isa::kScalar, 4, 16, false, false, qs8_unfused};
   const Qs8Problem p(5, 33, 384, 32, 99);
   CHECK(compare_qs8_gemm(wrong_qs8, kQs8GemmVariants[0], p) != "");
   const F32GemmVariant wrong_f32 = {"f32 unfused (wrong on purpose)", Isa::kScalar, 4, 16, f32_unfused};
   const F32Problem f(5, 33, 384, 99);
   CHECK(compare_f32_gemm(wrong_f32, kF32GemmVariants[0], f) != "");
   // And a variant that is right except for its last tile's remainder.
-  const Qs8GemmVariant truncating = {"drops the last column", Isa::kScalar, 4, 16, false, [](const Qs8GemmParams& a) {
+  const Qs8GemmVariant truncating = {"drops the last column", Isa::kScalar, 4, 16, false, false, [](const Qs8GemmParams& a) {
                                        Qs8GemmParams b = a;
                                        if (b.nc > 1) b.nc -= 1;
                                        heed_qs8_qc8w_gemm_f32_ukernel_4x16c4__scalar(b);

@@ -49,10 +49,11 @@ struct RopeCase {
   float factor;
   int32_t orig;
   bool with_positions;
+  bool repeat = false;  // output [S, 3 H D] (kv heads repeated, schema 1.2) instead of [S, (H + 2 KV) D]
 };
 
 // ids -> EMBEDDING (rows of C = (H + 2 KV) D random values) -> ROPE: the
-// output [S, 3 H D] is the graph's.
+// output [S, C] (or [S, 3 H D] with repeat) is the graph's.
 conv::IrGraph rope_graph(const RopeCase& c, int32_t V = 32) {
   conv::IrGraph g;
   g.architecture = "probe";
@@ -63,7 +64,7 @@ conv::IrGraph rope_graph(const RopeCase& c, int32_t V = 32) {
   const int32_t word = g.add_constant("word", {V, C}, normal(size_t(V * C), 21, 1.0f));
   const int32_t emb = g.add_activation("emb", {-1, C});
   g.add_op(OpKind::kEmbedding, "embeddings", {ids, -1, word, -1, -1}, {emb});
-  const int32_t out = g.add_activation("rope", {-1, 3 * c.H * c.D});
+  const int32_t out = g.add_activation("rope", {-1, c.repeat ? 3 * c.H * c.D : C});
   conv::IrOp& op = g.add_op(OpKind::kRope, "rope", {emb, pos}, {out});
   op.num_heads = c.H;
   op.num_kv_heads = c.KV;
@@ -87,16 +88,16 @@ std::vector<long double> rope_reference(const RopeCase& c, const std::vector<flo
     const float r = (c.factor * float(S)) / float(c.orig) - (c.factor - 1.0f);
     theta = theta * float(std::pow((long double)r, (long double)D / (long double)(D - 2)));
   }
-  std::vector<long double> y(S * 3 * H * D);
+  const size_t out_kv = c.repeat ? H : KV, row = (H + 2 * out_kv) * D;
+  std::vector<long double> y(S * row);
   for (size_t t = 0; t < S; ++t) {
     const float* x = word.data() + size_t(ids[t]) * C;
     float p = float(t);
     if (c.scaling == RopeScaling::kLinear) p = p / c.factor;
     for (size_t h = 0; h < H; ++h) {
-      const size_t g = h / (H / KV);
+      const size_t g = h / (H / KV), kh = c.repeat ? h : g;  // output k/v head
       const float* src[3] = {x + h * D, x + H * D + g * D, x + (H + KV) * D + g * D};
-      long double* dst[3] = {&y[t * 3 * H * D + h * D], &y[t * 3 * H * D + (H + h) * D],
-                             &y[t * 3 * H * D + (2 * H + h) * D]};
+      long double* dst[3] = {&y[t * row + h * D], &y[t * row + (H + kh) * D], &y[t * row + (H + out_kv + kh) * D]};
       for (size_t i = 0; i < half; ++i) {
         const float inv = 1.0f / float(std::pow((long double)theta, (long double)(float(2 * i) / float(D))));
         const long double a = (long double)(inv * p);
@@ -139,12 +140,14 @@ TEST_CASE("ROPE equals the rotate-half formula in long double (GQA, MQA, MHA; li
       {4, 2, 8, RopeScaling::kNone, 1.0f, 0, true},    {4, 1, 16, RopeScaling::kNone, 1.0f, 0, false},
       {2, 2, 4, RopeScaling::kLinear, 2.0f, 0, true},  {4, 2, 8, RopeScaling::kDynamic, 2.0f, 8, true},
       {4, 2, 8, RopeScaling::kDynamic, 2.0f, 64, true},  // below the original length: plain theta
+      {4, 2, 8, RopeScaling::kNone, 1.0f, 0, true, true},  {4, 1, 16, RopeScaling::kLinear, 2.0f, 0, false, true},
   };
   for (const RopeCase& c : cases) {
     CAPTURE(c.H);
     CAPTURE(c.KV);
     CAPTURE(c.D);
     CAPTURE(int(c.scaling));
+    CAPTURE(c.repeat);
     const auto g = rope_graph(c);
     std::vector<int32_t> ids;
     for (int32_t t = 0; t < 40; ++t) ids.push_back((t * 7 + 3) % 32);
@@ -239,7 +242,7 @@ TEST_CASE("malformed ROPE ops are rejected naming the op and the problem") {
   CHECK(load_message(g) == "3 op 1 'rope' (ROPE): max_positions 1 must be 0 or at least 2");
   g = rope_graph(c);
   g.tensors[size_t(g.ops[1].outputs[0])].shape = {-1, 95};
-  CHECK(load_message(g) == "3 op 1 'rope' (ROPE): output must be [-1, 96]");
+  CHECK(load_message(g) == "3 op 1 'rope' (ROPE): output must be [-1, 64] or [-1, 96]");
   g = rope_graph(c);
   g.ops[1].num_kv_heads = 4;  // the input then has the wrong width
   CHECK(load_message(g) == "3 op 1 'rope' (ROPE): input must be [-1, (4 + 2*4)*8]");

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -146,6 +147,68 @@ TEST_CASE("causal LM, last_logits_only: one row, the last row's bytes, run and d
   o.last_logits_only = 1;
   REQUIRE(heed_session_arena_size(bert.model, &o, &b) == HEED_OK);
   CHECK(a == b);
+}
+
+TEST_CASE("kv_cache option: sizes, AUTO by the weights, same bytes on every ISA, a bad value refused") {
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    test::Loaded m(test::tiny_decoder_graph(int8));
+    auto arena = [&](int kv) {
+      heed_session_options o;
+      heed_session_options_init(&o);
+      o.kv_cache = kv;
+      size_t bytes = 0;
+      REQUIRE(heed_session_arena_size(m.model, &o, &bytes) == HEED_OK);
+      return bytes;
+    };
+    const size_t f32 = arena(HEED_KV_CACHE_F32), i8 = arena(HEED_KV_CACHE_INT8), automatic = arena(HEED_KV_CACHE_AUTO);
+    CHECK(i8 < f32);
+    CHECK(automatic == (int8 ? i8 : f32));
+    std::vector<int32_t> ids(40);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 7 + 3) % 40);
+    std::vector<float> by_kv[2];
+    for (int k = 0; k < 2; ++k) {
+      std::vector<float> first;
+      for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
+        if (!isa_supported(isa)) continue;
+        CAPTURE(isa_name(isa));
+        heed_session_options o;
+        heed_session_options_init(&o);
+        o.isa = isa_name(isa);
+        o.kv_cache = k == 0 ? HEED_KV_CACHE_F32 : HEED_KV_CACHE_INT8;
+        heed_session* s = nullptr;
+        REQUIRE(heed_session_create(m.model, &o, nullptr, 0, &s) == HEED_OK);
+        size_t planned = 0;
+        REQUIRE(heed_session_arena_size(m.model, &o, &planned) == HEED_OK);
+        CHECK(heed_session_arena_used(s) == planned);
+        std::vector<float> out(40 * 40);
+        size_t rows = 0;
+        REQUIRE(heed_session_logits(s, ids.data(), 40, out.data(), out.size(), &rows, nullptr) == HEED_OK);
+        if (first.empty()) first = out;
+        CHECK(std::memcmp(out.data(), first.data(), out.size() * sizeof(float)) == 0);
+        heed_session_free(s);
+      }
+      by_kv[k] = first;
+    }
+    // The int8 cache changes the bits, not the result: every row stays close.
+    CHECK(by_kv[0] != by_kv[1]);
+    double dot = 0, a2 = 0, b2 = 0;
+    for (size_t i = 0; i < by_kv[0].size(); ++i) {
+      dot += double(by_kv[0][i]) * by_kv[1][i];
+      a2 += double(by_kv[0][i]) * by_kv[0][i];
+      b2 += double(by_kv[1][i]) * by_kv[1][i];
+    }
+    CHECK(dot / std::sqrt(a2 * b2) > 0.999);
+    heed_session_options bad;
+    heed_session_options_init(&bad);
+    bad.kv_cache = 3;
+    heed_session* s = nullptr;
+    size_t bytes = 0;
+    CHECK(heed_session_arena_size(m.model, &bad, &bytes) == HEED_ERROR_INVALID_ARGUMENT);
+    CHECK(heed_session_create(m.model, &bad, nullptr, 0, &s) == HEED_ERROR_INVALID_ARGUMENT);
+    CHECK(std::string(heed_last_error()).find("kv_cache") != std::string::npos);
+    CHECK(s == nullptr);
+  }
 }
 
 TEST_CASE("heed_session_logits: bad ids, too long, empty, small buffer, not a causal LM, NULL") {

@@ -4,12 +4,22 @@
 // XNNPACK on the same shapes, in the same run.
 //
 //   heed-bench-kernels [--reps N] [--json]
+//   heed-bench-kernels --decode [--mib N] [--reps N] [--json]
 //
 // Each number is the median of N timed repetitions (after one warm-up) of one
 // whole GEMM through the kernels' driver; GOPS = 2*M*N*K / time. XNNPACK int8
 // is its per-channel GEMM (a 1x1 qc8 convolution with batch M, as heed's
 // per-channel scheme; it requantizes to int8, heed writes float), XNNPACK
 // float its f32 fully connected operator.
+//
+// --decode: one activation row (M = 1, a decode step) against GPT-2 small's
+// fully connected shapes, through every variant of both tables (the GEMM
+// table's at one row, as before the one-row kernels, and the one-row table),
+// each shape with enough copies of its weights, scales and sums (separate
+// buffers) that one pass reads at least --mib MiB (default 512): the weights
+// stream from memory as in decode, not from cache. Prints time per product,
+// the bytes a kernel reads per weight (weights, scales, and the sums where
+// it reads them) and GB/s of those bytes.
 //
 // Internal headers: the tool times microkernels and the driver directly.
 #include <xnnpack.h>
@@ -22,6 +32,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "format/weight-layout.h"
@@ -147,19 +158,138 @@ double peak_gops(size_t reps, F&& loop) {
   return 2.0 * double(macs) / (ms * 1e6);
 }
 
+// GPT-2 small, N x K: qkv, attention output, FFN up, FFN down, lm head.
+struct DecodeShape {
+  size_t N, K;
+};
+const DecodeShape kDecodeShapes[] = {{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}, {50257, 768}};
+
+struct DecodeRow {
+  std::string kernel;
+  DecodeShape shape;
+  double us, bytes_per_weight, gbs;
+};
+
+// Copies of one shape's operands; row x in both forms (signed, and u8 = x ^ 0x80).
+struct DecodeOperands {
+  size_t nb, copies, wbytes, sbytes;
+  std::vector<int8_t*> w;
+  std::vector<float*> ws;
+  std::vector<int32_t*> sums;
+  int8_t *x, *xu;
+  std::vector<float> xs, bias, y;
+  DecodeOperands(const DecodeShape& s, size_t mib) : nb((s.K + 31) / 32) {
+    std::mt19937 rng(4);
+    std::uniform_int_distribution<int> d(-127, 127);
+    std::vector<int8_t> w0(s.N * s.K);
+    for (auto& v8 : w0) v8 = int8_t(d(rng));
+    wbytes = qs8_packed_bytes(s.N, s.K);
+    sbytes = panels_of(s.N) * nb * kPanelN * sizeof(float);  // scales; sums the same
+    copies = std::max<size_t>(1, (mib << 20) / (wbytes + 2 * sbytes) + 1);
+    std::vector<float> scales(s.N * nb, 0.02f);
+    for (size_t c = 0; c < copies; ++c) {
+      w.push_back(static_cast<int8_t*>(aligned(wbytes)));
+      ws.push_back(static_cast<float*>(aligned(sbytes)));
+      sums.push_back(static_cast<int32_t*>(aligned(sbytes)));
+      qs8_pack_weights(s.N, s.K, w0.data(), w.back());
+      qs8_panel_scales(s.N, nb, scales.data(), ws.back());
+      qs8_panel_sums128(s.N, s.K, 32, w.back(), sums.back());
+    }
+    const size_t kp = padded_k(s.K);
+    x = static_cast<int8_t*>(aligned(kp));
+    xu = static_cast<int8_t*>(aligned(kp));
+    for (size_t k = 0; k < kp; ++k) {
+      x[k] = k < s.K ? int8_t(d(rng)) : 0;
+      xu[k] = int8_t(uint8_t(x[k]) ^ 0x80);
+    }
+    xs.assign(nb, 0.01f);
+    bias.assign(s.N, 0.5f);
+    y.assign(s.N, 0.0f);
+  }
+  ~DecodeOperands() {
+    for (size_t c = 0; c < copies; ++c) {
+      std::free(w[c]);
+      std::free(ws[c]);
+      std::free(sums[c]);
+    }
+    std::free(x);
+    std::free(xu);
+  }
+};
+
+// One pass over every copy: one GEMV per copy, as a decode step runs them.
+double decode_pass_ms(const Qs8GemmVariant& v, const DecodeShape& s, DecodeOperands& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t c = 0; c < o.copies; ++c) {
+    const Qs8Gemm g{1,        s.N,         s.K,         32, v.u8_activations ? o.xu : o.x, padded_k(s.K),
+                    o.xs.data(), o.w[c], o.ws[c], o.sums[c], o.bias.data(), o.y.data(), s.N};
+    for (size_t t = 0; t < qs8_gemm_tiles(v, s.N); ++t) qs8_gemm_tile(v, g, t);
+  }
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int decode_main(size_t reps, size_t mib, bool json) {
+  // The variants of a shape take turns within each repetition, so that a
+  // change of machine load hits all of them alike; median per variant.
+  std::vector<DecodeRow> rows;
+  for (const DecodeShape& s : kDecodeShapes) {
+    DecodeOperands o(s, mib);
+    std::vector<const Qs8GemmVariant*> vs;
+    for (const auto& [table, count] : {std::pair<const Qs8GemmVariant*, size_t>{kQs8GemmVariants, kQs8GemmVariantCount},
+                                       {kQs8GemvVariants, kQs8GemvVariantCount}})
+      for (size_t i = 0; i < count; ++i)
+        if (isa_supported(table[i].isa) && (table != kQs8GemvVariants || i > 0))  // gemv[0] is gemm[0]
+          vs.push_back(&table[i]);
+    std::vector<std::vector<double>> t(vs.size());
+    for (size_t r = 0; r <= reps; ++r)  // the first round warms up
+      for (size_t i = 0; i < vs.size(); ++i) {
+        const double ms = decode_pass_ms(*vs[i], s, o) / double(o.copies);
+        if (r > 0) t[i].push_back(ms);
+      }
+    for (size_t i = 0; i < vs.size(); ++i) {
+      std::sort(t[i].begin(), t[i].end());
+      const double ms = t[i][t[i].size() / 2];
+      const double bytes = double(o.wbytes + o.sbytes + (vs[i]->sums128 ? o.sbytes : 0));
+      rows.push_back({vs[i]->name, s, ms * 1e3, bytes / double(s.N * s.K), bytes / (ms * 1e6)});
+    }
+  }
+  if (json) {
+    std::printf("{\"decode_rows\": [");
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const DecodeRow& r = rows[i];
+      std::printf("%s{\"kernel\": \"%s\", \"M\": 1, \"N\": %zu, \"K\": %zu, \"us\": %.2f, \"bytes_per_weight\": "
+                  "%.4f, \"gbs\": %.2f}",
+                  i ? ", " : "", r.kernel.c_str(), r.shape.N, r.shape.K, r.us, r.bytes_per_weight, r.gbs);
+    }
+    std::printf("]}\n");
+    return 0;
+  }
+  std::printf("decode: M = 1, weights streamed from >= %zu MiB of copies; GB/s of the bytes each kernel reads\n", mib);
+  std::printf("%-48s %14s %10s %8s %8s\n", "kernel", "K x N", "us", "B/w", "GB/s");
+  for (const DecodeRow& r : rows) {
+    char shape[32];
+    std::snprintf(shape, sizeof shape, "%zux%zu", r.shape.K, r.shape.N);
+    std::printf("%-48s %14s %10.1f %8.3f %8.2f\n", r.kernel.c_str(), shape, r.us, r.bytes_per_weight, r.gbs);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t reps = 7;
-  bool json = false;
+  size_t reps = 7, mib = 512;
+  bool json = false, decode = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--json")) json = true;
+    else if (!std::strcmp(argv[i], "--decode")) decode = true;
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = size_t(std::max(1, std::atoi(argv[++i])));
+    else if (!std::strcmp(argv[i], "--mib") && i + 1 < argc) mib = size_t(std::max(1, std::atoi(argv[++i])));
     else {
-      std::fprintf(stderr, "usage: heed-bench-kernels [--reps N] [--json]\n");
+      std::fprintf(stderr, "usage: heed-bench-kernels [--reps N] [--json] | --decode [--mib N] [--reps N] [--json]\n");
       return 2;
     }
   }
+  if (decode) return decode_main(reps, mib, json);
   if (xnn_initialize(nullptr) != xnn_status_success) {
     std::fprintf(stderr, "heed-bench-kernels: xnn_initialize failed\n");
     return 1;

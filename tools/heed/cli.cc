@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <heed/heed.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,6 +63,18 @@ bool parse_args(int argc, char** argv, const std::vector<std::string>& valued,
     } else {
       out->positional.push_back(a);
     }
+  }
+  return true;
+}
+
+bool flag_kv_cache(const Args& args, int* out, std::string* err) {
+  const std::string s = args.has("--kv") ? args.get("--kv") : "auto";
+  if (s == "auto") *out = HEED_KV_CACHE_AUTO;
+  else if (s == "f32") *out = HEED_KV_CACHE_F32;
+  else if (s == "int8") *out = HEED_KV_CACHE_INT8;
+  else {
+    *err = "--kv: '" + escape_text(s) + "' is not one of auto, f32, int8";
+    return false;
   }
   return true;
 }

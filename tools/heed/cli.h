@@ -34,6 +34,8 @@ bool flag_uint(const Args& args, const char* name, uint64_t fallback, uint64_t m
 // "1,2,3": decimal token ids in 0..INT32_MAX separated by single commas, at
 // most max_count of them (checked before each one is stored). *error names
 // `flag` ("--ids: ...").
+// --kv auto|f32|int8 into a heed_kv_cache_type (auto without the flag).
+bool flag_kv_cache(const Args& args, int* out, std::string* err);
 bool parse_ids(const std::string& s, const char* flag, size_t max_count, std::vector<int32_t>* out,
                std::string* error);
 

@@ -18,11 +18,13 @@ KernelNames kernel_names(int isa_index) {
   const KernelTable& k = kernel_table(static_cast<Isa>(isa_index));
   return {isa_name(k.isa),
           {{"qs8_gemm", k.qs8_gemm->name},
+           {"qs8_gemv", k.qs8_gemv->name},
            {"f32_gemm", k.f32_gemm->name},
            {"quantize", k.quantize->name},
            {"layernorm", k.layernorm->name},
            {"activation", k.activation->name},
            {"attention", k.attention->name},
+           {"cached_attention", k.cached_attention->name},
            {"rmsnorm", k.rmsnorm->name}}};
 }
 

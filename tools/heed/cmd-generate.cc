@@ -94,11 +94,11 @@ int cmd_generate(int argc, char** argv) {
   const char* usage =
       "usage: heed generate model.heed \"PROMPT\" [-n N] [--temp T] [--top-k K] [--top-p P]\n"
       "                     [--repeat-penalty R] [--seed S] [--stop-id ID ...] [--ignore-eos]\n"
-      "                     [--threads N] [--ctx N] [--json]\n"
+      "                     [--threads N] [--ctx N] [--kv auto|f32|int8] [--json]\n"
       "       heed generate model.heed --ids ID,ID,... [options]\n";
   if (!parse_args(argc, argv,
                   {"-n", "--temp", "--top-k", "--top-p", "--repeat-penalty", "--seed", "--ids", "--stop-id",
-                   "--threads", "--ctx"},
+                   "--threads", "--ctx", "--kv"},
                   {"--json", "--ignore-eos"}, &args, &err)) {
     std::fprintf(stderr, "heed generate: %s\n%s", err.c_str(), usage);
     return 2;
@@ -111,6 +111,7 @@ int cmd_generate(int argc, char** argv) {
     return 2;
   }
   uint64_t n = 64, threads = 1, ctx = 0, top_k = 50, seed = 0;
+  int kv_cache = HEED_KV_CACHE_AUTO;
   heed_generate_options opts;
   heed_generate_options_init(&opts);
   SamplerParams sp;
@@ -121,7 +122,8 @@ int cmd_generate(int argc, char** argv) {
       !flag_uint(args, "--seed", 0, 0, UINT64_MAX, &seed, &err) ||
       !flag_float(args, "--temp", 0.0f, &sp.temperature, &err) ||
       !flag_float(args, "--top-p", 1.0f, &sp.top_p, &err) ||
-      !flag_float(args, "--repeat-penalty", 1.0f, &sp.repetition_penalty, &err)) {
+      !flag_float(args, "--repeat-penalty", 1.0f, &sp.repetition_penalty, &err) ||
+      !flag_kv_cache(args, &kv_cache, &err)) {
     std::fprintf(stderr, "heed generate: %s\n", err.c_str());
     return 2;
   }
@@ -174,6 +176,7 @@ int cmd_generate(int argc, char** argv) {
   heed_session_options_init(&so);
   so.max_seq = size_t(ctx);
   so.num_threads = int(threads);
+  so.kv_cache = kv_cache;
   so.last_logits_only = 1;  // one row of logits per step: the smallest arena
   heed_session* session = nullptr;
   if (heed_session_create(model, &so, nullptr, 0, &session) != HEED_OK) {

@@ -91,6 +91,8 @@ int cmd_inspect(int argc, char** argv) {
     print_json_string(stdout, md.precision);
     std::printf(", \"calibration\": ");
     print_json_string(stdout, md.calibration);
+    std::printf(", \"kv_cache\": \"%s\", \"kv_cache_report\": ", md.kv_cache == 2 ? "int8" : md.kv_cache == 1 ? "f32" : "auto");
+    print_json_string(stdout, md.kv_cache_report);
     std::printf(", \"converter\": ");
     print_json_string(stdout, md.converter_version);
     std::printf(", \"hidden_size\": %d, \"num_layers\": %d, \"max_seq\": %d, \"vocab_size\": %zu, \"output_size\": %zu",
@@ -154,6 +156,9 @@ int cmd_inspect(int argc, char** argv) {
   std::printf("%s\n", e(args.positional[0]).c_str());
   std::printf("  architecture   %s (%d layers, hidden %d)\n", e(md.architecture).c_str(), md.num_layers, md.hidden_size);
   std::printf("  precision      %s, activations: %s\n", e(md.precision).c_str(), e(md.calibration).c_str());
+  if (md.kv_cache != 0) {
+    std::printf("  kv cache       %s by default: %s\n", md.kv_cache == 2 ? "int8" : "f32", e(md.kv_cache_report).c_str());
+  }
   std::printf("  converter      %s, schema %u.%u\n", e(md.converter_version).c_str(), md.schema_version / 1000,
               md.schema_version % 1000);
   std::printf("  file           %zu bytes\n", m.file_bytes());

@@ -6,7 +6,7 @@
 //   x'  = ADD(h, FC(FC(LN(h), c_fc) + act, mlp.c_proj))
 // then logits = FC(LN(x), wte) [S, V]: the LM head is always the token
 // embedding matrix (GPT2LMHeadModel ties it), stored once: the EMBEDDING
-// reads the head's packed GEMM weights (decisions.md 22).
+// reads the head's packed GEMM weights (decisions.md 24).
 #include <algorithm>
 #include <cmath>
 #include <string>

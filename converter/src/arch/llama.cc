@@ -1,14 +1,14 @@
 // Llama mapping (LlamaForCausalLM as transformers 4.40.2 defines it). Per layer:
 //   n   = RMS_NORM(x)                       [S, H]
 //   qkv = FC(n, [Wq; Wk; Wv])               [S, (Hq + 2 KV) D]   (fused: one GEMM)
-//   r   = ROPE(qkv, positions)              [S, 3 Hq D]          (q, k rotated; kv heads repeated)
-//   c   = ATTENTION(r), causal              [S, Hq D]
+//   r   = ROPE(qkv, positions)              [S, (Hq + 2 KV) D]   (q, k rotated)
+//   c   = ATTENTION(r), causal, KV heads    [S, Hq D]            (query head h reads kv head h / (Hq / KV))
 //   h   = ADD(x, FC(c, Wo))                 [S, H]
 //   g   = FC(RMS_NORM(h), [Wgate; Wup])     [S, 2 I]             (fused)
 //   x'  = ADD(h, FC(SWIGLU(g), Wdown))      [S, H]
 // then logits = FC(RMS_NORM(x), lm_head) [S, V] (lm_head = the embedding
 // matrix when tie_word_embeddings, stored once: the EMBEDDING reads the
-// head's packed GEMM weights, decisions.md 22).
+// head's packed GEMM weights, decisions.md 24).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -190,7 +190,7 @@ Status llama_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Pro
       const int32_t bt = c.attention_bias ? constant(L + "attn.qkv.bias", {i32(QKV)}, bqkv) : -1;
       g->add_op(OpKind::kFullyConnected, L + "attn.qkv", {n1, wt, bt}, {qkv});
     }
-    const int32_t rot = g->add_activation(L + "attn.rope", {-1, i32(3 * HQ * D)});
+    const int32_t rot = g->add_activation(L + "attn.rope", {-1, i32(QKV)});
     {
       IrOp& op = g->add_op(OpKind::kRope, L + "attn.rope", {qkv, positions}, {rot});
       op.num_heads = i32(HQ);
@@ -207,6 +207,7 @@ Status llama_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Pro
     {
       IrOp& op = g->add_op(OpKind::kAttention, L + "attn", {rot}, {ctx});
       op.num_heads = i32(HQ);
+      op.num_kv_heads = i32(KV);
       op.head_dim = i32(D);
       op.pattern = AttnPattern::kCausal;
     }

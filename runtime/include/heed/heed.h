@@ -188,6 +188,20 @@ HEED_API void heed_decode_stream_free(heed_decode_stream* stream);
 
 typedef struct heed_session heed_session;
 
+/* Element type of a causal LM's key/value caches (per attention layer, in
+ * the arena, sized for max_seq tokens). AUTO: int8 for a model with int8
+ * weights, float for a float model. INT8: one int8 per element plus one
+ * float scale per token and key/value head (a quarter of the float bytes);
+ * F32: exact (the logits transformers computes, within float rounding).
+ * AUTO follows the model file when its converter recorded a choice (it
+ * measures both caches on the calibration inputs: heed inspect shows it),
+ * else the weights' type. */
+typedef enum heed_kv_cache_type {
+  HEED_KV_CACHE_AUTO = 0,
+  HEED_KV_CACHE_F32 = 1,
+  HEED_KV_CACHE_INT8 = 2
+} heed_kv_cache_type;
+
 typedef struct heed_session_options {
   size_t max_seq;  /* longest token sequence a run may take; 0 = model max */
   int num_threads; /* 1..HEED_MAX_THREADS, default 1; more than the CPUs this
@@ -198,6 +212,7 @@ typedef struct heed_session_options {
                       "neondot", which this CPU must support; the
                       HEED_ISA environment variable caps as well. Every ISA
                       gives the same output bytes. */
+  int kv_cache;    /* a heed_kv_cache_type; default HEED_KV_CACHE_AUTO */
   int last_logits_only; /* causal LMs: nonzero (default 0) makes the session
                       compute the logits of the last position of each run
                       or decode only: heed_session_run, heed_session_logits
@@ -253,8 +268,8 @@ HEED_API heed_status heed_session_logits(heed_session* session, const int32_t* i
                                          float* logits, size_t capacity, size_t* rows, size_t* vocab);
 
 /* Causal LMs, incrementally: the session keeps a context, the tokens whose
- * keys and values its attention layers hold (float, in the arena, sized for
- * max_seq tokens). heed_session_logits and heed_session_run start a new
+ * keys and values its attention layers hold (options.kv_cache, in the arena,
+ * sized for max_seq tokens). heed_session_logits and heed_session_run start a new
  * context holding their ids; heed_session_decode appends `count` ids to it
  * and writes their logits (count x vocab, as heed_session_logits; with
  * last_logits_only the last id's row alone, *rows = 1), the same bits

@@ -56,6 +56,14 @@ heed::Status to_cpp(const heed_session_options* o, heed::SessionOptions* s) {
   if (!o) return heed::Status::Ok();
   s->max_seq = o->max_seq;
   s->num_threads = o->num_threads;
+  switch (o->kv_cache) {
+    case HEED_KV_CACHE_AUTO: s->kv_cache = heed::KvCacheType::kAuto; break;
+    case HEED_KV_CACHE_F32: s->kv_cache = heed::KvCacheType::kF32; break;
+    case HEED_KV_CACHE_INT8: s->kv_cache = heed::KvCacheType::kInt8; break;
+    default:
+      return heed::Status::Error(HEED_ERROR_INVALID_ARGUMENT, "kv_cache must be a heed_kv_cache_type (0..2), not %d",
+                                 o->kv_cache);
+  }
   s->last_logits_only = o->last_logits_only != 0;
   if (o->isa) {
     HEED_RETURN_IF_ERROR(heed::isa_parse(o->isa, &s->isa));
@@ -255,6 +263,7 @@ void heed_session_options_init(heed_session_options* options) {
   options->max_seq = 0;
   options->num_threads = 1;
   options->isa = nullptr;
+  options->kv_cache = HEED_KV_CACHE_AUTO;
   options->last_logits_only = 0;
 }
 

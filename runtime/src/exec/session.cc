@@ -94,6 +94,13 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   layout->offsets.assign(tensors.size(), SIZE_MAX);
   for (size_t t = 0; t < tensors.size(); ++t)
     if (req[t].bytes) layout->offsets[t] = plan.offsets[t];
+  // kAuto: the file's choice (the converter measured both), else int8 for int8 weights.
+  const int file_kv = model.metadata().kv_cache;
+  layout->kv_int8 = options.kv_cache == KvCacheType::kInt8;
+  if (options.kv_cache == KvCacheType::kAuto && file_kv != 0) layout->kv_int8 = file_kv == 2;
+  if (options.kv_cache == KvCacheType::kAuto && file_kv == 0) {
+    for (const TensorInfo& t : tensors) layout->kv_int8 = layout->kv_int8 || (t.kind == TensorKind::kConstant && t.dtype == DType::kI8);
+  }
   size_t scratch = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     // Tail ops run on one row.
@@ -108,7 +115,7 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   layout->state_offsets.assign(ops.size(), SIZE_MAX);
   size_t state = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
-    const size_t s = op_state_bytes(model, kernels, ops[i], max_seq);
+    const size_t s = op_state_bytes(model, kernels, ops[i], max_seq, layout->kv_int8);
     if (s == 0) continue;
     // An earlier op of the kind with identical state (ROPE's tables) lends its copy.
     size_t twin = SIZE_MAX;
@@ -184,7 +191,7 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
       op_state_[i] = arena_ + layout_.state_offsets[i];
       continue;
     }
-    op_init_state(*model, *kernels_, ops[i], layout_.max_seq, arena_ + layout_.state_offsets[i]);
+    op_init_state(*model, *kernels_, ops[i], layout_.max_seq, layout_.kv_int8, arena_ + layout_.state_offsets[i]);
     op_state_[i] = arena_ + layout_.state_offsets[i];
   }
   if (num_threads_ > 1) {
@@ -289,6 +296,7 @@ Status Session::forward(const int32_t* ids, size_t count, size_t past, float* ou
   ctx.seq = count;
   ctx.max_seq = layout_.max_seq;
   ctx.past = past;
+  ctx.kv_int8 = layout_.kv_int8;
   ctx.tensor_data = tensor_data_.data();
   ctx.scratch = arena_ + layout_.scratch_offset;
   ctx.pool = static_cast<pthreadpool_t>(pool_);

@@ -24,11 +24,16 @@
 
 namespace heed {
 
+// Element type of a decoder's key/value caches: kAuto is int8 for a model
+// with int8 weights and float for a float model.
+enum class KvCacheType { kAuto, kF32, kInt8 };
+
 struct SessionOptions {
   size_t max_seq = 0;  // 0 = model max
   int num_threads = 1;  // 1..kMaxThreads; capped at available_cpus()
   bool force_isa = false;  // cap the kernels at `isa` (see isa_select)
   Isa isa = Isa::kScalar;
+  KvCacheType kv_cache = KvCacheType::kAuto;
   // Causal LMs: run() and decode() compute and write the logits of the last
   // position only (one row). No effect on models with a single output row.
   bool last_logits_only = false;
@@ -61,6 +66,7 @@ struct ArenaLayout {
   std::vector<int32_t> tail_shifted;
   Isa isa = Isa::kScalar;  // the kernels these sizes are for
   int threads = 1;         // threads in use (requested, capped at the CPUs)
+  bool kv_int8 = false;    // key/value caches in int8 (options.kv_cache resolved)
 };
 
 // Exact layout for `options` (same computation init() uses).
@@ -115,6 +121,7 @@ class Session {
   const KernelTable& kernels() const { return *kernels_; }
   // Threads in use: the requested count capped at the CPUs available at init.
   int num_threads() const { return num_threads_; }
+  bool kv_int8() const { return layout_.kv_int8; }
   // Token buffer the C API tokenizes into before run() (lives in the session
   // object, sized at init).
   int32_t* token_buffer() { return tokens_.data(); }

@@ -245,6 +245,9 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
   metadata_.converter_version = copy_string(md->converter_version());
   metadata_.precision = copy_string(md->precision());
   metadata_.calibration = copy_string(md->calibration());
+  metadata_.kv_cache = md->kv_cache();
+  if (metadata_.kv_cache < 0 || metadata_.kv_cache > 2) return HEED_BAD("metadata: unknown kv_cache %d", md->kv_cache());
+  metadata_.kv_cache_report = copy_string(md->kv_cache_report());
   const int task = int(md->task());
   if (task < 0 || task > 2) return HEED_BAD("metadata: unknown task %d", task);
   metadata_.task = static_cast<Task>(task);
@@ -513,7 +516,7 @@ Status Model::prepare_weights() {
       const size_t nb = (k + size_t(ti.quant_block) - 1) / size_t(ti.quant_block);
       ti.panel_scales.resize(panels_of(n) * nb * kPanelN);
       qs8_panel_scales(n, nb, ti.scales.data(), ti.panel_scales.data());
-      std::vector<float>().swap(ti.scales);  // one copy: the kernels' (decisions.md 23)
+      std::vector<float>().swap(ti.scales);  // one copy: the kernels' (decisions.md 25)
     }
   }
   return Status::Ok();

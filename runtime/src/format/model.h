@@ -63,7 +63,7 @@ enum class OpKind : uint16_t {
 };
 enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3, kGeluTanh = 4 };
 enum class ActQuant : uint8_t { kDynamicPerToken = 0, kStaticPerTensor = 1 };
-enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2 };
+enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2, kCausalWindow = 3 };
 enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1, kCausalLm = 2 };
 enum class RopeScaling : uint8_t { kNone = 0, kLinear = 1, kDynamic = 2 };
 
@@ -190,6 +190,8 @@ struct ModelMetadata {
   std::string converter_version;
   std::string precision;
   std::string calibration;
+  int32_t kv_cache = 0;         // 0: by the weights' type, 1: float, 2: int8 (sessions' default)
+  std::string kv_cache_report;  // the converter's measurement behind kv_cache
   Task task = Task::kEmbedding;
   std::vector<std::string> labels;
   std::vector<QuantReportRow> quant_report;

@@ -31,20 +31,30 @@ void qs8_panel_scales(size_t n, size_t nb, const float* scales, float* out) {
       }
 }
 
+// Walks each panel in its packed order (groups of 16 columns x 4 bytes), so
+// the weights are read once, sequentially, in a loop the compiler
+// vectorizes (integer sums: any order gives the same result); pad rows and
+// columns are zero in the packed form and add nothing.
 void qs8_panel_sums128(size_t n, size_t k, size_t block, const int8_t* packed, int32_t* out) {
-  const size_t np = panels_of(n), nb = (k + block - 1) / block;
-  for (size_t p = 0; p < np; ++p)
-    for (size_t c = 0; c < kPanelN; ++c) {
-      const size_t row = p * kPanelN + c;
-      for (size_t b = 0; b < nb; ++b) {
-        int32_t sum = 0;
-        if (row < n) {
-          const size_t k1 = (b + 1) * block < k ? (b + 1) * block : k;
-          for (size_t col = b * block; col < k1; ++col) sum += qs8_packed_at(packed, k, row, col);
-        }
-        out[(p * nb + b) * kPanelN + c] = 128 * sum;
+  const size_t np = panels_of(n), nb = (k + block - 1) / block, kg = groups_of(k);
+  for (size_t p = 0; p < np; ++p) {
+    const int8_t* wp = packed + p * kg * kPanelN * kGroupK;
+    for (size_t b = 0; b < nb; ++b) {
+      // Blocks before the last are whole groups (block % 4 == 0, or one
+      // block); the last runs to the padded end.
+      const size_t g0 = b * block / kGroupK, g1 = b + 1 == nb ? kg : (b + 1) * block / kGroupK;
+      // Byte i of a group's row is column i / 4: sum the rows elementwise,
+      // then the 4 lanes of each column.
+      int32_t lane[kPanelN * kGroupK] = {};
+      for (size_t g = g0; g < g1; ++g) {
+        const int8_t* wg = wp + g * kPanelN * kGroupK;
+        for (size_t i = 0; i < kPanelN * kGroupK; ++i) lane[i] += wg[i];
       }
+      for (size_t c = 0; c < kPanelN; ++c)
+        out[(p * nb + b) * kPanelN + c] =
+            128 * (lane[c * kGroupK] + lane[c * kGroupK + 1] + lane[c * kGroupK + 2] + lane[c * kGroupK + 3]);
     }
+  }
 }
 
 }  // namespace heed

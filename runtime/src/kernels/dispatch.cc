@@ -19,11 +19,13 @@ KernelTable make_table(Isa isa) {
   KernelTable t;
   t.isa = isa;
   t.qs8_gemm = select_variant(kQs8GemmVariants, kQs8GemmVariantCount, isa);
+  t.qs8_gemv = select_variant(kQs8GemvVariants, kQs8GemvVariantCount, isa);
   t.f32_gemm = select_variant(kF32GemmVariants, kF32GemmVariantCount, isa);
   t.quantize = select_variant(kQuantizeVariants, kQuantizeVariantCount, isa);
   t.layernorm = select_variant(kLayerNormVariants, kLayerNormVariantCount, isa);
   t.activation = select_variant(kActivationVariants, kActivationVariantCount, isa);
   t.attention = select_variant(kAttentionVariants, kAttentionVariantCount, isa);
+  t.cached_attention = select_variant(kCachedAttentionVariants, kCachedAttentionVariantCount, isa);
   t.rmsnorm = select_variant(kRmsNormVariants, kRmsNormVariantCount, isa);
   return t;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels/activation/f32-activation.h"
+#include "kernels/attention/cached-attention.h"
 #include "kernels/attention/f32-attention.h"
 #include "kernels/f32-gemm/f32-gemm.h"
 #include "kernels/isa.h"
@@ -31,11 +32,13 @@ constexpr size_t kArenaPadBytes = 64;
 struct KernelTable {
   Isa isa;
   const Qs8GemmVariant* qs8_gemm;
+  const Qs8GemmVariant* qs8_gemv;  // M = 1 (kQs8GemvVariants)
   const F32GemmVariant* f32_gemm;
   const QuantizeVariant* quantize;
   const LayerNormVariant* layernorm;
   const ActivationVariant* activation;
   const AttentionVariant* attention;
+  const CachedAttentionVariant* cached_attention;
   const RmsNormVariant* rmsnorm;
 };
 

@@ -1,27 +1,46 @@
-// ATTENTION: multi-head scaled dot-product attention over a fused [s, 3H]
-// projection (q | k | v, heads contiguous in each), dense, causal or within
-// a symmetric window; heads are split over the threads.
+// ATTENTION: multi-head scaled dot-product attention over a fused
+// projection (q | k | v, heads contiguous in each), dense, causal, within a
+// symmetric window (encoders) or causal within a left window (decoders);
+// heads are split over the threads.
 //
-// CAUSAL ops keep a float key/value cache in their persistent state,
-// [H][max_seq][D] keys then the same for values, so that a run can append
-// tokens to the ones before it (ctx.past of them, Session::decode): every
-// run writes its k and v rows at positions past.. past+s-1; a run with
-// past = 0 attends with the family's kernel over its own rows (the cache is
-// only written), a run with past > 0 attends over the cache with
-// heed_f32_attention_cached__scalar, whose order is the reference's, so
-// logits computed token by token have the bits of one run over all tokens.
+// CAUSAL and CAUSAL_WINDOW ops (decoders) may have fewer key/value heads than
+// query heads (num_kv_heads: grouped-query and multi-query attention, input
+// [s, (H + 2 KV) D]) and keep a key/value cache in their persistent state,
+// float or int8 (SessionOptions::kv_cache; layout and quantization in
+// kernels/attention/cached-attention.h): CAUSAL for the session's max_seq
+// positions, CAUSAL_WINDOW for min(max_seq, window + 64) rounded up to 16, a
+// ring. Every run writes its k and v rows at positions past .. past+s-1 and
+// attends over the cache with the cached-attention kernels, prefill and
+// decode alike, so logits computed token by token have the bits of one run
+// over all tokens (with a float cache and no window these are also the bits
+// of the f32-attention kernels). A windowed run longer than the ring's spare
+// room goes in chunks of cap - window tokens: each chunk's keys are written
+// before its queries and after the queries of the chunks before.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
+#include "kernels/attention/cached-attention.h"
 #include "ops/op.h"
 #include "ops/ops.h"
 
 namespace heed {
 
 namespace {
-const OpSlot kInputs[] = {{"qkv", kFromRuntime, kF32, 2, 0}};     // [s, 3 * heads * head_dim]
+const OpSlot kInputs[] = {{"qkv", kFromRuntime, kF32, 2, 0}};     // [s, (heads + 2 kv_heads) * head_dim]
 const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, heads * head_dim]
+
+// Decoder patterns: keys and values in the op's cache.
+bool cached(const OpInfo& op) { return op.pattern == AttnPattern::kCausal || op.pattern == AttnPattern::kCausalWindow; }
+
+// Positions the cache holds: all of the session's, or a ring of window + 64
+// or more (at least 64 spare: each chunk of a long run, cap - window tokens).
+constexpr size_t kRingSpare = 64;
+size_t cache_positions(const OpInfo& op, size_t max_seq) {
+  const size_t all = (max_seq + kKvBlock - 1) / kKvBlock * kKvBlock;
+  if (op.pattern != AttnPattern::kCausalWindow) return all;
+  const size_t ring = (size_t(op.window) + kRingSpare + kKvBlock - 1) / kKvBlock * kKvBlock;
+  return ring < all ? ring : all;
+}
 
 Status decode(const fb::Op& o, OpCheck& c) {
   const fb::AttentionOptions* ao = o.options_as_AttentionOptions();
@@ -32,12 +51,19 @@ Status decode(const fb::Op& o, OpCheck& c) {
     return c.fail("heads %d x head_dim %d invalid", op.num_heads, op.head_dim);
   }
   const int pattern = int(ao->pattern());
-  if (pattern < 0 || pattern > 2) return c.fail("unknown attention pattern %d", pattern);
+  if (pattern < 0 || pattern > 3) return c.fail("unknown attention pattern %d", pattern);
   op.pattern = static_cast<AttnPattern>(pattern);
-  op.window = 0;  // only SLIDING_WINDOW reads the field
-  if (op.pattern == AttnPattern::kSlidingWindow) {
+  op.window = 0;  // only the window patterns read the field
+  if (op.pattern == AttnPattern::kSlidingWindow || op.pattern == AttnPattern::kCausalWindow) {
     if (ao->window() <= 0 || ao->window() > kMaxSeq) return c.fail("window %d must be 1..%d", ao->window(), kMaxSeq);
     op.window = ao->window();
+  }
+  op.num_kv_heads = ao->num_kv_heads() == 0 ? op.num_heads : ao->num_kv_heads();
+  if (op.num_kv_heads <= 0 || op.num_kv_heads > op.num_heads || op.num_heads % op.num_kv_heads != 0) {
+    return c.fail("%d key/value heads do not divide %d query heads", ao->num_kv_heads(), op.num_heads);
+  }
+  if (op.num_kv_heads != op.num_heads && !cached(op)) {
+    return c.fail("%d key/value heads for %d query heads need a causal pattern", op.num_kv_heads, op.num_heads);
   }
   op.attn_scale = ao->scale();
   if (op.attn_scale == 0.0f) op.attn_scale = 1.0f / std::sqrt(float(op.head_dim));
@@ -50,15 +76,15 @@ Status decode(const fb::Op& o, OpCheck& c) {
 const OptionSpec kOptions[] = {
     HEED_OPTION(AttentionOptions, VT_NUM_HEADS, num_heads), HEED_OPTION(AttentionOptions, VT_HEAD_DIM, head_dim),
     HEED_OPTION(AttentionOptions, VT_PATTERN, pattern),     HEED_OPTION(AttentionOptions, VT_WINDOW, window),
-    HEED_OPTION(AttentionOptions, VT_SCALE, attn_scale),
+    HEED_OPTION(AttentionOptions, VT_SCALE, attn_scale),   HEED_OPTION(AttentionOptions, VT_NUM_KV_HEADS, num_kv_heads),
 };
 
 Status validate(OpCheck& c) {
   const OpInfo& op = c.op;
   const TensorInfo &x = *c.in(0), &out = c.out(0);
-  const int64_t H = int64_t(op.num_heads) * op.head_dim;
-  if (x.dims[0] != kSeqDim || int64_t(x.dims[1]) != 3 * H) {
-    return c.fail("input must be [-1, 3*%d*%d]", op.num_heads, op.head_dim);
+  const int64_t H = int64_t(op.num_heads) * op.head_dim, KV = int64_t(op.num_kv_heads) * op.head_dim;
+  if (x.dims[0] != kSeqDim || int64_t(x.dims[1]) != H + 2 * KV) {
+    return c.fail("input must be [-1, (%d + 2*%d)*%d]", op.num_heads, op.num_kv_heads, op.head_dim);
   }
   if (out.dims[0] != kSeqDim || int64_t(out.dims[1]) != H) return c.fail("output must be [-1, %lld]", (long long)H);
   return Status::Ok();
@@ -66,14 +92,17 @@ Status validate(OpCheck& c) {
 
 // One scratch per chunk of heads.
 size_t scratch_bytes(const OpSizing& s) {
-  const size_t chunks = std::min(s.threads, size_t(s.op.num_heads));
-  return chunks * s.kernels.attention->scratch_floats(s.max_seq, size_t(s.op.head_dim)) * sizeof(float);
+  const size_t chunks = std::min(s.threads, size_t(s.op.num_heads)), D = size_t(s.op.head_dim);
+  const size_t floats = cached(s.op) ? cached_attention_scratch_floats(cache_positions(s.op, s.max_seq), D)
+                                     : s.kernels.attention->scratch_floats(s.max_seq, D);
+  return chunks * floats * sizeof(float);
 }
 
-// The key/value cache of a CAUSAL op.
+// The key/value cache of a decoder op.
 size_t state_bytes(const OpSizing& s) {
-  if (s.op.pattern != AttnPattern::kCausal) return 0;
-  return 2 * size_t(s.op.num_heads) * s.max_seq * size_t(s.op.head_dim) * sizeof(float);
+  if (!cached(s.op)) return 0;
+  return kv_cache_bytes(cache_positions(s.op, s.max_seq), size_t(s.op.num_kv_heads), size_t(s.op.head_dim),
+                        s.kv_int8);
 }
 // Nothing to fill: a run reads only the positions it and the runs before it
 // wrote (and pages never written stay untouched).
@@ -99,46 +128,51 @@ void attention_task(void* arg, size_t c) {
 }
 
 struct CachedJob {
-  size_t S, past, H, D, cap;
-  const float* qkv;
-  const float* k;
-  const float* v;
+  const CachedAttentionVariant* v;
+  size_t S, past, window, H;
+  const float* q;
+  size_t q_stride;
+  KvCache cache;
   float* out;
   float scale;
-  float* scratch;  // [chunks][D]
+  float* scratch;  // [chunks][scratch_floats]
+  size_t scratch_floats;
   size_t chunks;
 };
 
 void cached_task(void* arg, size_t c) {
   const CachedJob& j = *static_cast<const CachedJob*>(arg);
   const size_t h0 = c * j.H / j.chunks, h1 = (c + 1) * j.H / j.chunks;
-  heed_f32_attention_cached__scalar(j.S, j.past, j.H, j.D, h0, h1, j.qkv, j.k, j.v, j.cap, j.out, j.scale,
-                                    j.scratch + c * j.D);
+  j.v->fn(j.S, j.past, j.window, j.H, h0, h1, j.q, j.q_stride, j.cache, j.out, j.H * j.cache.D, j.scale,
+          j.scratch + c * j.scratch_floats);
 }
 
 Status run(const OpContext& ctx, const OpInfo& op) {
-  if (op.pattern == AttnPattern::kCausal && ctx.op_state) {
-    const size_t S = ctx.seq, H = size_t(op.num_heads), D = size_t(op.head_dim), cap = ctx.max_seq;
-    if (ctx.past + S > cap) {
+  if (cached(op)) {
+    const size_t S = ctx.seq, H = size_t(op.num_heads), KV = size_t(op.num_kv_heads), D = size_t(op.head_dim);
+    if (ctx.past + S > ctx.max_seq) {
       return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after %zu exceed the session's context of %zu", S,
-                           ctx.past, cap);
+                           ctx.past, ctx.max_seq);
     }
-    float* kc = static_cast<float*>(const_cast<void*>(ctx.op_state));
-    float* vc = kc + H * cap * D;
+    const size_t cap = cache_positions(op, ctx.max_seq);
+    const KvCache cache = kv_cache_view(const_cast<void*>(ctx.op_state), cap, KV, D, ctx.kv_int8);
+    const size_t window = op.pattern == AttnPattern::kCausalWindow ? size_t(op.window) : kNoWindow;
+    // Tokens per chunk: all of them unless the ring would overwrite keys a
+    // query of the same chunk still reads.
+    const size_t chunk = window == kNoWindow || cap >= ctx.max_seq ? S : cap - window - 1;
     const float* qkv = ctx.data<float>(op.inputs[0]);
-    for (size_t i = 0; i < S; ++i) {
-      const float* row = qkv + i * 3 * H * D;
-      for (size_t h = 0; h < H; ++h) {
-        std::memcpy(kc + (h * cap + ctx.past + i) * D, row + (H + h) * D, D * sizeof(float));
-        std::memcpy(vc + (h * cap + ctx.past + i) * D, row + (2 * H + h) * D, D * sizeof(float));
-      }
-    }
-    if (ctx.past > 0) {
-      CachedJob job{S, ctx.past, H, D, cap, qkv, kc, vc, ctx.data<float>(op.outputs[0]), op.attn_scale,
-                    reinterpret_cast<float*>(ctx.scratch), std::min(ctx.threads, H)};
+    float* out = ctx.data<float>(op.outputs[0]);
+    const size_t stride = (H + 2 * KV) * D;
+    for (size_t i0 = 0; i0 < S; i0 += chunk) {
+      const size_t n = std::min(chunk, S - i0);
+      const float* rows = qkv + i0 * stride;
+      kv_cache_write(cache, ctx.past + i0, n, rows + H * D, rows + (H + KV) * D, stride);
+      CachedJob job{ctx.kernels->cached_attention, n, ctx.past + i0, window, H, rows, stride, cache, out + i0 * H * D,
+                    op.attn_scale, reinterpret_cast<float*>(ctx.scratch), cached_attention_scratch_floats(cap, D),
+                    std::min(ctx.threads, H)};
       pthreadpool_parallelize_1d(ctx.pool, cached_task, &job, job.chunks, 0);
-      return Status::Ok();
     }
+    return Status::Ok();
   }
   AttentionJob job{ctx.kernels->attention, ctx.seq, size_t(op.num_heads), size_t(op.head_dim),
                    ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]), op.attn_scale,
@@ -154,6 +188,6 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kAttentionOp = {
     OpKind::kAttention, "ATTENTION", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::AttentionOptions,
-    decode, kOptions, 5, validate, scratch_bytes, state_bytes, init_state, run};
+    decode, kOptions, 6, validate, scratch_bytes, state_bytes, init_state, run};
 
 }  // namespace heed

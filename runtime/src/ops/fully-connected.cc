@@ -1,7 +1,9 @@
 // FULLY_CONNECTED: y = x W^T + b, then the fused activation (per output tile).
 // int8 weights: x is quantized into scratch (dynamic per row and block, or
 // with the calibrated per-tensor scale), optionally after the SmoothQuant
-// multiplier, then the int8 GEMM microkernel runs over the output tiles.
+// multiplier, then the int8 GEMM microkernel runs over the output tiles: the
+// session's one-row kernel (qs8_gemv) when x has one row (decode), its GEMM
+// kernel otherwise. Both give the reference's bits.
 #include "format/weight-layout.h"
 #include "ops/op.h"
 #include "ops/ops.h"
@@ -116,10 +118,11 @@ size_t scratch_bytes(const OpSizing& s) {
   return (rows * padded_k(K) + 63) / 64 * 64 + rows * nb * sizeof(float);
 }
 
-// Kernels with u8 activations need the weight sums per panel and block.
+// GEMM kernels that read 128 x the weight sums per panel and block get them
+// here (the one-row kernels never read them).
 size_t state_bytes(const OpSizing& s) {
   const TensorInfo& w = s.input(1);
-  if (w.dtype != DType::kI8 || !s.kernels.qs8_gemm->u8_activations) return 0;
+  if (w.dtype != DType::kI8 || !s.kernels.qs8_gemm->sums128) return 0;
   const size_t nb = (size_t(w.dims[1]) + size_t(s.op.act_block) - 1) / size_t(s.op.act_block);
   return panels_of(size_t(w.dims[0])) * nb * kPanelN * sizeof(int32_t);
 }
@@ -150,7 +153,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     tiles = f32_gemm_tiles(*job.f32, N);
     job.nr = job.f32->nr;
   } else {
-    job.qs8 = ctx.kernels->qs8_gemm;
+    job.qs8 = M == 1 ? ctx.kernels->qs8_gemv : ctx.kernels->qs8_gemm;
     const size_t kp = padded_k(K), block = size_t(op.act_block);
     int8_t* xq = reinterpret_cast<int8_t*>(ctx.scratch);                         // [M, kp]
     float* xs = reinterpret_cast<float*>(ctx.scratch + (M * kp + 63) / 64 * 64);  // [M, nb]

@@ -136,6 +136,7 @@ struct OpSizing {
   const OpInfo& op;
   size_t max_seq;  // the session's longest sequence
   size_t threads;  // threads of the session's pool
+  bool kv_int8 = false;  // key/value caches in int8 (SessionOptions::kv_cache)
 
   const TensorInfo& input(int k) const { return model.tensors()[size_t(op.inputs[k])]; }
   // Rows of input k at the session's longest sequence.

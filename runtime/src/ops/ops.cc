@@ -35,14 +35,15 @@ size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& 
   return op.entry->scratch_bytes(OpSizing{model, k, op, max_seq, threads});
 }
 
-size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq) {
+size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, bool kv_int8) {
   if (!op.entry->state_bytes) return 0;
-  return op.entry->state_bytes(OpSizing{model, k, op, max_seq, 1});
+  return op.entry->state_bytes(OpSizing{model, k, op, max_seq, 1, kv_int8});
 }
 
-void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, void* state) {
-  if (op.entry->init_state && op_state_bytes(model, k, op, max_seq) > 0) {
-    op.entry->init_state(OpSizing{model, k, op, max_seq, 1}, state);
+void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, bool kv_int8,
+                   void* state) {
+  if (op.entry->init_state && op_state_bytes(model, k, op, max_seq, kv_int8) > 0) {
+    op.entry->init_state(OpSizing{model, k, op, max_seq, 1, kv_int8}, state);
   }
 }
 

@@ -22,6 +22,7 @@ struct OpContext {
   size_t seq = 0;            // tokens in this run
   size_t max_seq = 0;        // the session's longest sequence (op state sizes)
   size_t past = 0;           // tokens before this run in the key/value caches (Session::decode)
+  bool kv_int8 = false;      // the session's key/value caches are int8 (else float)
   void** tensor_data = nullptr;  // per tensor: arena pointer (activations/inputs) or file data
   uint8_t* scratch = nullptr;    // op scratch, op_scratch_bytes() long
   pthreadpool_t pool = nullptr;  // null: run on the calling thread
@@ -40,10 +41,11 @@ struct OpContext {
 // and threads (reused by the next op);
 size_t op_scratch_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, size_t threads);
 // persistent state bytes `op` needs with these kernels at the session's
-// longest sequence (kept for the session's life, filled once by
-// op_init_state at session creation);
-size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq);
-void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, void* state);
+// longest sequence and key/value cache type (kept for the session's life,
+// filled once by op_init_state at session creation);
+size_t op_state_bytes(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, bool kv_int8);
+void op_init_state(const Model& model, const KernelTable& k, const OpInfo& op, size_t max_seq, bool kv_int8,
+                   void* state);
 // whether ops a and b fill identical state (same kind, OpEntry::same_state);
 bool op_same_state(const OpInfo& a, const OpInfo& b);
 // one run of `op`.

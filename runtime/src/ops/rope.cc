@@ -1,8 +1,9 @@
 // ROPE: rotary position embedding as transformers' Llama applies it (the
 // rotate-half convention), on a fused projection qkv [s, (H + 2 KV) D]
-// (q | k | v, heads contiguous in each), written as [s, 3 H D] for ATTENTION:
-// q and k rotated, and key/value head h / (H / KV) repeated for each query
-// head h (grouped-query and multi-query attention on the multi-head kernel).
+// (q | k | v, heads contiguous in each), q and k rotated, v copied, written
+// as [s, (H + 2 KV) D] for an ATTENTION with num_kv_heads = KV, or (files of
+// schema 1.2) as [s, 3 H D] with key/value head h / (H / KV) repeated for
+// each query head h.
 //
 // Per token with position p (the positions input, or 0..s-1 without one) and
 // i in 0..D/2-1, in float32 unless stated:
@@ -33,7 +34,7 @@ const OpSlot kInputs[] = {
     {"qkv", kFromRuntime, kF32, 2, 0},                    // [s, (H + 2 KV) D]
     {"positions", kFromGraphInput, kI32, 1, kOptional},  // [s]
 };
-const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, 3 H D]
+const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, (H + 2 KV) D] or [s, 3 H D]
 
 Status decode(const fb::Op& o, OpCheck& c) {
   const fb::RopeOptions* ro = o.options_as_RopeOptions();
@@ -89,8 +90,8 @@ Status validate(OpCheck& c) {
     return c.fail("input must be [-1, (%lld + 2*%lld)*%lld]", (long long)H, (long long)KV, (long long)D);
   }
   if (pos && pos->dims[0] != kSeqDim) return c.fail("positions must be [-1]");
-  if (out.dims[0] != kSeqDim || int64_t(out.dims[1]) != 3 * H * D) {
-    return c.fail("output must be [-1, %lld]", (long long)(3 * H * D));
+  if (out.dims[0] != kSeqDim || (int64_t(out.dims[1]) != (H + 2 * KV) * D && int64_t(out.dims[1]) != 3 * H * D)) {
+    return c.fail("output must be [-1, %lld] or [-1, %lld]", (long long)((H + 2 * KV) * D), (long long)(3 * H * D));
   }
   if (op.rope_max_positions > 0) c.limit_max_seq(op.rope_max_positions);
   return Status::Ok();
@@ -148,7 +149,9 @@ void rotate(size_t half, const float* x, const float* c, const float* s, float* 
 Status run(const OpContext& ctx, const OpInfo& op) {
   const size_t S = ctx.seq, D = size_t(op.head_dim), half = D / 2;
   const size_t H = size_t(op.num_heads), KV = size_t(op.num_kv_heads), group = H / KV;
-  const size_t in_cols = (H + 2 * KV) * D, out_cols = 3 * H * D;
+  const size_t in_cols = (H + 2 * KV) * D;
+  const bool repeat = ctx.tensor(op.outputs[0]).dims[1] != int32_t(in_cols);  // [s, 3 H D]
+  const size_t out_cols = repeat ? 3 * H * D : in_cols, out_kv = repeat ? H : KV;
   const float* x = ctx.data<float>(op.inputs[0]);
   const int32_t* pos = op.num_inputs > 1 ? ctx.data<int32_t>(op.inputs[1]) : nullptr;
   float* y = ctx.data<float>(op.outputs[0]);
@@ -190,8 +193,13 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     const float* xv = xk + KV * D;
     float* yq = y + t * out_cols;
     float* yk = yq + H * D;
-    float* yv = yk + H * D;
+    float* yv = yk + out_kv * D;
     for (size_t h = 0; h < H; ++h) rotate(half, xq + h * D, c, s, yq + h * D);
+    if (!repeat) {
+      for (size_t g = 0; g < KV; ++g) rotate(half, xk + g * D, c, s, yk + g * D);
+      std::memcpy(yv, xv, KV * D * sizeof(float));
+      continue;
+    }
     // Each kv head is rotated once, then copied to the other query heads of its group.
     for (size_t g = 0; g < KV; ++g) {
       float* k0 = yk + g * group * D;

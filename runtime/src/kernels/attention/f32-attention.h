@@ -63,17 +63,6 @@ void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1
                               float scale, int window, bool causal, float* scratch);
 size_t heed_f32_attention_scratch__neon(size_t S, size_t D);
 
-// Causal attention of S new queries at positions past .. past+S-1 over a
-// key/value cache, heads [h0, h1): q of query i, head h at qkv[i * 3HD + hD];
-// keys and values of position j, head h at k[(h * cap + j) * D] and
-// v[(h * cap + j) * D] for j < past + S. Query i sees keys [0, past + i + 1),
-// in the exact order above (blocks of 16 from key 0), so a query gets the
-// bits the causal kernels give it when all its keys are in one run. Scalar
-// only for now (one query per new token in decode); scratch: D floats.
-void heed_f32_attention_cached__scalar(size_t S, size_t past, size_t H, size_t D, size_t h0, size_t h1,
-                                       const float* qkv, const float* k, const float* v, size_t cap, float* out,
-                                       float scale, float* scratch);
-
 // Keys [*jb, *je) visible from query i (see above).
 inline void attention_key_range(size_t S, size_t i, int window, bool causal, size_t* jb, size_t* je) {
   size_t b = 0, e = causal ? i + 1 : S;

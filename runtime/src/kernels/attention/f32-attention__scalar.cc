@@ -56,15 +56,6 @@ void attend(size_t D, const float* q, const float* kp, size_t ks, const float* v
 }
 }  // namespace
 
-void heed_f32_attention_cached__scalar(size_t S, size_t past, size_t H, size_t D, size_t h0, size_t h1,
-                                       const float* qkv, const float* k, const float* v, size_t cap, float* out,
-                                       float scale, float* scratch) {
-  for (size_t h = h0; h < h1; ++h)
-    for (size_t i = 0; i < S; ++i)
-      attend(D, qkv + i * 3 * H * D + h * D, k + h * cap * D, D, v + h * cap * D, D, 0, past + i + 1, scale, scratch,
-             out + i * H * D + h * D);
-}
-
 void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
                                 float scale, int window, bool causal, float* scratch) {
   const size_t hidden = H * D;

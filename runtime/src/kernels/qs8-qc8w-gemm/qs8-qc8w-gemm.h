@@ -13,8 +13,15 @@
 // past K (the quantize kernels write them so).
 //
 // Variants with u8_activations read x as unsigned bytes x + 128 (the quantize
-// kernels write q ^ 0x80 for them) and subtract 128 * the block's column sum
-// (ws_sum128): VNNI's vpdpbusd multiplies unsigned by signed bytes.
+// kernels write q ^ 0x80 for them) and subtract 128 * the block's column sum:
+// VNNI's vpdpbusd multiplies unsigned by signed bytes. Those with sums128
+// read that sum from ws_sum128 (computed at session creation); the others
+// compute it from the weights they load.
+//
+// Two tables: kQs8GemmVariants for any M, kQs8GemvVariants for M = 1
+// (decode: one activation row streams every weight once, so those kernels
+// are built to read as few bytes as possible at memory speed). Both start
+// with the scalar reference and give its bits.
 #pragma once
 
 #include <cstddef>
@@ -34,7 +41,7 @@ struct Qs8GemmParams {
   const float* xs;     // [mr, nb] activation scales, row stride nb
   const int8_t* w;     // packed panels of the tile's columns
   const float* ws;     // panel scales [NR/16][nb][16] of the tile's columns
-  const int32_t* ws_sum128;  // panel column sums x 128 [NR/16][nb][16] (u8 variants)
+  const int32_t* ws_sum128;  // panel column sums x 128 [NR/16][nb][16] (sums128 variants)
   const float* bias;   // [nc] or null
   float* y;            // [mr, ldy]
   size_t ldy;
@@ -46,12 +53,16 @@ struct Qs8GemmVariant {
   const char* name;
   Isa isa;
   uint32_t mr, nr;      // tile: rows, columns (a multiple of 16)
-  bool u8_activations;  // reads x + 128 and ws_sum128
+  bool u8_activations;  // reads x + 128
+  bool sums128;         // reads ws_sum128 (u8 variants that do not compute it)
   Qs8GemmUkernel fn;
 };
 
 extern const Qs8GemmVariant kQs8GemmVariants[];
 extern const size_t kQs8GemmVariantCount;
+// One-row kernels (mr = 1): what the fully connected op runs when M == 1.
+extern const Qs8GemmVariant kQs8GemvVariants[];
+extern const size_t kQs8GemvVariantCount;
 
 void heed_qs8_qc8w_gemm_f32_ukernel_4x16c4__scalar(const Qs8GemmParams& p);
 
@@ -66,7 +77,7 @@ struct Qs8Gemm {
   const float* xs;          // [M, nb]
   const int8_t* w;          // PACKED_N16K4 [N, K]
   const float* ws;          // panel scales [ceil(N/16)][nb][16]
-  const int32_t* ws_sum128;  // panel sums x 128, same layout (u8 variants)
+  const int32_t* ws_sum128;  // panel sums x 128, same layout (sums128 variants; else unread)
   const float* bias;        // [N] or null
   float* y;                 // [M, ldy]
   size_t ldy;

@@ -1,0 +1,116 @@
+// cached-attention: causal attention of a decoder's new queries over the
+// key/value cache of one ATTENTION op (its persistent state), for prefill
+// and decode alike.
+//
+// Cache of cap slots (cap a multiple of 16) and KV key/value heads; position
+// j lives in slot t = j % cap (a ring: a windowed layer keeps only its last
+// cap positions):
+//   K  [KV][cap/16][D][16]  key of slot t, kv head g, element d at
+//                           K[((g * cap/16 + t/16) * D + d) * 16 + t % 16]
+//                           (16 keys side by side: one SIMD load per d)
+//   V  [KV][cap][D]         value of slot t, kv head g at V[(g * cap + t) * D]
+// either float, or int8 with one scale per slot and kv head,
+// ks[g * cap + t] and vs[g * cap + t] (k[d] ~ ks * K8[d], v[d] ~ vs * V8[d];
+// kv_cache_write gives the quantization).
+//
+// Queries i = 0..S-1 sit at positions p = past + i; query head h reads kv
+// head h / (H / KV) (multi-head, grouped-query and multi-query attention
+// alike) and keys [jb, p + 1), jb = p - min(p, window) (window = kNoWindow:
+// all keys from 0; Mistral's sliding window w: keys p - w .. p). The caller
+// keeps those positions in the ring: p + 1 - jb <= cap for every query, and
+// none of their slots rewritten before the query runs (slots of the aligned
+// blocks outside [jb, p] may hold anything: their lanes are masked). Query i, head h:
+// q[i * q_stride + h * D]; its output row out[i * out_stride + h * D .. + D).
+//
+// Exact order, every variant gives these bits: f32-attention.h's block order
+// (max16 / sum16 pairwise, f32_exp, one rescale per block) over the aligned
+// blocks of 16 positions [16 floor(jb / 16), p] (lanes outside [jb, p] are
+// -inf, as past the end), with k and v read from the cache:
+//   a_0 = 0, a_{d+1} = fma(q[d], kf, a_d), kf = K[d][j] (float) or float(K8[d][j])
+//   s[t] = a_D * scale                 (float cache)
+//   s[t] = (a_D * ks[j]) * scale       (int8 cache)
+//   o[d] = fma(p[t], V[j][d], o[d])    (float cache)
+//   o[d] = fma(w, float(V8[j][d]), o[d]) with w = p[t] * vs[j]  (int8 cache)
+// Without a window and with a float cache this is exactly
+// heed_f32_attention__scalar's causal result for the same keys and values
+// (the same expression per element), so prefill through the cache and
+// token-by-token decode give one run's bits. (f32-attention's symmetric
+// windows start their blocks at jb instead: the encoder order.)
+//
+// scratch: cached_attention_scratch_floats(cap, D) floats per concurrent call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/isa.h"
+
+namespace heed {
+
+struct KvCache {
+  size_t cap = 0;    // positions, a multiple of 16
+  size_t heads = 0;  // KV
+  size_t D = 0;
+  bool int8 = false;
+  void* k = nullptr;     // float or int8, layouts above
+  void* v = nullptr;
+  float* ks = nullptr;   // int8 only: [heads][cap]
+  float* vs = nullptr;
+};
+
+constexpr size_t kKvBlock = 16;
+constexpr size_t kNoWindow = SIZE_MAX;
+
+// First key of the query at position p.
+inline size_t window_begin(size_t p, size_t window) { return p - (p < window ? p : window); }
+
+// Bytes of a cache for `positions` tokens (rounded up to 16) and its parts,
+// each 64-byte aligned, in the order k, v, ks, vs.
+size_t kv_cache_bytes(size_t positions, size_t heads, size_t D, bool int8);
+// The cache view over `state` (kv_cache_bytes long).
+KvCache kv_cache_view(void* state, size_t positions, size_t heads, size_t D, bool int8);
+
+// Writes positions pos .. pos+count-1 (slots pos % cap ..) from rows of a fused projection: row r
+// has key head g at k[r * stride + g * D] and value head g at
+// v[r * stride + g * D]. int8: per position and head, with amax the largest
+// |x[d]|, scale = amax / 127 and q[d] = round-half-even(x[d] * (127 / amax))
+// (in [-127, 127]); amax below 2^-126 stores scale 0 and zeros, a NaN or
+// infinite element stores scale NaN and zeros (the scores become NaN, which
+// the session reports as HEED_ERROR_NON_FINITE).
+void kv_cache_write(const KvCache& c, size_t pos, size_t count, const float* k, const float* v, size_t stride);
+
+using CachedAttentionFn = void (*)(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
+                                   const float* q, size_t q_stride, const KvCache& c, float* out, size_t out_stride,
+                                   float scale, float* scratch);
+
+struct CachedAttentionVariant {
+  const char* name;
+  Isa isa;
+  CachedAttentionFn fn;
+};
+
+extern const CachedAttentionVariant kCachedAttentionVariants[];
+extern const size_t kCachedAttentionVariantCount;
+
+// For each of up to 4 queries done together: scores (cap + 64: the blocks of
+// four consecutive queries), output accumulators (D rounded up to 16) and
+// one block's weights (16).
+inline size_t cached_attention_score_stride(size_t cap) { return cap + 64; }
+inline size_t cached_attention_scratch_floats(size_t cap, size_t D) {
+  return 4 * (cached_attention_score_stride(cap) + (D + 15) / 16 * 16 + 16);
+}
+
+void heed_cached_attention__scalar(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1, const float* q,
+                                   size_t q_stride, const KvCache& c, float* out, size_t out_stride, float scale,
+                                   float* scratch);
+void heed_cached_attention__avx2(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1, const float* q,
+                                 size_t q_stride, const KvCache& c, float* out, size_t out_stride, float scale,
+                                 float* scratch);
+void heed_cached_attention__avx512vnni(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1, const float* q,
+                                       size_t q_stride, const KvCache& c, float* out, size_t out_stride,
+                                       float scale, float* scratch);
+void heed_cached_attention__neon(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1, const float* q,
+                                 size_t q_stride, const KvCache& c, float* out, size_t out_stride, float scale,
+                                 float* scratch);
+
+}  // namespace heed
