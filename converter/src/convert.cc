@@ -331,7 +331,10 @@ IrGraph make_int8(const IrGraph& g32, const ActScheme& a, const std::vector<int3
     if (q.ops[i].kind != OpKind::kFullyConnected) continue;
     q.ops[i].act_block = a.block;
     const int32_t p = producer[size_t(q.ops[i].inputs[0])];
-    if (a.alpha > 0 && p >= 0 && !fp32_ranges.col_absmax[size_t(p)].empty()) {
+    // A tied LM head is not smoothed: its matrix is the word table too
+    // (decisions.md 26).
+    const bool tied = used_by_another_op(q, i, q.ops[i].inputs[1]);
+    if (a.alpha > 0 && p >= 0 && !tied && !fp32_ranges.col_absmax[size_t(p)].empty()) {
       smooth_fully_connected(&q, i, fp32_ranges.col_absmax[size_t(p)], a.alpha);
     }
   }

@@ -36,11 +36,28 @@ void quantize_matrix(IrTensor* t, int32_t block) {
 }
 
 void quantize_weights(IrGraph* g) {
+  // GEMM weights first: a word table that is also a GEMM's weights (a tied
+  // LM head) keeps the GEMM's blocks, which the EMBEDDING reads packed.
   for (const IrOp& op : g->ops) {
-    if (op.kind == OpKind::kFullyConnected) quantize_matrix(&g->tensors[size_t(op.inputs[1])], op.act_block);
-    if (op.kind == OpKind::kEmbedding) quantize_matrix(&g->tensors[size_t(op.inputs[2])], 0);
+    if (op.kind != OpKind::kFullyConnected) continue;
+    IrTensor& w = g->tensors[size_t(op.inputs[1])];
+    if (w.dtype == DType::kF32) quantize_matrix(&w, op.act_block);
+  }
+  for (const IrOp& op : g->ops) {
+    if (op.kind != OpKind::kEmbedding) continue;
+    IrTensor& w = g->tensors[size_t(op.inputs[2])];
+    if (w.dtype == DType::kF32) quantize_matrix(&w, 0);
   }
   g->precision = "int8";
+}
+
+bool used_by_another_op(const IrGraph& g, size_t op_index, int32_t tensor) {
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    if (i == op_index) continue;
+    for (int32_t t : g.ops[i].inputs)
+      if (t == tensor) return true;
+  }
+  return false;
 }
 
 void smooth_fully_connected(IrGraph* g, size_t op_index, const std::vector<float>& act_absmax, float alpha) {

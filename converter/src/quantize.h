@@ -19,8 +19,13 @@ void quantize_matrix(IrTensor* t, int32_t block);
 
 // Every FULLY_CONNECTED weight becomes int8 with the op's act_block as its
 // block (both sides of the GEMM share block boundaries); the word embedding
-// table becomes int8 with one scale per row.
+// table becomes int8 with one scale per row, unless it is also an LM head's
+// weights (tied), which keep the head's blocks.
 void quantize_weights(IrGraph* g);
+
+// True when an op other than ops[op_index] reads `tensor` (a tied LM head's
+// matrix, which the EMBEDDING reads too).
+bool used_by_another_op(const IrGraph& g, size_t op_index, int32_t tensor);
 
 // SmoothQuant (Xiao et al. 2023) on one fp32 FULLY_CONNECTED op: with
 // s[k] = max|x_k|^alpha / max|W_:,k|^(1-alpha), weights W[:,k] *= s[k] and the

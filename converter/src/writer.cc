@@ -174,7 +174,18 @@ Status write_model(const IrGraph& g, const IrPlan* plan, std::vector<uint8_t>* o
     auto name = b.CreateString(op.name);
     auto ins = b.CreateVector(op.inputs);
     auto outs = b.CreateVector(op.outputs);
-    ops.push_back(fb::CreateOp(b, static_cast<fb::OpKind>(op.kind), 1, ins, outs, type, options, name));
+    // Version 2 when a slot that reads GEMM weights as stored gets them
+    // packed (ops/op.h kReadsGemmWeights: EMBEDDING on a tied LM head).
+    uint16_t version = 1;
+    if (const OpEntry* e = op_entry(op.kind)) {
+      for (size_t k = 0; k < op.inputs.size() && int(k) < e->signature.num_inputs; ++k) {
+        const int32_t t = op.inputs[k];
+        if ((e->signature.inputs[k].flags & kReadsGemmWeights) && t >= 0 && size_t(t) < g.tensors.size() &&
+            fc_weight[size_t(t)])
+          version = 2;
+      }
+    }
+    ops.push_back(fb::CreateOp(b, static_cast<fb::OpKind>(op.kind), version, ins, outs, type, options, name));
   }
   flatbuffers::Offset<flatbuffers::Vector<fb::InputRole>> roles;
   if (!g.input_roles.empty()) {

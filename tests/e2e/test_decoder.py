@@ -200,6 +200,43 @@ def test_last_row_flag(heed, converted):
     assert np.array_equal(last[0], full[-1])
 
 
+@pytest.mark.parametrize("name", list(MODELS))
+def test_last_logits_only_session_gives_the_last_rows_bytes(heed, converted, name):
+    # `heed logits --last` runs on a last_logits_only session (the layers after the last
+    # attention on the last row alone, one row of logits): its text is the last line of a
+    # full session's, byte for byte, fp32 and int8, in one run and token by token.
+    for prec in ("fp32", "int8"):
+        for n, ids in id_sequences().items():
+            arg = ",".join(map(str, ids))
+            full = heed.run("logits", converted[(name, prec)], "--ids", arg).stdout.splitlines()
+            assert len(full) == n
+            last = heed.run("logits", converted[(name, prec)], "--ids", arg, "--last").stdout.splitlines()
+            assert last == full[-1:], (name, prec, n)
+            if n <= 64:
+                inc = heed.run("logits", converted[(name, prec)], "--ids", arg, "--last",
+                               "--incremental").stdout.splitlines()
+                assert inc == full[-1:], (name, prec, n)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_tied_heads_are_stored_once(heed, checkpoints, converted, name):
+    # A tied LM head's matrix is one tensor (the EMBEDDING reads the head's packed GEMM
+    # weights): the fp32 file's float bytes are the checkpoint's parameters (transformers
+    # counts a tied matrix once) and the int8 file has one int8 tensor per GEMM, plus the
+    # word table when untied.
+    import transformers
+    family, d = checkpoints[name]
+    cls = transformers.LlamaForCausalLM if family == "llama" else transformers.GPT2LMHeadModel
+    model = cls.from_pretrained(d, torch_dtype=torch.float32)
+    tied = model.config.tie_word_embeddings
+    j32 = json.loads(heed.run("inspect", converted[(name, "fp32")], "--json").stdout)
+    assert j32["bytes_by_dtype"]["f32"]["bytes"] == 4 * model.num_parameters(), name
+    j8 = json.loads(heed.run("inspect", converted[(name, "int8")], "--json").stdout)
+    gemms = j8["ops"]["FULLY_CONNECTED"]
+    assert j8["bytes_by_dtype"]["i8"]["tensors"] == gemms + (0 if tied else 1), name
+    assert j8["packed_weights"] == gemms
+
+
 def wrong_reference(checkpoints, work_dir, name, change):
     """The checkpoint of `name` with its config or weights changed by `change`, saved apart."""
     import transformers

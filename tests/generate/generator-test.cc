@@ -31,11 +31,12 @@ struct Fixture {
   Model model;
   Session session;
   Generator gen;
-  explicit Fixture(const conv::IrGraph& g, size_t max_seq = 0) : bytes(test::serialize(g)) {
+  explicit Fixture(const conv::IrGraph& g, size_t max_seq = 0, bool last_only = false) : bytes(test::serialize(g)) {
     REQUIRE(bytes.size > 0);
     REQUIRE(model.load_buffer(bytes.data(), bytes.size).ok());
     SessionOptions o;
     o.max_seq = max_seq;
+    o.last_logits_only = last_only;
     REQUIRE(session.init(&model, o, nullptr, 0).ok());
     const Status st = gen.init(&session);
     REQUIRE_MESSAGE(st.ok(), st.message());
@@ -114,6 +115,35 @@ TEST_CASE("generator: max_tokens, context full, callback stop; the history is pr
   REQUIRE(f.gen.generate(kPrompt, 5, p, collect, &c, &r).ok());
   CHECK(r.stop == StopReason::kMaxTokens);
   CHECK(r.generated_tokens == 0);
+}
+
+TEST_CASE("generator: a last_logits_only session gives the ids of a full-logits one (greedy, sampling, prompt of 1)") {
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    Fixture full(test::tiny_decoder_graph(int8), 40);
+    Fixture last(test::tiny_decoder_graph(int8), 40, true);
+    CHECK(last.session.last_logits_only());
+    CHECK_FALSE(full.session.last_logits_only());
+    CHECK(last.session.arena_bytes() < full.session.arena_bytes());
+    for (float temp : {0.0f, 0.8f}) {
+      for (size_t prompt_len : {size_t(1), size_t(5)}) {
+        CAPTURE(temp);
+        CAPTURE(prompt_len);
+        GenerateParams p;
+        p.max_tokens = 30;
+        p.ignore_eos = true;
+        p.sampler.temperature = temp;
+        p.sampler.top_k = 10;
+        p.sampler.seed = 3;
+        Collect a, b;
+        GenerateResult ra, rb;
+        REQUIRE(full.gen.generate(kPrompt, prompt_len, p, collect, &a, &ra).ok());
+        REQUIRE(last.gen.generate(kPrompt, prompt_len, p, collect, &b, &rb).ok());
+        CHECK(a.ids.size() == 30);
+        CHECK(a.ids == b.ids);
+      }
+    }
+  }
 }
 
 TEST_CASE("generator: a stop id and the eos id end generation and are not output; ignore_eos keeps going") {

@@ -315,18 +315,21 @@ TEST_CASE("heap: sampling a token makes no heap call (greedy, top-k, top-p over 
 #include "runtime/tiny-decoder.h"
 
 TEST_SUITE("fast") {
-TEST_CASE("heap: a causal LM's logits and incremental decode make no heap call (fp32, int8; 1, 2 threads; every ISA)") {
+TEST_CASE("heap: a causal LM's logits and incremental decode make no heap call (fp32, int8; 1, 2 threads; every ISA; all or last logits)") {
   for (bool int8 : {false, true}) {
     test::Loaded dec(test::tiny_decoder_graph(int8));
     for (Isa isa : isas()) {
       for (int threads : {1, 2}) {
+       for (int last : {0, 1}) {
         CAPTURE(int8);
         CAPTURE(isa_name(isa));
         CAPTURE(threads);
+        CAPTURE(last);
         heed_session_options o;
         heed_session_options_init(&o);
         o.num_threads = threads;
         o.isa = isa_name(isa);
+        o.last_logits_only = last;
         heed_session* s = nullptr;
         REQUIRE(heed_session_create(dec.model, &o, nullptr, 0, &s) == HEED_OK);
         std::vector<float> logits(48 * 40);
@@ -351,8 +354,10 @@ TEST_CASE("heap: a causal LM's logits and incremental decode make no heap call (
         CHECK(st[4] == HEED_OK);
         CHECK(st[5] == HEED_OK);
         CHECK(heed_session_context_length(s) == 3);
+        CHECK(rows == (last ? 1u : 3u));
         CHECK(calls == 0);
         heed_session_free(s);
+       }
       }
     }
   }
@@ -377,17 +382,20 @@ int sink(void* user, int32_t id, const char*, size_t len) {
 }
 }  // namespace
 
-TEST_CASE("heap: heed_generate_ids' per-token loop makes no heap call (greedy, sampling, stop strings; 1, 2 threads)") {
+TEST_CASE("heap: heed_generate_ids' per-token loop makes no heap call (greedy, sampling, stop strings; 1, 2 threads; all or last logits)") {
   conv::IrGraph g = test::tiny_decoder_graph(false);
   g.tokenizer = test::tiny_graph_bpe().tokenizer;
   for (int i = 16; i < 40; ++i) g.tokenizer.vocab.push_back("q" + std::to_string(i));
   test::Loaded dec(g);
   const int32_t prompt[5] = {3, 17, 9, 30, 1};
   for (int threads : {1, 2}) {
+   for (int last : {0, 1}) {
     CAPTURE(threads);
+    CAPTURE(last);
     heed_session_options o;
     heed_session_options_init(&o);
     o.num_threads = threads;
+    o.last_logits_only = last;
     heed_session* s = nullptr;
     REQUIRE(heed_session_create(dec.model, &o, nullptr, 0, &s) == HEED_OK);
     heed_generate_options go;
@@ -427,6 +435,7 @@ TEST_CASE("heap: heed_generate_ids' per-token loop makes no heap call (greedy, s
       CHECK(calls == 2 * t.ids);
     }
     heed_session_free(s);
+   }
   }
 }
 }  // TEST_SUITE

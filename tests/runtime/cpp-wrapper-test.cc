@@ -116,6 +116,23 @@ TEST_CASE("C++ wrapper: a causal LM decoded token by token gives the logits of o
     }
     CHECK(session.context_length() == 24);
     CHECK(session.decode(ids.data(), 1, &one).code == HEED_ERROR_INVALID_INPUT);
+    // last_logits_only: one row, the last one's bytes.
+    heed::wrapper::Session last;
+    heed::wrapper::Session::Options lo;
+    lo.max_seq = 24;
+    lo.last_logits_only = true;
+    REQUIRE_FALSE(heed::wrapper::Session::create(model, lo, &last));
+    size_t full_arena = 0, last_arena = 0;
+    REQUIRE_FALSE(heed::wrapper::Session::arena_size(model, {24, 1}, &full_arena));
+    REQUIRE_FALSE(heed::wrapper::Session::arena_size(model, lo, &last_arena));
+    CHECK(last_arena < full_arena);
+    CHECK(last.arena_used() == last_arena);
+    REQUIRE_FALSE(last.logits(ids, &w));
+    REQUIRE(w.size() == vocab);
+    CHECK(std::memcmp(w.data(), full.data() + 23 * vocab, vocab * sizeof(float)) == 0);
+    REQUIRE_FALSE(last.reset());
+    REQUIRE_FALSE(last.decode(ids.data(), 3, &one));
+    CHECK(std::memcmp(one.data(), full.data() + 2 * vocab, vocab * sizeof(float)) == 0);
   }
   heed_session* none = nullptr;
   CHECK(heed_session_decode(none, nullptr, 0, nullptr, 0, nullptr) == HEED_ERROR_INVALID_ARGUMENT);

@@ -3,6 +3,7 @@
 // the same bytes on every ISA, and heed_session_logits' error codes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -68,6 +69,85 @@ TEST_CASE("causal LM: logits of every position, causal, identical on every ISA, 
       heed_session_free(s);
     }
   }
+}
+
+TEST_CASE("causal LM, last_logits_only: one row, the last row's bytes, run and decode, a smaller exact arena") {
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    test::Loaded m(test::tiny_decoder_graph(int8));
+    std::vector<int32_t> ids(48);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 13 + 5) % 40);
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
+      if (!isa_supported(isa)) continue;
+      for (int threads : {1, 2}) {
+        CAPTURE(isa_name(isa));
+        CAPTURE(threads);
+        heed_session_options o;
+        heed_session_options_init(&o);
+        CHECK(o.last_logits_only == 0);
+        o.isa = isa_name(isa);
+        o.num_threads = threads;
+        heed_session* full = nullptr;
+        REQUIRE(heed_session_create(m.model, &o, nullptr, 0, &full) == HEED_OK);
+        size_t full_bytes = 0, last_bytes = 0;
+        REQUIRE(heed_session_arena_size(m.model, &o, &full_bytes) == HEED_OK);
+        o.last_logits_only = 1;
+        REQUIRE(heed_session_arena_size(m.model, &o, &last_bytes) == HEED_OK);
+        // Smaller: the tail's tensors have one row (the logits are 48 x 40
+        // floats in a full arena; the planner's packing moves the total by
+        // a bit less than the 47 rows saved here).
+        CHECK(last_bytes + 32 * 40 * sizeof(float) <= full_bytes);
+        // Exact: a caller arena of that size is enough.
+        std::vector<uint64_t> arena(last_bytes / 8 + 8);
+        void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(arena.data()) + 63) / 64 * 64);
+        heed_session* last = nullptr;
+        REQUIRE(heed_session_create(m.model, &o, aligned, last_bytes, &last) == HEED_OK);
+        CHECK(heed_session_arena_used(last) == last_bytes);
+        std::vector<float> all(48 * 40), one(40);
+        size_t rows = 0, vocab = 0;
+        REQUIRE(heed_session_logits(full, ids.data(), 48, all.data(), all.size(), &rows, &vocab) == HEED_OK);
+        for (size_t n : {size_t(1), size_t(2), size_t(7), size_t(17), size_t(33), size_t(48)}) {
+          CAPTURE(n);
+          rows = vocab = 0;
+          REQUIRE(heed_session_logits(last, ids.data(), n, one.data(), one.size(), &rows, &vocab) == HEED_OK);
+          CHECK(rows == 1);
+          CHECK(vocab == 40);
+          CHECK(std::memcmp(one.data(), all.data() + (n - 1) * 40, 40 * sizeof(float)) == 0);
+          size_t count = 0;
+          std::fill(one.begin(), one.end(), 0.0f);
+          REQUIRE(heed_session_run(last, ids.data(), n, one.data(), one.size(), &count) == HEED_OK);
+          CHECK(count == 40);
+          CHECK(std::memcmp(one.data(), all.data() + (n - 1) * 40, 40 * sizeof(float)) == 0);
+        }
+        // Decode: one row per call, that of the call's last id.
+        REQUIRE(heed_session_logits(last, ids.data(), 10, one.data(), one.size(), &rows, &vocab) == HEED_OK);
+        for (size_t t = 10; t < 20; ++t) {
+          REQUIRE(heed_session_decode(last, ids.data() + t, 1, one.data(), one.size(), &rows) == HEED_OK);
+          CHECK(rows == 1);
+          CHECK(std::memcmp(one.data(), all.data() + t * 40, 40 * sizeof(float)) == 0);
+        }
+        REQUIRE(heed_session_decode(last, ids.data() + 20, 5, one.data(), one.size(), &rows) == HEED_OK);
+        CHECK(rows == 1);
+        CHECK(std::memcmp(one.data(), all.data() + 24 * 40, 40 * sizeof(float)) == 0);
+        CHECK(heed_session_context_length(last) == 25);
+        // The buffer needs one row.
+        CHECK(heed_session_logits(last, ids.data(), 5, one.data(), 39, &rows, &vocab) == HEED_ERROR_BUFFER_TOO_SMALL);
+        CHECK(rows == 1);
+        CHECK(std::string(heed_last_error()) == "output needs 40 floats, buffer holds 39");
+        heed_session_free(last);
+        heed_session_free(full);
+      }
+    }
+  }
+  // No effect on a model with one output row.
+  test::Loaded bert(test::tiny_graph(false));
+  heed_session_options o;
+  heed_session_options_init(&o);
+  size_t a = 0, b = 0;
+  REQUIRE(heed_session_arena_size(bert.model, &o, &a) == HEED_OK);
+  o.last_logits_only = 1;
+  REQUIRE(heed_session_arena_size(bert.model, &o, &b) == HEED_OK);
+  CHECK(a == b);
 }
 
 TEST_CASE("kv_cache option: sizes, AUTO by the weights, same bytes on every ISA, a bad value refused") {

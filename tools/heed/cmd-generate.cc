@@ -202,6 +202,7 @@ int cmd_generate(int argc, char** argv) {
   so.num_threads = int(threads);
   so.kv_cache = kv_cache;
   so.attention_window = window;
+  so.last_logits_only = 1;  // one row of logits per step: the smallest arena
   heed_session* session = nullptr;
   if (heed_session_create(model, &so, nullptr, 0, &session) != HEED_OK) {
     const int rc = fail("cannot create session");

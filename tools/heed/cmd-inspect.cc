@@ -65,7 +65,7 @@ int cmd_inspect(int argc, char** argv) {
       ++n_const;
       auto& e = by_dtype[dtype_name(t.dtype)];
       e.first++;
-      e.second += t.data_bytes + t.scales.size() * sizeof(float);
+      e.second += t.data_bytes + t.num_scales() * sizeof(float);
     } else {
       ++n_act;
     }

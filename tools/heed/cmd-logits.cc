@@ -1,8 +1,9 @@
 // logits: a causal LM's next-token logits for token ids given on the command
-// line, every position (or the last with --last), through the public C API.
-// --incremental feeds the ids one at a time through heed_session_decode (the
-// key/value cache) instead of one heed_session_logits call; the logits are
-// the same bits.
+// line, every position (or the last with --last, on a session created with
+// last_logits_only, which computes that row alone), through the public C
+// API. --incremental feeds the ids one at a time through heed_session_decode
+// (the key/value cache) instead of one heed_session_logits call; the logits
+// are the same bits.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -56,6 +57,8 @@ int cmd_logits(int argc, char** argv) {
     heed_model_free(model);
     return 2;
   }
+  const bool last = args.has("--last");
+  opts.last_logits_only = last ? 1 : 0;
   const std::string isa = args.get("--isa");
   if (args.has("--isa")) opts.isa = isa.c_str();
   heed_session* session = nullptr;
@@ -72,7 +75,9 @@ int cmd_logits(int argc, char** argv) {
     heed_model_free(model);
     return 2;
   }
-  std::vector<float> logits(ids.size() * info.output_size);
+  // --last: the session writes one row per call.
+  const size_t out_rows = last ? 1 : ids.size();
+  std::vector<float> logits(out_rows * info.output_size);
   size_t rows = 0, vocab = 0;
   int rc = 0;
   heed_status st = HEED_OK;
@@ -80,8 +85,8 @@ int cmd_logits(int argc, char** argv) {
     vocab = info.output_size;
     for (size_t i = 0; i < ids.size() && st == HEED_OK; ++i) {
       size_t one = 0;
-      st = heed_session_decode(session, ids.data() + i, 1, logits.data() + i * vocab, vocab, &one);
-      rows += one;
+      st = heed_session_decode(session, ids.data() + i, 1, logits.data() + (last ? 0 : i) * vocab, vocab, &one);
+      rows = last ? one : rows + one;
     }
   } else {
     st = heed_session_logits(session, ids.data(), ids.size(), logits.data(), logits.size(), &rows, &vocab);
@@ -90,12 +95,13 @@ int cmd_logits(int argc, char** argv) {
     rc = fail("cannot run the model");
   } else {
     const bool json = args.has("--json");
-    const size_t first = args.has("--last") ? rows - 1 : 0;
-    if (json) std::printf("{\"rows\": %zu, \"first_position\": %zu, \"vocab\": %zu, \"logits\": [", rows - first, first, vocab);
-    for (size_t r = first; r < rows; ++r) {
+    // Row r of the buffer is position first + r.
+    const size_t first = ids.size() - rows;
+    if (json) std::printf("{\"rows\": %zu, \"first_position\": %zu, \"vocab\": %zu, \"logits\": [", rows, first, vocab);
+    for (size_t r = 0; r < rows; ++r) {
       const float* row = logits.data() + r * vocab;
-      if (json) std::printf("%s[", r > first ? ", " : "");
-      else std::printf("%zu\t", r);
+      if (json) std::printf("%s[", r > 0 ? ", " : "");
+      else std::printf("%zu\t", first + r);
       for (size_t v = 0; v < vocab; ++v) std::printf(json ? "%s%.9g" : "%s%.9g", v ? (json ? ", " : " ") : "", double(row[v]));
       std::printf(json ? "]" : "\n");
     }

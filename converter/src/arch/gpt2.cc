@@ -5,7 +5,8 @@
 //   h   = ADD(x, FC(c, attn.c_proj))         [S, H]
 //   x'  = ADD(h, FC(FC(LN(h), c_fc) + act, mlp.c_proj))
 // then logits = FC(LN(x), wte) [S, V]: the LM head is always the token
-// embedding matrix (GPT2LMHeadModel ties it), stored a second time packed.
+// embedding matrix (GPT2LMHeadModel ties it), stored once: the EMBEDDING
+// reads the head's packed GEMM weights (decisions.md 26).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -146,7 +147,6 @@ Status gpt2_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Prog
   };
 
   HEED_RETURN_IF_ERROR(w.read("wte.weight", {V, H}, &a));
-  std::vector<float> wte = a;
   const int32_t word = constant("wte", {i32(V), i32(H)}, a);
   HEED_RETURN_IF_ERROR(w.read("wpe.weight", {P, H}, &a));
   const int32_t pos = constant("wpe", {i32(P), i32(H)}, a);
@@ -183,9 +183,8 @@ Status gpt2_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Prog
   if (progress) progress(user, size_t(c.layers), size_t(c.layers), "reading layers");
   int32_t normed = -1;
   HEED_RETURN_IF_ERROR(layer_norm("ln_f", "ln_f", x, &normed));
-  const int32_t wt = constant("lm_head.weight", {i32(V), i32(H)}, wte);
   const int32_t logits = g->add_activation("logits", {-1, i32(V)});
-  g->add_op(OpKind::kFullyConnected, "lm_head", {normed, wt, -1}, {logits});
+  g->add_op(OpKind::kFullyConnected, "lm_head", {normed, word, -1}, {logits});
   g->outputs = {logits};
   return Status::Ok();
 }

@@ -7,8 +7,8 @@
 //   g   = FC(RMS_NORM(h), [Wgate; Wup])     [S, 2 I]             (fused)
 //   x'  = ADD(h, FC(SWIGLU(g), Wdown))      [S, H]
 // then logits = FC(RMS_NORM(x), lm_head) [S, V] (lm_head = the embedding
-// matrix when tie_word_embeddings; stored twice, once row-major for the
-// lookup and once packed for the GEMM).
+// matrix when tie_word_embeddings, stored once: the EMBEDDING reads the
+// head's packed GEMM weights, decisions.md 26).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -187,7 +187,6 @@ Status llama_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Pro
   };
 
   HEED_RETURN_IF_ERROR(w.read("embed_tokens.weight", {V, H}, &a));
-  std::vector<float> embed = a;
   const int32_t word = constant("embed_tokens", {i32(V), i32(H)}, a);
   int32_t x = g->add_activation("embeddings", {-1, i32(H)});
   g->add_op(OpKind::kEmbedding, "embeddings", {ids, -1, word, -1, -1}, {x});
@@ -283,14 +282,13 @@ Status llama_build(const HfDir& dir, const SafeTensors& weights, IrGraph* g, Pro
 
   HEED_RETURN_IF_ERROR(w.read("norm.weight", {H}, &a));
   const int32_t normed = rms_norm("norm", x);
-  std::vector<float> head;
-  if (c.tie) {
-    head = std::move(embed);
-  } else {
+  int32_t wt = word;  // tied: one tensor for the lookup and the GEMM
+  if (!c.tie) {
+    std::vector<float> head;
     WeightReader top(weights, "");
     HEED_RETURN_IF_ERROR(top.read("lm_head.weight", {V, H}, &head));
+    wt = constant("lm_head.weight", {i32(V), i32(H)}, head);
   }
-  const int32_t wt = constant("lm_head.weight", {i32(V), i32(H)}, head);
   const int32_t logits = g->add_activation("logits", {-1, i32(V)});
   g->add_op(OpKind::kFullyConnected, "lm_head", {normed, wt, -1}, {logits});
   g->outputs = {logits};

@@ -229,6 +229,17 @@ typedef struct heed_session_options {
                       tokens before each token and itself (a sliding window: its
                       key/value cache becomes a ring of N + 64 or more tokens);
                       -1 = every causal layer dense (a file's windows ignored) */
+  int last_logits_only; /* causal LMs: nonzero (default 0) makes the session
+                      compute the logits of the last position of each run
+                      or decode only: heed_session_run, heed_session_logits
+                      and heed_session_decode then write one row (vocab
+                      floats), the bits a default session gives that
+                      position. The layers after the last attention run on
+                      that one row, so a prompt costs no LM head per token,
+                      and the arena holds one row of logits instead of
+                      max_seq (heed_session_arena_size is smaller, and
+                      exact). What heed_generate* needs. No effect on models
+                      of other tasks (their output is one row already). */
 } heed_session_options;
 
 #define HEED_MAX_THREADS 256
@@ -251,8 +262,9 @@ HEED_API void heed_session_free(heed_session* session);
 
 /* Runs the model on token ids (with [CLS]/[SEP] already added, as from
  * heed_tokenize). Writes the model output (embedding or logits) to `out`;
- * *out_count receives its length (count x vocabulary for a causal LM, see
- * heed_session_logits). If the output holds a NaN or infinity
+ * *out_count receives its length (count x vocabulary for a causal LM, or the
+ * vocabulary with last_logits_only: see heed_session_logits). If the output
+ * holds a NaN or infinity
  * (weights that overflow float for this input), returns HEED_ERROR_NON_FINITE
  * and `out` is left unspecified. */
 HEED_API heed_status heed_session_run(heed_session* session, const int32_t* ids, size_t count,
@@ -262,9 +274,11 @@ HEED_API heed_status heed_session_run(heed_session* session, const int32_t* ids,
  * are added). Row s (logits[s * vocab .. (s + 1) * vocab)) scores the token
  * following ids[0..s]. Needs capacity >= count * vocab floats; *rows and
  * *vocab (each may be NULL) receive count and the vocabulary also when the
- * buffer is too small. Errors: HEED_ERROR_UNSUPPORTED for a model of another
- * task, HEED_ERROR_INVALID_INPUT for count 0, more than the session's
- * max_seq or an id outside [0, vocab), HEED_ERROR_BUFFER_TOO_SMALL,
+ * buffer is too small. On a session created with last_logits_only: one row,
+ * that of position count - 1 (capacity >= vocab, *rows = 1). Errors:
+ * HEED_ERROR_UNSUPPORTED for a model of another task,
+ * HEED_ERROR_INVALID_INPUT for count 0, more than the session's max_seq or
+ * an id outside [0, vocab), HEED_ERROR_BUFFER_TOO_SMALL,
  * HEED_ERROR_NON_FINITE. heed_session_run on such a model writes the same. */
 HEED_API heed_status heed_session_logits(heed_session* session, const int32_t* ids, size_t count,
                                          float* logits, size_t capacity, size_t* rows, size_t* vocab);
@@ -273,8 +287,9 @@ HEED_API heed_status heed_session_logits(heed_session* session, const int32_t* i
  * keys and values its attention layers hold (options.kv_cache, in the arena,
  * sized for max_seq tokens). heed_session_logits and heed_session_run start a new
  * context holding their ids; heed_session_decode appends `count` ids to it
- * and writes their logits (count x vocab, as heed_session_logits), the same
- * bits heed_session_logits gives those positions for the whole context.
+ * and writes their logits (count x vocab, as heed_session_logits; with
+ * last_logits_only the last id's row alone, *rows = 1), the same bits
+ * heed_session_logits gives those positions for the whole context.
  * HEED_ERROR_INVALID_INPUT when the context would pass max_seq or an id is
  * outside the vocabulary (the context is unchanged by a failed call);
  * HEED_ERROR_UNSUPPORTED for models of other tasks. Allocation-free. */
@@ -378,11 +393,16 @@ typedef struct heed_generate_result {
  * ids (heed_model_generation_ids) unless options->ignore_eos, and at stop
  * ids and stop strings. Prompt + generated ids never exceed the session's
  * max_seq (then HEED_STOP_CONTEXT_FULL, not an error).
- * Memory: the first call on a session allocates its generation buffers once
- * (logits for max_seq x vocabulary floats, max_seq ids, the sampler's
- * workspace, the decoder's state, the stop strings' hold-back buffer of
- * HEED_MAX_STOP_STRING_BYTES - 1 bytes plus one decoder feed); they live with the session and later
- * calls reuse them. Nothing is allocated inside the per-token loop.
+ * Works on either kind of session; one created with last_logits_only
+ * computes one row of logits per step, not one per prompt token (the
+ * smallest arena, the fastest prompt), and gives the same ids.
+ * Memory: the logits are read where the session wrote them, in its arena.
+ * The first call on a session allocates its generation buffers once
+ * (max_seq ids, the sampler's workspace of about 17 bytes per vocabulary
+ * id, the decoder's state, the stop strings' hold-back buffer of
+ * HEED_MAX_STOP_STRING_BYTES - 1 bytes plus one decoder feed); they live with
+ * the session and later calls reuse them. Nothing is allocated inside the
+ * per-token loop.
  * cb may be NULL; result may not.
  * Errors: HEED_ERROR_INVALID_ARGUMENT naming the field (NULLs, a bad sampling
  * option, a stop id outside the vocabulary, a bad stop string),

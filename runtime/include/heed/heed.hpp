@@ -127,12 +127,15 @@ class Session {
   Session() = default;
   ~Session() { heed_session_free(session_); }
   Session(Session&& o) noexcept
-      : session_(std::exchange(o.session_, nullptr)), output_size_(std::exchange(o.output_size_, 0)) {}
+      : session_(std::exchange(o.session_, nullptr)),
+        output_size_(std::exchange(o.output_size_, 0)),
+        last_only_(std::exchange(o.last_only_, false)) {}
   Session& operator=(Session&& o) noexcept {
     if (this != &o) {
       heed_session_free(session_);
       session_ = std::exchange(o.session_, nullptr);
       output_size_ = std::exchange(o.output_size_, 0);
+      last_only_ = std::exchange(o.last_only_, false);
     }
     return *this;
   }
@@ -143,6 +146,9 @@ class Session {
     size_t max_seq = 0;   // 0 = model max
     int num_threads = 1;
     const char* isa = nullptr;  // nullptr = best for this CPU (heed_session_options.isa)
+    // Causal LMs: logits of the last position only, one row per call
+    // (heed_session_options.last_logits_only): the smallest arena.
+    bool last_logits_only = false;
   };
 
   static Error arena_size(const Model& model, const Options& o, size_t* bytes) {
@@ -155,7 +161,7 @@ class Session {
     const heed_session_options opts = to_c(o);
     heed_session* s = nullptr;
     const heed_status st = heed_session_create(model.get(), &opts, arena, arena_bytes, &s);
-    if (st == HEED_OK) *out = Session(s, model.info().output_size);
+    if (st == HEED_OK) *out = Session(s, model.info().output_size, o.last_logits_only && model.info().task == HEED_TASK_CAUSAL_LM);
     return Error::from(st);
   }
 
@@ -177,15 +183,16 @@ class Session {
   // Causal LMs: logits of every position (rows x vocab) for a new context
   // holding `ids` (heed_session_logits), and of `ids` appended to the
   // context (heed_session_decode; allocation-free once `logits` is large
-  // enough). The same bits either way.
+  // enough). The same bits either way. With Options::last_logits_only, one
+  // row: the last position's (logits() leaves `logits` that size).
   Error logits(const std::vector<int32_t>& ids, std::vector<float>* logits) {
-    logits->resize(ids.size() * output_size_);
+    logits->resize(rows_for(ids.size()) * output_size_);
     size_t rows = 0;
     return Error::from(
         heed_session_logits(session_, ids.data(), ids.size(), logits->data(), logits->size(), &rows, nullptr));
   }
   Error decode(const int32_t* ids, size_t count, std::vector<float>* logits) {
-    if (logits->size() < count * output_size_) logits->resize(count * output_size_);
+    if (logits->size() < rows_for(count) * output_size_) logits->resize(rows_for(count) * output_size_);
     size_t rows = 0;
     return Error::from(heed_session_decode(session_, ids, count, logits->data(), logits->size(), &rows));
   }
@@ -232,17 +239,21 @@ class Session {
   heed_session* get() { return session_; }
 
  private:
-  Session(heed_session* s, size_t output_size) : session_(s), output_size_(output_size) {}
+  Session(heed_session* s, size_t output_size, bool last_only)
+      : session_(s), output_size_(output_size), last_only_(last_only) {}
+  size_t rows_for(size_t count) const { return last_only_ ? 1 : count; }
   static heed_session_options to_c(const Options& o) {
     heed_session_options c;
     heed_session_options_init(&c);
     c.max_seq = o.max_seq;
     c.num_threads = o.num_threads;
     c.isa = o.isa;
+    c.last_logits_only = o.last_logits_only ? 1 : 0;
     return c;
   }
   heed_session* session_ = nullptr;
   size_t output_size_ = 0;
+  bool last_only_ = false;
 };
 
 }  // namespace wrapper

@@ -68,6 +68,7 @@ heed::Status to_cpp(const heed_session_options* o, heed::SessionOptions* s) {
                                  o->kv_cache);
   }
   s->attention_window = o->attention_window;
+  s->last_logits_only = o->last_logits_only != 0;
   if (o->isa) {
     HEED_RETURN_IF_ERROR(heed::isa_parse(o->isa, &s->isa));
     s->force_isa = true;
@@ -278,6 +279,7 @@ void heed_session_options_init(heed_session_options* options) {
   options->isa = nullptr;
   options->kv_cache = HEED_KV_CACHE_AUTO;
   options->attention_window = 0;
+  options->last_logits_only = 0;
 }
 
 heed_status heed_session_arena_size(const heed_model* model, const heed_session_options* options,
@@ -334,7 +336,7 @@ heed_status heed_session_logits(heed_session* session, const int32_t* ids, size_
   }
   size_t n = 0;
   const heed_status st = report(session->session.run(ids, count, logits, capacity, &n));
-  if (rows) *rows = n / m.output_size();
+  if (rows) *rows = n / m.output_size();  // count, or 1 with last_logits_only
   if (vocab) *vocab = m.output_size();
   return st;
 }

@@ -8,6 +8,7 @@
 #include <pthreadpool.h>
 
 #include "core/platform.h"
+#include "ops/op.h"
 #include "ops/ops.h"
 #include "kernels/kernels.h"
 #include "plan/planner.h"
@@ -32,12 +33,21 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   if (max_seq < 2) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "max_seq must be at least 2");
   const auto& tensors = model.tensors();
   const auto& ops = model.ops();
+  // Last position only: the tail is every op after the last one that is not
+  // row-wise (decided here, once per session).
+  layout->last_only = options.last_logits_only && model.output_per_token();
+  layout->tail_begin = ops.size();
+  layout->tail_shifted.clear();
+  if (layout->last_only) {
+    size_t b = 0;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (!ops[i].entry->row_wise) b = i + 1;
+    layout->tail_begin = b;
+  }
   std::vector<PlanRequest> req(tensors.size());
   const int32_t end = int32_t(ops.size());
   for (size_t t = 0; t < tensors.size(); ++t) {
     if (tensors[t].kind == TensorKind::kConstant) continue;
-    // Element counts were bounded at load (<= 2^34 at kMaxSeq), so this fits.
-    req[t].bytes = tensors[t].elements(max_seq) * dtype_size(tensors[t].dtype) + kArenaPadBytes;
     if (tensors[t].kind == TensorKind::kInput) req[t].first_use = -1, req[t].last_use = -1;
   }
   for (int32_t i = 0; i < end; ++i) {
@@ -54,6 +64,31 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
     }
   }
   for (int32_t o : model.outputs()) req[size_t(o)].last_use = end;
+  const int32_t tail = int32_t(layout->tail_begin);
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    if (tensors[t].kind == TensorKind::kConstant) continue;
+    // Tensors the tail makes hold one row; the rest max_seq rows.
+    const bool one_row = layout->last_only && tensors[t].has_seq_dim() && req[t].first_use >= tail;
+    // Element counts were bounded at load (<= 2^34 at kMaxSeq), so this fits.
+    req[t].bytes = tensors[t].elements(one_row ? 1 : max_seq) * dtype_size(tensors[t].dtype) + kArenaPadBytes;
+  }
+  if (layout->last_only) {
+    // Per-token tensors from before the tail that the tail reads (or that
+    // are the output): seen from their last row.
+    std::vector<bool> shifted(tensors.size(), false);
+    for (size_t i = layout->tail_begin; i < ops.size(); ++i) {
+      for (int k = 0; k < ops[i].num_inputs; ++k) {
+        const int32_t t = ops[i].inputs[k];
+        if (t >= 0 && tensors[size_t(t)].kind != TensorKind::kConstant && tensors[size_t(t)].has_seq_dim() &&
+            req[size_t(t)].first_use < tail)
+          shifted[size_t(t)] = true;
+      }
+    }
+    for (int32_t o : model.outputs())
+      if (tensors[size_t(o)].has_seq_dim() && req[size_t(o)].first_use < tail) shifted[size_t(o)] = true;
+    for (size_t t = 0; t < tensors.size(); ++t)
+      if (shifted[t]) layout->tail_shifted.push_back(int32_t(t));
+  }
   Plan plan;
   if (!plan_memory(req, &plan)) return Status::Error(HEED_ERROR_OUT_OF_MEMORY, "arena size overflows");
   layout->offsets.assign(tensors.size(), SIZE_MAX);
@@ -73,8 +108,10 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   }
   layout->decoder.window = options.attention_window;
   size_t scratch = 0;
-  for (const OpInfo& op : ops) {
-    const size_t s = op_scratch_bytes(model, kernels, op, max_seq, size_t(layout->threads), layout->decoder);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    // Tail ops run on one row.
+    const size_t rows = i >= layout->tail_begin ? 1 : max_seq;
+    const size_t s = op_scratch_bytes(model, kernels, ops[i], rows, size_t(layout->threads), layout->decoder);
     if (s > scratch) scratch = s;
   }
   layout->planned_bytes = plan.total_bytes;
@@ -147,6 +184,7 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
       tensor_data_[t] = arena_ + layout_.offsets[t];
     }
   }
+  tail_data_ = tensor_data_;
   tokens_.assign(layout_.max_seq, 0);
   const auto& ops = model->ops();
   op_state_.assign(ops.size(), nullptr);
@@ -169,14 +207,46 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
   return Status::Ok();
 }
 
+size_t Session::output_rows(size_t count) const {
+  return model_ && model_->output_per_token() && !layout_.last_only ? count : 1;
+}
+
 Status Session::run(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count) {
   past_ = 0;
-  const Status s = forward(ids, count, 0, out, out_capacity, out_count);
+  const Status s = forward(ids, count, 0, out, out_capacity, out_count, nullptr);
   if (s.ok() && model_->output_per_token()) past_ = count;
   return s;
 }
 
+Status Session::run_in_place(const int32_t* ids, size_t count, const float** out, size_t* rows) {
+  if (rows) *rows = 0;
+  if (!out) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "out must not be NULL");
+  *out = nullptr;
+  past_ = 0;
+  size_t n = 0;
+  const Status s = forward(ids, count, 0, nullptr, 0, &n, out);
+  if (!s.ok()) return s;
+  if (model_->output_per_token()) past_ = count;
+  if (rows) *rows = output_rows(count);
+  return s;
+}
+
 Status Session::decode(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count) {
+  return decode_checked(ids, count, out, out_capacity, out_count, nullptr);
+}
+
+Status Session::decode_in_place(const int32_t* ids, size_t count, const float** out, size_t* rows) {
+  if (rows) *rows = 0;
+  if (!out) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "out must not be NULL");
+  *out = nullptr;
+  size_t n = 0;
+  const Status s = decode_checked(ids, count, nullptr, 0, &n, out);
+  if (s.ok() && rows) *rows = output_rows(count);
+  return s;
+}
+
+Status Session::decode_checked(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count,
+                               const float** view) {
   if (!model_) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "session is not initialized");
   if (!model_->output_per_token()) {
     return Status::Error(HEED_ERROR_UNSUPPORTED, "model '%s' is not a causal LM: it has no context to append to",
@@ -188,24 +258,24 @@ Status Session::decode(const int32_t* ids, size_t count, float* out, size_t out_
   }
   // A failed run leaves caches partly written past past_: positions a later
   // run rewrites before it reads them, so the context stays what it was.
-  const Status s = forward(ids, count, past_, out, out_capacity, out_count);
+  const Status s = forward(ids, count, past_, out, out_capacity, out_count, view);
   if (s.ok()) past_ += count;
   return s;
 }
 
 Status Session::forward(const int32_t* ids, size_t count, size_t past, float* out, size_t out_capacity,
-                        size_t* out_count) {
+                        size_t* out_count, const float** view) {
   if (!model_) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "session is not initialized");
-  if (!ids || !out) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "ids and out must not be NULL");
+  if (!ids || (!out && !view)) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "ids and out must not be NULL");
   if (count == 0) return Status::Error(HEED_ERROR_INVALID_INPUT, "empty token sequence");
   if (count > layout_.max_seq) {
     return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens exceed the session's max_seq of %zu", count,
                          layout_.max_seq);
   }
-  // One row, or one row per token (a causal LM's logits).
-  const size_t n_out = model_->output_size() * (model_->output_per_token() ? count : 1);
+  // One row, or one row per token (a causal LM's logits), or the last one.
+  const size_t n_out = model_->output_size() * output_rows(count);
   if (out_count) *out_count = n_out;
-  if (out_capacity < n_out) {
+  if (!view && out_capacity < n_out) {
     return Status::Error(HEED_ERROR_BUFFER_TOO_SMALL, "output needs %zu floats, buffer holds %zu", n_out,
                          out_capacity);
   }
@@ -238,7 +308,17 @@ Status Session::forward(const int32_t* ids, size_t count, size_t past, float* ou
   ctx.pool = static_cast<pthreadpool_t>(pool_);
   ctx.threads = size_t(num_threads_);
   const auto& ops = model_->ops();
+  const auto& tensors = model_->tensors();
+  for (int32_t t : layout_.tail_shifted) {
+    const size_t row_bytes = tensors[size_t(t)].row_elements() * dtype_size(tensors[size_t(t)].dtype);
+    tail_data_[size_t(t)] = static_cast<uint8_t*>(tensor_data_[size_t(t)]) + (count - 1) * row_bytes;
+  }
   for (size_t i = 0; i < ops.size(); ++i) {
+    if (layout_.last_only && i == layout_.tail_begin) {  // from here on, the last row only
+      ctx.seq = 1;
+      ctx.past = past + count - 1;
+      ctx.tensor_data = tail_data_.data();
+    }
     ctx.op_state = op_state_[i];
     HEED_RETURN_IF_ERROR(op_run(ctx, ops[i]));
     if (observer_) {
@@ -248,14 +328,15 @@ Status Session::forward(const int32_t* ids, size_t count, size_t past, float* ou
   }
   // Finite weights can still overflow float for some input (I5): report it
   // instead of handing out NaN.
-  const float* y = static_cast<const float*>(tensor_data_[size_t(model_->outputs()[0])]);
+  const float* y = static_cast<const float*>((layout_.last_only ? tail_data_ : tensor_data_)[size_t(model_->outputs()[0])]);
   for (size_t i = 0; i < n_out; ++i) {
     if (!std::isfinite(y[i])) {
       return Status::Error(HEED_ERROR_NON_FINITE, "model output %zu of %zu is %s for this input (the weights overflow float)",
                            i, n_out, std::isnan(y[i]) ? "NaN" : "infinite");
     }
   }
-  std::memcpy(out, y, n_out * sizeof(float));
+  if (view) *view = y;
+  else std::memcpy(out, y, n_out * sizeof(float));
   return Status::Ok();
 }
 

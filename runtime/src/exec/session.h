@@ -3,6 +3,14 @@
 //   [persistent op state (weight sums, ROPE tables), filled at init; ops with
 //    identical state (OpEntry::same_state) share one copy]
 // Nothing else is allocated after init(); run() makes no heap calls.
+//
+// Last position only (SessionOptions::last_logits_only, causal LMs): the ops
+// from the "tail" on (the ops after the last one that is not row-wise,
+// OpEntry::row_wise: for decoders, everything after the last ATTENTION) run
+// on the run's last row alone, reading the last row of the per-token tensors
+// made before the tail in place; the tensors the tail makes are planned with
+// one row, so the output (the logits) is one row of vocab floats instead of
+// max_seq rows. That row has the bits of the last row of a full session.
 // A session is used by one thread at a time; many sessions may share a Model.
 #pragma once
 
@@ -28,6 +36,9 @@ struct SessionOptions {
   Isa isa = Isa::kScalar;
   KvCacheType kv_cache = KvCacheType::kAuto;
   int32_t attention_window = 0;  // DecoderSettings::window (ops/op.h)
+  // Causal LMs: run() and decode() compute and write the logits of the last
+  // position only (one row). No effect on models with a single output row.
+  bool last_logits_only = false;
 };
 
 constexpr int kMaxThreads = HEED_MAX_THREADS;
@@ -47,6 +58,14 @@ struct ArenaLayout {
   size_t state_bytes = 0;
   size_t total_bytes = 0;
   size_t max_seq = 0;
+  // last_logits_only on a per-token model: ops tail_begin.. run on the last
+  // row (tail_begin = ops.size(): none, the output's last row is read in
+  // place). Otherwise last_only is false and tail_begin = ops.size().
+  bool last_only = false;
+  size_t tail_begin = 0;
+  // Per-token tensors made before the tail (or graph inputs) that tail ops
+  // read: the tail sees them from their last row.
+  std::vector<int32_t> tail_shifted;
   Isa isa = Isa::kScalar;  // the kernels these sizes are for
   int threads = 1;         // threads in use (requested, capped at the CPUs)
   DecoderSettings decoder;  // options.kv_cache resolved, options.attention_window
@@ -66,15 +85,28 @@ class Session {
   Status init(const Model* model, const SessionOptions& options, void* arena, size_t arena_bytes);
 
   // ids: full sequence incl. special tokens. Writes the graph output: one
-  // row, or one row per token (count x output_size) for per-token outputs.
+  // row, or one row per token (count x output_size) for per-token outputs,
+  // or with last_logits_only the last token's row alone. *out_count: floats.
   Status run(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count);
 
   // Causal LMs: appends `count` tokens to the context (the attention ops'
-  // key/value caches) and writes their logits (count x vocab), as run() over
-  // the whole context would for those positions, bit for bit. run() starts a
-  // new context (its ids become the context). HEED_ERROR_INVALID_INPUT when
-  // the context would exceed max_seq (the context is unchanged).
+  // key/value caches) and writes their logits (count x vocab, or the last
+  // one's with last_logits_only), as run() over the whole context would for
+  // those positions, bit for bit. run() starts a new context (its ids become
+  // the context). HEED_ERROR_INVALID_INPUT when the context would exceed
+  // max_seq (the context is unchanged).
   Status decode(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count);
+
+  // As run() and decode(), but the output stays in the arena, uncopied:
+  // *out points at its *rows rows of output_size floats, valid until the
+  // next call that runs the model.
+  Status run_in_place(const int32_t* ids, size_t count, const float** out, size_t* rows);
+  Status decode_in_place(const int32_t* ids, size_t count, const float** out, size_t* rows);
+
+  // Rows of output a call with `count` tokens gives (1 for single-row
+  // models and for last_logits_only sessions).
+  size_t output_rows(size_t count) const;
+  bool last_logits_only() const { return layout_.last_only; }
   // Empties the context.
   void reset() { past_ = 0; }
   // Tokens in the context.
@@ -105,7 +137,13 @@ class Session {
   void* owned_arena_ = nullptr;
   std::vector<void*> tensor_data_;
   std::vector<int32_t> tokens_;
-  Status forward(const int32_t* ids, size_t count, size_t past, float* out, size_t out_capacity, size_t* out_count);
+  std::vector<void*> tail_data_;  // tensor_data_ with tail_shifted at their last row
+  // One pass; the output is copied to out (out_capacity floats) or, when
+  // view is not null, left in place (*view).
+  Status forward(const int32_t* ids, size_t count, size_t past, float* out, size_t out_capacity, size_t* out_count,
+                 const float** view);
+  Status decode_checked(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count,
+                        const float** view);
 
   size_t past_ = 0;  // tokens in the key/value caches
   int num_threads_ = 0;

@@ -114,6 +114,11 @@ int32_t Model::input_tensor(InputRole role) const {
   return -1;
 }
 
+size_t TensorInfo::num_scales() const {
+  if (dtype != DType::kI8 || kind != TensorKind::kConstant || quant_block <= 0) return 0;
+  return size_t(dims[0]) * ((row_elements() + size_t(quant_block) - 1) / size_t(quant_block));
+}
+
 size_t TensorInfo::row_elements() const {
   size_t n = 1;
   for (int i = 1; i < rank; ++i) n *= size_t(dims[i]);
@@ -406,6 +411,7 @@ Status Model::verify_and_copy(const uint8_t* data, size_t size) {
       return Status::Error(HEED_ERROR_UNSUPPORTED, "op %zu '%s': unsupported %s version %u", i, op.name.c_str(),
                            entry->name, unsigned(o->version()));
     }
+    op.version = o->version();
     const OpSignature& sig = entry->signature;
     const auto* ins = o->inputs();
     const auto* outs = o->outputs();
@@ -509,14 +515,16 @@ Status Model::read_generation_ids() {
 // GEMM weights (signature slots marked kGemmWeights: the fully connected
 // op's w) end up packed (format/weight-layout.h): row-major ones of older
 // files are packed here, once. A packed tensor may only be such weights, and
-// such weights are used by nothing else.
+// such weights are used by nothing else but slots that read them as they
+// are (kReadsGemmWeights: EMBEDDING's word table, for a tied LM head).
 Status Model::prepare_weights() {
   std::vector<uint8_t> fc_weight(tensors_.size(), 0), other_use(tensors_.size(), 0);
   for (const OpInfo& op : ops_) {
     for (int k = 0; k < op.num_inputs; ++k) {
       if (op.inputs[k] < 0) continue;
-      const bool gemm = (op.entry->signature.inputs[k].flags & kGemmWeights) != 0;
-      (gemm ? fc_weight : other_use)[size_t(op.inputs[k])] = 1;
+      const uint8_t flags = op.entry->signature.inputs[k].flags;
+      if (flags & kGemmWeights) fc_weight[size_t(op.inputs[k])] = 1;
+      else if (!(flags & kReadsGemmWeights)) other_use[size_t(op.inputs[k])] = 1;
     }
   }
   for (size_t t = 0; t < tensors_.size(); ++t) {
@@ -551,6 +559,7 @@ Status Model::prepare_weights() {
       const size_t nb = (k + size_t(ti.quant_block) - 1) / size_t(ti.quant_block);
       ti.panel_scales.resize(panels_of(n) * nb * kPanelN);
       qs8_panel_scales(n, nb, ti.scales.data(), ti.panel_scales.data());
+      std::vector<float>().swap(ti.scales);  // one copy: the kernels' (decisions.md 27)
     }
   }
   return Status::Ok();

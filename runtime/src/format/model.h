@@ -98,15 +98,22 @@ struct TensorInfo {
   // Constants: data in place in the file (64-byte aligned), size checked.
   const uint8_t* data = nullptr;
   size_t data_bytes = 0;
-  std::vector<float> scales;  // int8 constants: [dims[0], ceil(row_elements / quant_block)]
+  // int8 constants: [dims[0], ceil(row_elements / quant_block)]. Emptied at
+  // load for fully connected weights, whose scales are kept once, in
+  // panel_scales.
+  std::vector<float> scales;
   int32_t quant_block = 0;    // int8 constants: columns per scale (row_elements when per row)
   // Constants: how `data` is laid out. Fully connected weights are always
   // packed after load (format/weight-layout.h): in place when the file holds
   // them packed, else packed at load into `owned`, which `data` then points to.
   WeightLayout layout = WeightLayout::kRowMajor;
   std::shared_ptr<uint8_t> owned;
-  // int8 fully connected weights: scales per panel [ceil(N/16)][nb][16].
+  // int8 fully connected weights: scales per panel [ceil(N/16)][nb][16]
+  // (row r, block b: panel_scales[((r / 16) * nb + b) * 16 + r % 16]).
   std::vector<float> panel_scales;
+
+  // Scales of an int8 constant in the file (0 for float ones).
+  size_t num_scales() const;
 
   bool has_seq_dim() const { return rank > 0 && dims[0] == kSeqDim; }
   // Elements for a given sequence length (checked at load not to overflow for kMaxSeq).
@@ -160,6 +167,7 @@ struct OpInfo : OpAttrs {
   OpKind kind = OpKind::kEmbedding;
   const OpEntry* entry = nullptr;  // the op kind's registry entry (ops/registry.cc), set at load
   std::string name;
+  uint16_t version = 1;  // the file's op version, 1..entry->max_version
   int num_inputs = 0;
   int num_outputs = 0;
   int32_t inputs[kMaxOpInputs] = {};   // -1 = optional input left out

@@ -28,7 +28,6 @@ Status Generator::init(Session* session) {
   vocab_ = m.output_size();
   max_seq_ = session->max_seq();
   eos_ = &m.eos_ids();
-  logits_.assign(max_seq_ * vocab_, 0.0f);
   history_.assign(max_seq_, 0);
   workspace_.assign(sampler_workspace_bytes(vocab_) / 8 + 1, 0);
   history_len_ = 0;
@@ -75,9 +74,10 @@ Status Generator::generate(const int32_t* prompt, size_t prompt_len, const Gener
       return Status::Ok();
     }
     if (!last) {  // the prompt, in one run: it becomes the session's context
+      const float* rows = nullptr;
       size_t n = 0;
-      HEED_RETURN_IF_ERROR(session_->run(history_.data(), history_len_, logits_.data(), logits_.size(), &n));
-      last = logits_.data() + (history_len_ - 1) * vocab_;
+      HEED_RETURN_IF_ERROR(session_->run_in_place(history_.data(), history_len_, &rows, &n));
+      last = rows + (n - 1) * vocab_;  // n: history_len_ rows, or 1 (last_logits_only)
     }
     int32_t id = -1;
     HEED_RETURN_IF_ERROR(sampler.sample(last, history_.data(), history_len_, &id));
@@ -105,8 +105,7 @@ Status Generator::generate(const int32_t* prompt, size_t prompt_len, const Gener
     // more will be sampled.
     if (result->generated_tokens < params.max_tokens && history_len_ < max_seq_) {
       size_t n = 0;
-      HEED_RETURN_IF_ERROR(session_->decode(&id, 1, logits_.data(), vocab_, &n));
-      last = logits_.data();
+      HEED_RETURN_IF_ERROR(session_->decode_in_place(&id, 1, &last, &n));
     }
   }
 }

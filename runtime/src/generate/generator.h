@@ -4,10 +4,12 @@
 // attention layers' key/value caches), and the Sampler picks the next id
 // from the last row of logits.
 //
-// Memory: init() allocates every buffer once (logits for max_seq x vocab
-// floats, since Session::run writes every prompt position's row; a history
-// of max_seq ids; the sampler's workspace). generate() makes no heap call.
-// One thread at a time, like its Session.
+// Memory: the logits are read in place in the session's arena
+// (Session::run_in_place / decode_in_place), the last row of what the pass
+// wrote: one row on a last_logits_only session, a row per token otherwise
+// (the same bits either way). init() allocates the rest once: a history of
+// max_seq ids and the sampler's workspace (vocab-sized). generate() makes no
+// heap call. One thread at a time, like its Session.
 #pragma once
 
 #include <cstddef>
@@ -80,7 +82,6 @@ class Generator {
   size_t max_seq_ = 0;
   const std::vector<int32_t>* eos_ = &kNoIds;
   static const std::vector<int32_t> kNoIds;
-  std::vector<float> logits_;     // [max_seq, vocab]
   std::vector<int32_t> history_;  // [max_seq]
   size_t history_len_ = 0;
   std::vector<uint64_t> workspace_;  // sampler_workspace_bytes(vocab), 8-byte aligned

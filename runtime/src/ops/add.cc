@@ -31,6 +31,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kAddOp = {
     OpKind::kAdd, "ADD", 1, {kInputs, 2, 2, kOutputs, 1}, fb::OpOptions::NONE,
-    nullptr, nullptr, 0, validate, nullptr, nullptr, nullptr, run};
+    nullptr, nullptr, 0, validate, nullptr, nullptr, nullptr, run,
+    /*same_state=*/nullptr, /*row_wise=*/true};
 
 }  // namespace heed

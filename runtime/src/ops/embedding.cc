@@ -1,5 +1,14 @@
 // EMBEDDING: out[s,:] = word[ids[s]] + pos[s + offset] + type[types[s]]; the
 // position table is optional (decoders with rotary positions have none).
+//
+// The word table is row-major (float, or int8 with one scale per row), or,
+// for a tied LM head, the LM head's own GEMM weights, read in their packed
+// layout (format/weight-layout.h): int8 PACKED_N16K4 with the head's block
+// scales (read from the GEMM's per-panel copy), or float PACKED_N16. Either
+// way a row is W[id, h] (* its scale): the same floats the row-major table
+// of those values gives. A packed table is op version 2 (version 1 files
+// hold it row-major).
+#include "format/weight-layout.h"
 #include "ops/op.h"
 #include "ops/ops.h"
 
@@ -9,7 +18,7 @@ namespace {
 const OpSlot kInputs[] = {
     {"ids", kFromGraphInput, kI32, 1, 0},                 // [s]
     {"token_types", kFromGraphInput, kI32, 1, kOptional},  // [s]
-    {"word", kFromConstant, kF32 | kI8, 2, 0},            // [V, H], int8 with one scale per row
+    {"word", kFromConstant, kF32 | kI8, 2, kReadsGemmWeights},  // [V, H]: see above
     {"positions", kFromConstant, kF32, 2, kOptional},     // [P, H]
     {"types", kFromConstant, kF32, 2, kOptional},         // [T, H]
 };
@@ -30,11 +39,29 @@ Status validate(OpCheck& c) {
   // One id (and type) per token of the run.
   if (ids.dims[0] != kSeqDim || (types && types->dims[0] != kSeqDim)) return c.fail("ids and token types must be [-1]");
   if ((types == nullptr) != (type == nullptr)) return c.fail("token types and their table go together");
-  if (word.layout != WeightLayout::kRowMajor) return c.fail("word table must be row-major");
   const int32_t H = word.dims[1];
   if (pos && pos->dims[1] != H) return c.fail("position table must be a float [P, %d] constant", H);
   if (type && type->dims[1] != H) return c.fail("token type table must be a float [T, %d] constant", H);
-  if (word.dtype == DType::kI8 && word.quant_block != H) return c.fail("int8 word table needs one scale per row");
+  // Packed: the loader checked the buffer's size for the layout and dtype
+  // and the scales ([V, ceil(H / block)], positive normal); it refuses a
+  // packed tensor that is not also a fully connected op's weights.
+  if (word.layout != WeightLayout::kRowMajor && c.op.version < 2) {
+    return c.fail("a packed word table needs op version 2, this op is version %u", unsigned(c.op.version));
+  }
+  switch (word.layout) {
+    case WeightLayout::kRowMajor:
+      if (word.dtype == DType::kI8 && word.quant_block != H) return c.fail("int8 word table needs one scale per row");
+      break;
+    case WeightLayout::kPackedN16K4:
+      if (word.dtype != DType::kI8) return c.fail("word table in layout PACKED_N16K4 must be int8");
+      if (word.quant_block < 1 || word.quant_block > H) {
+        return c.fail("packed int8 word table has block %d, not in 1..%d", word.quant_block, H);
+      }
+      break;
+    case WeightLayout::kPackedN16:
+      if (word.dtype != DType::kF32) return c.fail("word table in layout PACKED_N16 must be float");
+      break;
+  }
   if (!OpCheck::is_rows_by(c.out(0), kSeqDim, H)) return c.fail("output must be [-1, %d]", H);
   if (pos) {
     const int32_t positions = pos->dims[0] - c.op.position_offset;
@@ -73,13 +100,35 @@ Status run(const OpContext& ctx, const OpInfo& op) {
       return Status::Error(HEED_ERROR_INVALID_INPUT, "token type %d at position %zu outside [0, %d)", type, s, T);
     }
     float* o = out + s * H;
-    if (word.dtype == DType::kI8) {
-      const int8_t* row = reinterpret_cast<const int8_t*>(ctx.tensor_data[size_t(op.inputs[2])]) + size_t(id) * H;
-      const float scale = word.scales[size_t(id)];
-      for (size_t h = 0; h < H; ++h) o[h] = float(row[h]) * scale;
-    } else {
-      const float* row = ctx.data<float>(op.inputs[2]) + size_t(id) * H;
-      for (size_t h = 0; h < H; ++h) o[h] = row[h];
+    const void* table = ctx.tensor_data[size_t(op.inputs[2])];
+    switch (word.layout) {
+      case WeightLayout::kRowMajor:
+        if (word.dtype == DType::kI8) {
+          const int8_t* row = static_cast<const int8_t*>(table) + size_t(id) * H;
+          const float scale = word.scales[size_t(id)];
+          for (size_t h = 0; h < H; ++h) o[h] = float(row[h]) * scale;
+        } else {
+          const float* row = static_cast<const float*>(table) + size_t(id) * H;
+          for (size_t h = 0; h < H; ++h) o[h] = row[h];
+        }
+        break;
+      case WeightLayout::kPackedN16K4: {
+        // Row id is column id % 16 of panel id / 16: 4 bytes per group of 4.
+        const size_t block = size_t(word.quant_block), nb = (H + block - 1) / block;
+        const int8_t* panel = static_cast<const int8_t*>(table) + (size_t(id) / kPanelN) * groups_of(H) * kPanelN * kGroupK +
+                              (size_t(id) % kPanelN) * kGroupK;
+        // Scale of block b: panel_scales[((id / 16) * nb + b) * 16 + id % 16].
+        const float* scales = word.panel_scales.data() + (size_t(id) / kPanelN) * nb * kPanelN + size_t(id) % kPanelN;
+        for (size_t h = 0; h < H; ++h) {
+          o[h] = float(panel[(h / kGroupK) * kPanelN * kGroupK + h % kGroupK]) * scales[(h / block) * kPanelN];
+        }
+        break;
+      }
+      case WeightLayout::kPackedN16: {
+        const float* panel = static_cast<const float*>(table) + (size_t(id) / kPanelN) * H * kPanelN + size_t(id) % kPanelN;
+        for (size_t h = 0; h < H; ++h) o[h] = panel[h * kPanelN];
+        break;
+      }
     }
     if (pos_table) {
       const float* p = pos_table + (ctx.past + s + size_t(op.position_offset)) * H;  // after the cached tokens
@@ -96,7 +145,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 }  // namespace
 
 extern const OpEntry kEmbeddingOp = {
-    OpKind::kEmbedding, "EMBEDDING", 1, {kInputs, 5, 5, kOutputs, 1}, fb::OpOptions::EmbeddingOptions,
+    OpKind::kEmbedding, "EMBEDDING", 2, {kInputs, 5, 5, kOutputs, 1}, fb::OpOptions::EmbeddingOptions,
     decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
 
 }  // namespace heed

@@ -194,6 +194,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kFullyConnectedOp = {
     OpKind::kFullyConnected, "FULLY_CONNECTED", 1, {kInputs, 4, 3, kOutputs, 1}, fb::OpOptions::FullyConnectedOptions,
-    decode, kOptions, 4, validate, scratch_bytes, state_bytes, init_state, run};
+    decode, kOptions, 4, validate, scratch_bytes, state_bytes, init_state, run,
+    /*same_state=*/nullptr, /*row_wise=*/true};
 
 }  // namespace heed

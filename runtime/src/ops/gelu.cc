@@ -24,6 +24,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kGeluOp = {
     OpKind::kGelu, "GELU", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::NONE,
-    nullptr, nullptr, 0, validate, nullptr, nullptr, nullptr, run};
+    nullptr, nullptr, 0, validate, nullptr, nullptr, nullptr, run,
+    /*same_state=*/nullptr, /*row_wise=*/true};
 
 }  // namespace heed

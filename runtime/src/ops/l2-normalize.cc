@@ -42,6 +42,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kL2NormalizeOp = {
     OpKind::kL2Normalize, "L2_NORMALIZE", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::L2NormalizeOptions,
-    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
+    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run,
+    /*same_state=*/nullptr, /*row_wise=*/true};
 
 }  // namespace heed

@@ -45,6 +45,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kLayerNormOp = {
     OpKind::kLayerNorm, "LAYER_NORM", 1, {kInputs, 4, 3, kOutputs, 1}, fb::OpOptions::LayerNormOptions,
-    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
+    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run,
+    /*same_state=*/nullptr, /*row_wise=*/true};
 
 }  // namespace heed

@@ -8,7 +8,8 @@
 //     comes from (the converter's writer);
 //   - validate: the checks that relate its tensors (shapes implied by the
 //     inputs, option values that depend on them);
-//   - scratch and persistent state sizes, state initialization, and run.
+//   - scratch and persistent state sizes, state initialization, and run;
+//   - whether it is row-wise (see OpEntry::row_wise).
 // format/model.cc checks the structure (indices, counts, the signature, the
 // options' union type, topological order) and then calls the entry's decode
 // and validate; nothing outside the op's file and the registry switches on
@@ -58,6 +59,11 @@ enum : uint8_t {
 enum : uint8_t {
   kOptional = 1u << 0,     // may be -1 (left out)
   kGemmWeights = 1u << 1,  // a [N, K] GEMM weight matrix: stored packed (format/weight-layout.h)
+  // May also be the GEMM weights of another op (a tied LM head's matrix):
+  // the op reads the tensor in whatever layout it has, packed included. A
+  // file holding such a tensor packed gives the op version 2 (the writer
+  // does; version 1, which older runtimes run, reads it row-major only).
+  kReadsGemmWeights = 1u << 2,
 };
 
 struct OpSlot {
@@ -65,7 +71,7 @@ struct OpSlot {
   uint8_t from;      // kFrom* bits
   uint8_t dtypes;    // kF32 / kI8 / kI32 bits
   uint8_t rank;      // required rank, 0 = any
-  uint8_t flags;     // kOptional, kGemmWeights
+  uint8_t flags;     // kOptional, kGemmWeights, kReadsGemmWeights
 };
 
 struct OpSignature {
@@ -193,6 +199,13 @@ struct OpEntry {
   // Optional: true when ops a and b of this kind would fill identical state
   // (then the session keeps one copy for both). Null: never shared.
   bool (*same_state)(const OpInfo& a, const OpInfo& b) = nullptr;
+  // Row-wise: each row of the output depends only on the same row of the
+  // per-token ([-1, ...]) inputs, and not on where the row is in the run
+  // (no positions, no past), so running the op on any subset of rows gives
+  // those rows' bits. A session that computes the last position only
+  // (SessionOptions::last_logits_only) runs the row-wise ops after the last
+  // op that is not on the last row alone.
+  bool row_wise = false;
 };
 
 // A finite, positive, normal float (scales, multipliers: E1).

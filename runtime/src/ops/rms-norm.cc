@@ -39,6 +39,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kRmsNormOp = {
     OpKind::kRmsNorm, "RMS_NORM", 1, {kInputs, 2, 2, kOutputs, 1}, fb::OpOptions::RmsNormOptions,
-    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run};
+    decode, kOptions, 1, validate, nullptr, nullptr, nullptr, run,
+    /*same_state=*/nullptr, /*row_wise=*/true};
 
 }  // namespace heed
