@@ -9,8 +9,9 @@
 #   tools/llama-cpp.sh dir                       # prints the source directory
 #
 # HEED_LLAMA_DIR defaults to <repo>/build/llama.cpp. The sdist is fetched through PyPI's simple
-# index and checked against the index's sha256; the build is Release, native ISA, CPU only,
-# without curl (-DGGML_NATIVE=ON -DLLAMA_CURL=OFF), targets llama-bench, llama-completion,
+# index and checked against the index's sha256; the build is Release, CPU only, for the
+# instruction sets the CPU lists (x86: named flags, AMX off; elsewhere -DGGML_NATIVE=ON), without
+# curl (-DLLAMA_CURL=OFF), targets llama-bench, llama-completion,
 # llama-perplexity and llama-tokenize. The converter runs through tools/llama-gguf.py (torch 1.13
 # has no float8 dtypes; --pre names the BPE pre-tokenizer of a tokenizer trained here). HEED_PYTHON
 # overrides the venv's python.
@@ -61,7 +62,20 @@ pydeps() {
 case "${1:-}" in
   build)
     fetch
-    cmake -S "$src" -B "$base/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+    # x86: the instruction sets /proc/cpuinfo lists, named one by one, instead of
+    # -march=native: some VMs list AMX but trap its tile instructions (seen here
+    # 2026-12-02: SIGILL in ggml's tinygemm_kernel_amx), and heed has no AMX
+    # path either. Elsewhere GGML_NATIVE.
+    isa=(-DGGML_NATIVE=ON)
+    if [ "$(uname -m)" = x86_64 ]; then
+      flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+      on() { case "$flags" in *" $1 "*) echo "-D$2=ON" ;; *) echo "-D$2=OFF" ;; esac; }
+      isa=(-DGGML_NATIVE=OFF "$(on avx GGML_AVX)" "$(on avx2 GGML_AVX2)" "$(on bmi2 GGML_BMI2)" "$(on fma GGML_FMA)"
+        "$(on f16c GGML_F16C)" "$(on avx_vnni GGML_AVX_VNNI)" "$(on avx512f GGML_AVX512)"
+        "$(on avx512vbmi GGML_AVX512_VBMI)" "$(on avx512_vnni GGML_AVX512_VNNI)" "$(on avx512_bf16 GGML_AVX512_BF16)"
+        -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF)
+    fi
+    cmake -S "$src" -B "$base/build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${isa[@]}" \
       -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
     cmake --build "$base/build" --target llama-bench llama-completion llama-perplexity llama-tokenize -j"${JOBS:-2}"
     ;;
