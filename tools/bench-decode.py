@@ -163,10 +163,11 @@ print(json.dumps({"tensor_bytes": total, "bytes_per_token": per_token, "tensors"
 
 def heed_weight_bytes(heed, path, cfg, arch):
     """The constants' bytes (heed inspect --json) and the bytes one decode token reads: all of
-    them less the tables the EMBEDDING op reads one row of. heed keeps the token table row-major
-    (int8 with one float scale per row in an int8 file, f32 in an fp32 file; the LM head is a
-    second, packed copy) and GPT-2's position table in f32; the int8 files of this run were
-    checked to add up exactly that way (docs/benchmarks.md)."""
+    them less the tables the EMBEDDING op reads one row of. A tied LM head is stored once and
+    the EMBEDDING reads its rows from it (the int8 file then holds one int8 tensor per fully
+    connected op, and the head is read whole per token anyway); an untied or older file keeps a
+    row-major token table (int8 with one float scale per row, or f32). GPT-2's position table
+    is f32."""
     rc, out, err, _, _ = run([heed, "inspect", path, "--json"], check=False)
     if rc != 0:
         return {"error": (err or out).strip()[-300:]}
@@ -175,7 +176,10 @@ def heed_weight_bytes(heed, path, cfg, arch):
     f32 = j.get("bytes_by_dtype", {}).get("f32", {}).get("bytes", 0)
     v = int(cfg["vocab_size"])
     h = int(cfg["n_embd"] if arch == "gpt2" else cfg["hidden_size"])
-    if j.get("precision") == "int8":
+    shared = j.get("bytes_by_dtype", {}).get("i8", {}).get("tensors", -1) == j.get("ops", {}).get("FULLY_CONNECTED")
+    if shared:
+        tables, rows = 0, 0
+    elif j.get("precision") == "int8":
         tables, rows = v * h + 4 * v, h + 4
     else:
         tables, rows = v * h * 4, h * 4
