@@ -93,8 +93,10 @@ int attention_map(const Args& args, const Model& m, SessionOptions so) {
   }
   const OpInfo& op = m.ops()[layers[layer]];
   // The session's resolution of the cache type and the window (as
-  // heed_session_options.attention_window).
-  so.max_seq = size_t(seq);
+  // heed_session_options.attention_window), which do not depend on the
+  // length (a session holds at least 2 positions; 1 and 2 round to the
+  // same 16 cache positions).
+  so.max_seq = seq < 2 ? 2 : size_t(seq);
   so.attention_window = window;
   ArenaLayout layout;
   Status s = session_layout(m, so, &layout);
