@@ -163,7 +163,8 @@ TEST_SUITE("fast") {
     CHECK(svg.find("&lt;/title&gt;&lt;script&gt;") != std::string::npos);
     CHECK(svg.find("M&amp;M") != std::string::npos);
     size_t cells = 0;
-    for (size_t at = svg.find("class=\"cell\""); at != std::string::npos; at = svg.find("class=\"cell\"", at + 1)) ++cells;
+    const std::string mark = "class=\"cell\"";
+    for (size_t at = svg.find(mark); at != std::string::npos; at = svg.find(mark, at + 1)) ++cells;
     CHECK(cells == m.nonempty);
     CHECK(svg.find("CAUSAL_WINDOW 20") != std::string::npos);
   }

@@ -220,7 +220,8 @@ std::string attention_map_svg(const AttentionMap& m, const AttentionMapLabels& l
                " data-k=\"%zu\" data-count=\"%u\"/>\n",
                left + k * cell, top + q * cell, cell, cell, shade(c).c_str(), q, k, unsigned(c));
       if (texts) {
-        o += fmt("<text class=\"count\" x=\"%zu\" y=\"%zu\" font-size=\"%zu\" text-anchor=\"middle\" fill=\"%s\">%u</text>\n",
+        o += fmt("<text class=\"count\" x=\"%zu\" y=\"%zu\" font-size=\"%zu\" text-anchor=\"middle\""
+                 " fill=\"%s\">%u</text>\n",
                  left + k * cell + cell / 2, top + q * cell + cell / 2 + cell / 8, std::max<size_t>(4, cell * 3 / 8),
                  c > 128 ? "#ffffff" : "#000000", unsigned(c));
       }

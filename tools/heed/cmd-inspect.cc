@@ -146,7 +146,8 @@ int cmd_inspect(int argc, char** argv) {
       args.positional.size() != 1) {
     std::fprintf(stderr,
                  "usage: heed inspect model.heed [--json] [--isa ISA] [--threads N]\n"
-                 "       heed inspect model.heed --attention-map out.svg [--layer L] [--seq N] [--window N|dense]%s%s\n",
+                 "       heed inspect model.heed --attention-map out.svg [--layer L] [--seq N]"
+                 " [--window N|dense]%s%s\n",
                  err.empty() ? "" : "\n", err.c_str());
     return 2;
   }
