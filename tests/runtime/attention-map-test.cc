@@ -7,7 +7,11 @@
 #include <vector>
 
 #include "attention-map.h"
+#include "exec/session.h"
 #include "kernels/attention/cached-attention.h"
+#include "kernels/kernels.h"
+#include "ops/ops.h"
+#include "runtime/tiny-decoder.h"
 
 namespace heed::cli {
 namespace {
@@ -145,6 +149,39 @@ TEST_SUITE("fast") {
     CHECK(q.kv_int8);
     CHECK(q.kv_bytes == kv_cache_bytes(96, 2, 8, true));
     CHECK(q.kv_bytes < m.kv_bytes);
+  }
+
+  TEST_CASE("attention map: keys and values kept are the op's state in a session") {
+    // The tiny decoder's causal ATTENTION, in sessions of 1..200 positions,
+    // dense and with windows: the map's bytes are op_state_bytes with the
+    // session's resolved settings (cache type from the weights, the window).
+    for (bool int8 : {false, true}) {
+      const test::AlignedBytes bytes(test::serialize(test::tiny_decoder_graph(int8, 200)));
+      Model m;
+      REQUIRE(m.load_buffer(bytes.ptr.get(), bytes.size).ok());
+      const OpInfo* attn = nullptr;
+      for (const OpInfo& op : m.ops())
+        if (op.kind == OpKind::kAttention) attn = &op;
+      REQUIRE(attn != nullptr);
+      for (int32_t window : {0, -1, 5, 37, 150}) {
+        for (size_t seq : {2, 17, 48, 100, 200}) {
+          if (seq > size_t(m.max_seq())) continue;
+          CAPTURE(int8);
+          CAPTURE(window);
+          CAPTURE(seq);
+          SessionOptions so;
+          so.max_seq = seq;
+          so.attention_window = window;
+          ArenaLayout layout;
+          REQUIRE(session_layout(m, so, &layout).ok());
+          const AttentionMap map = attention_map_count(*attn, layout.decoder, seq);
+          CHECK(map.kv_int8 == int8);
+          CHECK(map.kv_bytes == op_state_bytes(m, kernel_table(layout.isa), *attn, seq, layout.decoder));
+          // A ring when window + 64, rounded up to 16, is fewer positions than the session's.
+          CHECK(map.ring == (window > 0 && (size_t(window) + 64 + 15) / 16 * 16 < (seq + 15) / 16 * 16));
+        }
+      }
+    }
   }
 
   TEST_CASE("attention map: XML escaping and the SVG's cells") {
