@@ -1,9 +1,9 @@
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -13,6 +13,7 @@
 // and sizes sessions with the runtime's own planner (session_layout).
 #include "exec/session.h"
 #include "format/model.h"
+#include "ops/attention.h"
 
 namespace heed::cli {
 
@@ -104,7 +105,7 @@ int attention_map(const Args& args, const Model& m, SessionOptions so) {
     std::fprintf(stderr, "heed inspect: %s\n", escape_text(s.message()).c_str());
     return 1;
   }
-  if (window != 0 && op.pattern != AttnPattern::kCausal && op.pattern != AttnPattern::kCausalWindow) {
+  if (window != 0 && !attention_cached(op)) {
     std::fprintf(stderr, "heed inspect: note: --window changes causal layers only; this layer is %s as in the file\n",
                  op.pattern == AttnPattern::kDense ? "DENSE" : "SLIDING_WINDOW");
   }
