@@ -1,11 +1,19 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 
+#include "attention-map.h"
 #include "cli.h"
 // Internal headers: inspect lists what the file holds (tensors, ops, layouts)
 // and sizes sessions with the runtime's own planner (session_layout).
 #include "exec/session.h"
 #include "format/model.h"
+#include "ops/attention.h"
 
 namespace heed::cli {
 
@@ -25,14 +33,133 @@ const char* generation_source(const Model& m) {
   if (m.metadata().task != Task::kCausalLm) return "none";
   return m.metadata().has_generation ? "generation_config" : "tokenizer";
 }
+// Writes `data` to `path` whole or not at all: a temporary file beside it,
+// renamed over it once complete (a failure removes the temporary).
+bool write_whole_file(const std::string& path, const std::string& data, std::string* err) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(tmp.data());
+  if (fd < 0) {
+    *err = "cannot write " + escape_text(path) + ": " + std::strerror(errno);
+    return false;
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += size_t(n);
+  }
+  const int write_errno = errno;
+  // The file's mode as a plain open would make it (mkstemp gives 0600).
+  const mode_t mask = umask(0);
+  umask(mask);
+  const bool mode_ok = fchmod(fd, 0666 & ~mask) == 0;
+  const bool closed = ::close(fd) == 0;
+  if (done != data.size() || !closed || !mode_ok) {
+    *err = "cannot write " + escape_text(path) + ": " + std::strerror(done != data.size() ? write_errno : errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    *err = "cannot write " + escape_text(path) + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+// heed inspect --attention-map: the map of one ATTENTION layer as an SVG.
+int attention_map(const Args& args, const Model& m, SessionOptions so) {
+  std::vector<size_t> layers;  // op indices of the ATTENTION ops
+  for (size_t i = 0; i < m.ops().size(); ++i)
+    if (m.ops()[i].kind == OpKind::kAttention) layers.push_back(i);
+  if (layers.empty()) {
+    std::fprintf(stderr, "heed inspect: --attention-map: %s has no ATTENTION layer\n",
+                 escape_text(args.positional[0]).c_str());
+    return 1;
+  }
+  std::string err;
+  uint64_t layer = 0, seq = 0;
+  const uint64_t max_seq = uint64_t(m.max_seq());
+  int32_t window = 0;
+  if (!flag_uint(args, "--layer", 0, 0, layers.size() - 1, &layer, &err)) {
+    std::fprintf(stderr, "heed inspect: %s (the model has %zu ATTENTION layer%s)\n", err.c_str(), layers.size(),
+                 layers.size() == 1 ? "" : "s");
+    return 2;
+  }
+  if (!flag_uint(args, "--seq", max_seq < 512 ? max_seq : 512, 1, max_seq, &seq, &err) ||
+      !flag_window(args, &window, &err)) {
+    std::fprintf(stderr, "heed inspect: %s\n", err.c_str());
+    return 2;
+  }
+  const OpInfo& op = m.ops()[layers[layer]];
+  // The session's resolution of the cache type and the window (as
+  // heed_session_options.attention_window), which do not depend on the
+  // length (a session holds at least 2 positions; 1 and 2 round to the
+  // same 16 cache positions).
+  so.max_seq = seq < 2 ? 2 : size_t(seq);
+  so.attention_window = window;
+  ArenaLayout layout;
+  Status s = session_layout(m, so, &layout);
+  if (!s.ok()) {
+    std::fprintf(stderr, "heed inspect: %s\n", escape_text(s.message()).c_str());
+    return 1;
+  }
+  if (window != 0 && !attention_cached(op)) {
+    std::fprintf(stderr, "heed inspect: note: --window changes causal layers only; this layer is %s as in the file\n",
+                 op.pattern == AttnPattern::kDense ? "DENSE" : "SLIDING_WINDOW");
+  }
+  const AttentionMap map = attention_map_count(op, layout.decoder, size_t(seq));
+  AttentionMapLabels labels;
+  labels.layer_name = op.name;
+  labels.layer = size_t(layer);
+  labels.layers = layers.size();
+  labels.model = m.metadata().architecture;
+  const std::string out = args.get("--attention-map");
+  // Never over the model file itself.
+  struct stat a, b;
+  if (::stat(out.c_str(), &a) == 0 && ::stat(args.positional[0].c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+      a.st_ino == b.st_ino) {
+    std::fprintf(stderr, "heed inspect: --attention-map: %s is the model file\n", escape_text(out).c_str());
+    return 2;
+  }
+  if (!write_whole_file(out, attention_map_svg(map, labels), &err)) {
+    std::fprintf(stderr, "heed inspect: --attention-map: %s\n", err.c_str());
+    return 1;
+  }
+  std::printf("%s: layer %s (ATTENTION %llu of %zu), %s", escape_text(out).c_str(), escape_text(op.name).c_str(),
+              (unsigned long long)layer, layers.size(), map.pattern);
+  if (map.window) std::printf(" %zu", map.window);
+  std::printf(", %zu tokens, %zu x %zu blocks: %llu visible pairs, %llu of %llu blocks empty (skipped), "
+              "keys/values %llu bytes (%zu positions%s)\n",
+              map.seq, map.blocks, map.blocks, (unsigned long long)map.visible, (unsigned long long)map.empty,
+              (unsigned long long)(map.blocks * map.blocks), (unsigned long long)map.kv_bytes, map.kv_positions,
+              map.ring ? ", a ring" : map.cache ? "" : ", no cache");
+  return 0;
+}
 }  // namespace
 
 int cmd_inspect(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--isa", "--threads"}, {"--json"}, &args, &err) || args.positional.size() != 1) {
-    std::fprintf(stderr, "usage: heed inspect model.heed [--json] [--isa ISA] [--threads N]%s%s\n",
+  if (!parse_args(argc, argv, {"--isa", "--threads", "--attention-map", "--layer", "--seq", "--window"}, {"--json"},
+                  &args, &err) ||
+      args.positional.size() != 1) {
+    std::fprintf(stderr,
+                 "usage: heed inspect model.heed [--json] [--isa ISA] [--threads N]\n"
+                 "       heed inspect model.heed --attention-map out.svg [--layer L] [--seq N]"
+                 " [--window N|dense]%s%s\n",
                  err.empty() ? "" : "\n", err.c_str());
+    return 2;
+  }
+  const bool map = args.has("--attention-map");
+  if (!map && (args.has("--layer") || args.has("--seq") || args.has("--window"))) {
+    std::fprintf(stderr, "heed inspect: --layer, --seq and --window go with --attention-map\n");
+    return 2;
+  }
+  if (map && (args.has("--json") || args.get("--attention-map").empty())) {
+    std::fprintf(stderr, "heed inspect: --attention-map takes an output path%s\n",
+                 args.has("--json") ? " and no --json" : "");
     return 2;
   }
   SessionOptions so;
@@ -56,6 +183,7 @@ int cmd_inspect(int argc, char** argv) {
     std::fprintf(stderr, "heed inspect: %s\n", escape_text(s.message()).c_str());
     return 1;
   }
+  if (map) return attention_map(args, m, so);
   std::map<std::string, size_t> op_counts;
   for (const OpInfo& op : m.ops()) op_counts[op_kind_name(op.kind)]++;
   std::map<std::string, std::pair<size_t, size_t>> by_dtype;  // constants: count, bytes

@@ -21,6 +21,7 @@
 #include <cmath>
 
 #include "kernels/attention/cached-attention.h"
+#include "ops/attention.h"
 #include "ops/op.h"
 #include "ops/ops.h"
 
@@ -30,26 +31,9 @@ namespace {
 const OpSlot kInputs[] = {{"qkv", kFromRuntime, kF32, 2, 0}};     // [s, (heads + 2 kv_heads) * head_dim]
 const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, heads * head_dim]
 
-// Decoder patterns: keys and values in the op's cache.
-bool cached(const OpInfo& op) { return op.pattern == AttnPattern::kCausal || op.pattern == AttnPattern::kCausalWindow; }
-
-// The window a decoder op runs with: the session's override (DecoderSettings)
-// or its own pattern's; kNoWindow for dense causal attention.
-size_t causal_window(const OpInfo& op, const DecoderSettings& d) {
-  if (d.window > 0) return size_t(d.window);
-  if (d.window < 0) return kNoWindow;
-  return op.pattern == AttnPattern::kCausalWindow ? size_t(op.window) : kNoWindow;
-}
-
-// Positions the cache holds: all of the session's, or a ring of window + 64
-// or more (at least 64 spare: each chunk of a long run, cap - window tokens).
-constexpr size_t kRingSpare = 64;
-size_t cache_positions(size_t window, size_t max_seq) {
-  const size_t all = (max_seq + kKvBlock - 1) / kKvBlock * kKvBlock;
-  if (window == kNoWindow) return all;
-  const size_t ring = (window + kRingSpare + kKvBlock - 1) / kKvBlock * kKvBlock;
-  return ring < all ? ring : all;
-}
+bool cached(const OpInfo& op) { return attention_cached(op); }
+size_t causal_window(const OpInfo& op, const DecoderSettings& d) { return attention_causal_window(op, d); }
+size_t cache_positions(size_t window, size_t max_seq) { return attention_cache_positions(window, max_seq); }
 
 Status decode(const fb::Op& o, OpCheck& c) {
   const fb::AttentionOptions* ao = o.options_as_AttentionOptions();
@@ -186,7 +170,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
   }
   AttentionJob job{ctx.kernels->attention, ctx.seq, size_t(op.num_heads), size_t(op.head_dim),
                    ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]), op.attn_scale,
-                   op.pattern == AttnPattern::kSlidingWindow ? op.window : -1, op.pattern == AttnPattern::kCausal,
+                   attention_encoder_window(op), op.pattern == AttnPattern::kCausal,
                    reinterpret_cast<float*>(ctx.scratch),
                    ctx.kernels->attention->scratch_floats(ctx.seq, size_t(op.head_dim)),
                    std::min(ctx.threads, size_t(op.num_heads))};
