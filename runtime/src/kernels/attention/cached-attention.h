@@ -100,6 +100,34 @@ inline size_t cached_attention_scratch_floats(size_t cap, size_t D) {
   return 4 * (cached_attention_score_stride(cap) + (D + 15) / 16 * 16 + 16);
 }
 
+// The loop of the variants that take one query at a time: for each head h
+// in [h0, h1) and query i, fn(q, jb, je, k, ks, v, vs, y) with q and y the
+// query's and its output row's, [jb, je) its keys and k, ks, v, vs its kv
+// head's cache planes (const float* or const int8_t* for k and v; ks and vs
+// null for a float cache). `static`: each ISA's translation unit keeps its
+// own copy.
+template <class Fn>
+static inline void cached_attention_each_query(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
+                                               const float* q, size_t q_stride, const KvCache& c, float* out,
+                                               size_t out_stride, Fn&& fn) {
+  const size_t D = c.D, group = H / c.heads, nbk = c.cap / kKvBlock;
+  for (size_t h = h0; h < h1; ++h) {
+    const size_t g = h / group, kt = g * nbk * D * kKvBlock, vt = g * c.cap * D;
+    for (size_t i = 0; i < S; ++i) {
+      const float* qi = q + i * q_stride + h * D;
+      float* y = out + i * out_stride + h * D;
+      const size_t jb = window_begin(past + i, window), je = past + i + 1;
+      if (c.int8) {
+        fn(qi, jb, je, static_cast<const int8_t*>(c.k) + kt, c.ks + g * c.cap, static_cast<const int8_t*>(c.v) + vt,
+           c.vs + g * c.cap, y);
+      } else {
+        fn(qi, jb, je, static_cast<const float*>(c.k) + kt, static_cast<const float*>(nullptr),
+           static_cast<const float*>(c.v) + vt, static_cast<const float*>(nullptr), y);
+      }
+    }
+  }
+}
+
 void heed_cached_attention__scalar(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1, const float* q,
                                    size_t q_stride, const KvCache& c, float* out, size_t out_stride, float scale,
                                    float* scratch);

@@ -136,25 +136,14 @@ void query(const float* q, size_t jb, size_t je, const KvCache& c, const T* kb, 
 void heed_cached_attention__neon(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
                                  const float* q, size_t q_stride, const KvCache& c, float* out, size_t out_stride,
                                  float scale, float* scratch) {
-  const size_t D = c.D, group = H / c.heads, nbk = c.cap / kKvBlock;
   float* sc = scratch;
   float* o = sc + cached_attention_score_stride(c.cap);
-  float* w = o + (D + 15) / 16 * 16;
-  for (size_t h = h0; h < h1; ++h) {
-    const size_t g = h / group;
-    for (size_t i = 0; i < S; ++i) {
-      const float* qi = q + i * q_stride + h * D;
-      float* y = out + i * out_stride + h * D;
-      const size_t jb = window_begin(past + i, window), je = past + i + 1;
-      if (c.int8) {
-        query(qi, jb, je, c, static_cast<const int8_t*>(c.k) + g * nbk * D * kKvBlock, c.ks + g * c.cap,
-              static_cast<const int8_t*>(c.v) + g * c.cap * D, c.vs + g * c.cap, scale, sc, o, w, y);
-      } else {
-        query(qi, jb, je, c, static_cast<const float*>(c.k) + g * nbk * D * kKvBlock, nullptr,
-              static_cast<const float*>(c.v) + g * c.cap * D, nullptr, scale, sc, o, w, y);
-      }
-    }
-  }
+  float* w = o + (c.D + 15) / 16 * 16;
+  cached_attention_each_query(S, past, window, H, h0, h1, q, q_stride, c, out, out_stride,
+                              [&](const float* qi, size_t jb, size_t je, const auto* kb, const float* ks,
+                                  const auto* vb, const float* vs, float* y) {
+                                query(qi, jb, je, c, kb, ks, vb, vs, scale, sc, o, w, y);
+                              });
 }
 
 }  // namespace heed
