@@ -4,6 +4,9 @@
 #include <cstdarg>
 #include <cstdio>
 
+// Internals on purpose: the visibility rule is the kernels' and the op's own
+// (window_begin, attention_key_range, the op's window and ring size), so the
+// map cannot drift from what runs.
 #include "kernels/attention/cached-attention.h"
 #include "kernels/attention/f32-attention.h"
 #include "ops/attention.h"

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+// Internals, not the C API: the map reads each ATTENTION op's pattern and
+// window (format/model.h, ops/op.h), which heed.h does not expose.
 #include "format/model.h"
 #include "ops/op.h"
 
