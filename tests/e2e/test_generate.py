@@ -1,5 +1,5 @@
-"""`heed generate` on random-initialized tiny causal LMs (a GQA LlamaForCausalLM and a
-GPT2LMHeadModel, built and converted as in test_decoder.py).
+"""`heed generate` on random-initialized tiny causal LMs (LlamaForCausalLM with grouped-query
+and with multi-query attention, and a GPT2LMHeadModel, built and converted as in test_decoder.py).
 
 Gates: the fp32 greedy continuation of 32 tokens equals transformers' generate(do_sample=False)
 id for id; a seeded sampling run gives the same ids for the same seed and other ids for another
@@ -30,6 +30,7 @@ pytestmark = pytest.mark.heed
 NEW = 32
 MODELS = {
     "llama-gqa": ("llama", {}),
+    "llama-mqa": ("llama", dict(num_key_value_heads=1)),
     "gpt2": ("gpt2", {}),
 }
 
