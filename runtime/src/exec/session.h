@@ -123,7 +123,6 @@ class Session {
   const KernelTable& kernels() const { return *kernels_; }
   // Threads in use: the requested count capped at the CPUs available at init.
   int num_threads() const { return num_threads_; }
-  bool kv_int8() const { return layout_.decoder.kv_int8; }
   // Token buffer the C API tokenizes into before run() (lives in the session
   // object, sized at init).
   int32_t* token_buffer() { return tokens_.data(); }

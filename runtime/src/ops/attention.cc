@@ -31,9 +31,6 @@ namespace {
 const OpSlot kInputs[] = {{"qkv", kFromRuntime, kF32, 2, 0}};     // [s, (heads + 2 kv_heads) * head_dim]
 const OpSlot kOutputs[] = {{"out", kFromActivation, kF32, 2, 0}};  // [s, heads * head_dim]
 
-bool cached(const OpInfo& op) { return attention_cached(op); }
-size_t causal_window(const OpInfo& op, const DecoderSettings& d) { return attention_causal_window(op, d); }
-size_t cache_positions(size_t window, size_t max_seq) { return attention_cache_positions(window, max_seq); }
 
 Status decode(const fb::Op& o, OpCheck& c) {
   const fb::AttentionOptions* ao = o.options_as_AttentionOptions();
@@ -55,7 +52,7 @@ Status decode(const fb::Op& o, OpCheck& c) {
   if (op.num_kv_heads <= 0 || op.num_kv_heads > op.num_heads || op.num_heads % op.num_kv_heads != 0) {
     return c.fail("%d key/value heads do not divide %d query heads", ao->num_kv_heads(), op.num_heads);
   }
-  if (op.num_kv_heads != op.num_heads && !cached(op)) {
+  if (op.num_kv_heads != op.num_heads && !attention_cached(op)) {
     return c.fail("%d key/value heads for %d query heads need a causal pattern", op.num_kv_heads, op.num_heads);
   }
   op.attn_scale = ao->scale();
@@ -83,20 +80,23 @@ Status validate(OpCheck& c) {
   return Status::Ok();
 }
 
+// Positions a decoder op's cache holds in this session.
+size_t cache_positions(const OpSizing& s) {
+  return attention_cache_positions(attention_causal_window(s.op, s.decoder), s.max_seq);
+}
+
 // One scratch per chunk of heads.
 size_t scratch_bytes(const OpSizing& s) {
   const size_t chunks = std::min(s.threads, size_t(s.op.num_heads)), D = size_t(s.op.head_dim);
-  const size_t floats = cached(s.op) ? cached_attention_scratch_floats(
-                                           cache_positions(causal_window(s.op, s.decoder), s.max_seq), D)
-                                     : s.kernels.attention->scratch_floats(s.max_seq, D);
+  const size_t floats = attention_cached(s.op) ? cached_attention_scratch_floats(cache_positions(s), D)
+                                               : s.kernels.attention->scratch_floats(s.max_seq, D);
   return chunks * floats * sizeof(float);
 }
 
 // The key/value cache of a decoder op.
 size_t state_bytes(const OpSizing& s) {
-  if (!cached(s.op)) return 0;
-  return kv_cache_bytes(cache_positions(causal_window(s.op, s.decoder), s.max_seq), size_t(s.op.num_kv_heads),
-                        size_t(s.op.head_dim), s.decoder.kv_int8);
+  if (!attention_cached(s.op)) return 0;
+  return kv_cache_bytes(cache_positions(s), size_t(s.op.num_kv_heads), size_t(s.op.head_dim), s.decoder.kv_int8);
 }
 // Nothing to fill: a run reads only the positions it and the runs before it
 // wrote (and pages never written stay untouched).
@@ -142,14 +142,14 @@ void cached_task(void* arg, size_t c) {
 }
 
 Status run(const OpContext& ctx, const OpInfo& op) {
-  if (cached(op)) {
+  if (attention_cached(op)) {
     const size_t S = ctx.seq, H = size_t(op.num_heads), KV = size_t(op.num_kv_heads), D = size_t(op.head_dim);
     if (ctx.past + S > ctx.max_seq) {
       return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after %zu exceed the session's context of %zu", S,
                            ctx.past, ctx.max_seq);
     }
-    const size_t window = causal_window(op, ctx.decoder);
-    const size_t cap = cache_positions(window, ctx.max_seq);
+    const size_t window = attention_causal_window(op, ctx.decoder);
+    const size_t cap = attention_cache_positions(window, ctx.max_seq);
     const KvCache cache = kv_cache_view(const_cast<void*>(ctx.op_state), cap, KV, D, ctx.decoder.kv_int8);
     // Tokens per chunk: all of them unless the ring would overwrite keys a
     // query of the same chunk still reads.
