@@ -369,6 +369,11 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     so.force_isa = true;
   }
   // Inputs are read (and refused) before any long work.
+  AttentionOverride attention;
+  if (!o.attention.empty()) {
+    Status as = parse_attention_spec(o.attention, &attention);
+    if (!as.ok()) return Status::Error(as.code(), "--attention: %s", as.message());
+  }
   std::vector<std::string> texts;
   if (!o.calib_file.empty()) {
     if (o.precision != "int8") {
@@ -428,6 +433,15 @@ Status convert_impl(const ConvertOptions& o, ConvertResult* result) {
     HEED_RETURN_IF_ERROR(gpt2_build(dir, weights, &g, progress_cb, &prog));
   } else {
     HEED_RETURN_IF_ERROR(bert_build(dir, weights, &g, progress_cb, &prog));
+  }
+  if (!attention.empty()) {
+    for (IrOp& op : g.ops) {
+      if (op.kind != OpKind::kAttention) continue;
+      const bool causal = op.pattern == AttnPattern::kCausal || op.pattern == AttnPattern::kCausalWindow;
+      Status as = apply_attention_override(attention, causal, &op);
+      if (!as.ok()) return Status::Error(as.code(), "--attention: op '%s': %s", op.name.c_str(), as.message());
+    }
+    if (o.log) std::fprintf(o.log, "attention: %s in every layer\n", attention_spec_text(attention).c_str());
   }
 
   if (decoder) {

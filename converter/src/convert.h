@@ -21,6 +21,11 @@ struct ConvertOptions {
   // "block64", "block32".
   std::string int8_scheme = "auto";
   std::string isa;                 // kernels the measurements run on ("" = best; any gives the same bytes)
+  // Attention patterns written into every ATTENTION op instead of the
+  // checkpoint's (runtime/src/ops/attention-spec.h: "window=256,global=2",
+  // "block=64,local=1,global-blocks=1,random=2,seed=7", ...); empty = the
+  // checkpoint's (dense, or a Mistral config's sliding_window).
+  std::string attention;
   FILE* log = stderr;              // progress and report; null = quiet
 };
 

@@ -49,6 +49,14 @@ flatbuffers::Offset<fb::Tokenizer> write_tokenizer(flatbuffers::FlatBufferBuilde
 
 flatbuffers::Offset<void> write_options(flatbuffers::FlatBufferBuilder& b, const OpEntry& e, const OpAttrs& attrs) {
   const uint8_t* base = reinterpret_cast<const uint8_t*>(&attrs);
+  // Vectors go into the buffer before the table that points at them.
+  flatbuffers::Offset<flatbuffers::Vector<int32_t>> vectors[32];
+  for (int f = 0; f < e.num_option_fields && f < 32; ++f) {
+    const OptionSpec& s = e.option_fields[f];
+    if (s.type != OptionSpec::kI32Vector) continue;
+    const auto& v = *reinterpret_cast<const std::vector<int32_t>*>(base + s.attr_offset);
+    if (!v.empty()) vectors[f] = b.CreateVector(v);
+  }
   const flatbuffers::uoffset_t start = b.StartTable();
   for (int f = 0; f < e.num_option_fields; ++f) {
     const OptionSpec& s = e.option_fields[f];
@@ -71,6 +79,9 @@ flatbuffers::Offset<void> write_options(flatbuffers::FlatBufferBuilder& b, const
         b.AddElement<float>(s.vt, v);
         break;
       }
+      case OptionSpec::kI32Vector:
+        if (!vectors[f].IsNull()) b.AddOffset(s.vt, vectors[f]);
+        break;
     }
   }
   return flatbuffers::Offset<void>(b.EndTable(start));

@@ -335,7 +335,7 @@ TEST_CASE("hf: config counts are bounded before anything is allocated for them")
       {R"("layer_norm_eps": 5)", "field 'layer_norm_eps' is 5"},
       {R"("num_attention_heads": 8192, "hidden_size": 8192)", "field 'num_attention_heads' is 8192, outside 1..4096"},
       {R"("num_attention_heads": 1, "hidden_size": 8192)", "head size cap of 4096"},
-      {R"("max_position_embeddings": 100000)", "field 'max_position_embeddings' is 100000, outside 2..8192"},
+      {R"("max_position_embeddings": 100000)", "field 'max_position_embeddings' is 100000, outside 2..65536"},
       {R"("vocab_size": 5000000000)", "field 'vocab_size' is 5000000000"},
       {R"("position_embedding_type": 5)", "'position_embedding_type' must be a string"},
   };

@@ -336,7 +336,7 @@ BAD_CONFIGS = [
      "architecture 'LlamaForSequenceClassification' is not supported (LlamaForCausalLM)"),
     ("gpt2", "act", lambda c: c.update(activation_function="swish"), "activation_function 'swish' is not supported"),
     ("gpt2", "untied", lambda c: c.update(tie_word_embeddings=False), "tie_word_embeddings false is not supported"),
-    ("gpt2", "positions", lambda c: c.update(n_positions=100000), "field 'n_positions' is 100000, outside 2..8192"),
+    ("gpt2", "positions", lambda c: c.update(n_positions=100000), "field 'n_positions' is 100000, outside 2..65536"),
     ("gpt2", "cross", lambda c: c.update(add_cross_attention=True), "add_cross_attention true is not supported"),
 ]
 

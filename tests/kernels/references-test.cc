@@ -441,16 +441,25 @@ TEST_CASE("variants: subnormal and zero corners agree with the reference") {
         v = (j % 5 == 0) ? (d % 2 ? 0.0f : v * 1e-30f) : v * 1e-3f;  // the dominant keys' values tiny or 0
       }
     for (size_t i = 0; i < 7; ++i) qkv[i * 3 * hid + 2 * hid + 3] = 1e-41f;  // subnormal values
-    for (int window : {-1, 3})
+    const int32_t globals[] = {3, 17};
+    for (int pattern = 0; pattern < 3; ++pattern)
       for (bool causal : {false, true})
         for (size_t v = 1; v < kAttentionVariantCount; ++v) {
           const AttentionVariant& a = kAttentionVariants[v];
           if (!isa_supported(a.isa)) continue;
           CAPTURE(a.name);
+          AttentionMask mask;
+          mask.causal = causal;
+          if (pattern == 1) mask.window = 3;
+          if (pattern == 2) {  // ranged: global tokens and blocks
+            mask.block = 8, mask.block_random = 1, mask.block_seed = 5;
+            mask.global_positions = globals, mask.num_global_positions = 2;
+          }
           std::vector<float> o1(S * hid), o2(S * hid), s1(kAttentionVariants[0].scratch_floats(S, D)),
               s2(a.scratch_floats(S, D));
-          kAttentionVariants[0].fn(S, H, D, 0, H, qkv.data(), o1.data(), 1.0f, window, causal, s1.data());
-          a.fn(S, H, D, 0, H, qkv.data(), o2.data(), 1.0f, window, causal, s2.data());
+          std::vector<KeyRange> r(attention_max_ranges(mask, S));
+          kAttentionVariants[0].fn(S, H, D, 0, H, qkv.data(), o1.data(), 1.0f, mask, r.data(), s1.data());
+          a.fn(S, H, D, 0, H, qkv.data(), o2.data(), 1.0f, mask, r.data(), s2.data());
           REQUIRE(first_difference(o2.data(), o1.data(), o1.size(), hid) == "");
         }
   }
@@ -470,31 +479,73 @@ TEST_CASE("gelu, tanh and relu match double-precision formulas") {
   for (size_t i = 0; i < x.size(); ++i) REQUIRE(y[i] == (x[i] > 0 ? x[i] : 0.0f));
 }
 
-TEST_CASE("attention matches a materialized softmax reference (dense, causal, window)") {
+// The visibility rule of kernels/attention/attention-mask.h written out pair
+// by pair (not through attention_key_ranges, which the kernels use).
+bool mask_visible(const AttentionMask& m, size_t S, size_t i, size_t j) {
+  if (m.causal && j > i) return false;
+  auto global = [&](size_t t) {
+    if (t < size_t(m.global_first)) return true;
+    for (size_t g = 0; g < m.num_global_positions; ++g)
+      if (size_t(m.global_positions[g]) == t) return true;
+    return false;
+  };
+  if (global(i) || global(j)) return true;
+  if (m.block > 0) {
+    const size_t B = size_t(m.block), qb = i / B, kb = j / B, nb = (S + B - 1) / B, dist = qb > kb ? qb - kb : kb - qb;
+    if (dist <= size_t(m.block_local) || qb < size_t(m.block_global) || kb < size_t(m.block_global)) return true;
+    if (m.block_stride > 0 && dist % size_t(m.block_stride) == 0) return true;
+    for (size_t t = 0; t < size_t(m.block_random); ++t)
+      if (attention_block_mix(m.block_seed, qb, t) % nb == kb) return true;
+    return false;
+  }
+  return m.window < 0 || (i > j ? i - j : j - i) <= size_t(m.window);
+}
+
+TEST_CASE("attention matches a materialized softmax reference (dense, causal, window, global, block-sparse)") {
   struct Case {
     size_t S, H, D;
     int window;
     bool causal;
+    int global_first = 0;
+    std::vector<int32_t> globals = {};
+    int block = 0, local = 0, gblocks = 0, stride = 0, random = 0;
   };
   const Case cases[] = {{1, 1, 4, -1, false},  {7, 2, 8, -1, false},  {16, 3, 32, -1, false},
                         {9, 2, 8, -1, true},   {20, 2, 8, 3, false},  {20, 1, 16, 0, false},
                         {33, 1, 16, -1, false}, {40, 2, 8, 7, true},  {50, 1, 17, 20, false},
-                        {70, 1, 32, -1, true}};
+                        {70, 1, 32, -1, true},
+                        {50, 2, 8, 4, false, 2},                      // Longformer: first 2 global
+                        {61, 1, 16, 5, false, 0, {0, 9, 10, 40}},     // listed global positions
+                        {45, 1, 8, 3, true, 1, {30}},                 // causal with globals
+                        {100, 2, 8, -1, false, 0, {}, 16, 1, 1, 0, 2},  // BigBird: local, global, random
+                        {97, 1, 16, -1, false, 3, {50}, 8, 0, 0, 3, 1},  // strided + random + global tokens
+                        {17, 1, 8, -1, false, 0, {}, 5, 0, 0, 0, 0}};   // block-diagonal only
   for (const Case& c : cases) {
+    CAPTURE(c.S);
+    CAPTURE(c.block);
+    AttentionMask m;
+    m.window = c.window;
+    m.causal = c.causal;
+    m.global_first = c.global_first;
+    m.global_positions = c.globals.data();
+    m.num_global_positions = c.globals.size();
+    m.block = c.block, m.block_local = c.local, m.block_global = c.gblocks, m.block_stride = c.stride;
+    m.block_random = c.random, m.block_seed = 11;
     const size_t hid = c.H * c.D;
     auto qkv = random_floats(c.S * 3 * hid, uint32_t(c.S * 7 + c.D), -3.0f, 3.0f);
     std::vector<float> out(c.S * hid), scratch(kAttentionVariants[0].scratch_floats(c.S, c.D));
+    std::vector<KeyRange> ranges(attention_max_ranges(m, c.S));
     const float scale = 1.0f / std::sqrt(float(c.D));
-    kAttentionVariants[0].fn(c.S, c.H, c.D, 0, c.H, qkv.data(), out.data(), scale, c.window, c.causal, scratch.data());
+    kAttentionVariants[0].fn(c.S, c.H, c.D, 0, c.H, qkv.data(), out.data(), scale, m, ranges.data(), scratch.data());
+    size_t hidden_pairs = 0;
     for (size_t h = 0; h < c.H; ++h)
       for (size_t i = 0; i < c.S; ++i) {
         std::vector<double> p(c.S, 0.0);
         double mx = -1e300;
         for (size_t j = 0; j < c.S; ++j) {
-          const bool visible = (!c.causal || j <= i) &&
-                               (c.window < 0 || (i > j ? i - j : j - i) <= size_t(c.window));
-          if (!visible) {
+          if (!mask_visible(m, c.S, i, j)) {
             p[j] = -1e300;
+            ++hidden_pairs;
             continue;
           }
           double s = 0;
@@ -510,7 +561,39 @@ TEST_CASE("attention matches a materialized softmax reference (dense, causal, wi
           REQUIRE(std::fabs(out[i * hid + h * c.D + d] - ref) <= 1e-5 * (1 + std::fabs(ref)));
         }
       }
+    // The sparse cases hide keys (else the comparison would not test the mask).
+    if (c.block > 0 || c.window >= 0) CHECK(hidden_pairs > 0);
   }
+}
+
+TEST_CASE("attention_key_ranges: ascending, disjoint ranges holding exactly the visible keys") {
+  const int32_t globals[] = {2, 3, 40, 41, 99};
+  for (size_t S : {size_t(1), size_t(15), size_t(16), size_t(17), size_t(63), size_t(64), size_t(65), size_t(130)})
+    for (int variant = 0; variant < 6; ++variant) {
+      CAPTURE(S);
+      CAPTURE(variant);
+      AttentionMask m;
+      if (variant == 0) m.window = 5;
+      if (variant == 1) m.window = 3, m.global_first = 4;
+      if (variant == 2) m.window = 0, m.global_positions = globals, m.num_global_positions = 5;
+      if (variant == 3) m.block = 16, m.block_local = 1, m.block_global = 1, m.block_random = 2, m.block_seed = 9;
+      if (variant == 4) m.block = 7, m.block_local = 0, m.block_stride = 3, m.global_first = 1;
+      if (variant == 5) m.block = 4, m.block_local = 2, m.causal = true, m.block_random = 3;
+      std::vector<KeyRange> r(attention_max_ranges(m, S));
+      for (size_t i = 0; i < S; ++i) {
+        const size_t n = attention_key_ranges(m, S, i, r.data());
+        REQUIRE(n <= r.size());
+        std::vector<bool> in(S, false);
+        for (size_t k = 0; k < n; ++k) {
+          REQUIRE(r[k].begin < r[k].end);
+          REQUIRE(r[k].end <= S);
+          if (k > 0) REQUIRE(r[k].begin > r[k - 1].end);  // disjoint and not adjacent: merged
+          for (size_t j = r[k].begin; j < r[k].end; ++j) in[j] = true;
+        }
+        for (size_t j = 0; j < S; ++j) REQUIRE(in[j] == mask_visible(m, S, i, j));
+        REQUIRE(in[i]);  // every query sees itself
+      }
+    }
 }
 
 TEST_CASE("dispatch: a session's table holds variants within its ISA, the reference for scalar") {

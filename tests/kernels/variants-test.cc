@@ -285,23 +285,41 @@ struct AttentionCase {
   size_t S, H, D;
   int window;
   bool causal;
+  int global_first = 0;
+  std::vector<int32_t> globals = {};
+  int block = 0, local = 0, gblocks = 0, stride = 0, random = 0;
+
+  AttentionMask mask() const {
+    AttentionMask m;
+    m.window = window;
+    m.causal = causal;
+    m.global_first = global_first;
+    m.global_positions = globals.data();
+    m.num_global_positions = globals.size();
+    m.block = block, m.block_local = local, m.block_global = gblocks, m.block_stride = stride;
+    m.block_random = random, m.block_seed = 3;
+    return m;
+  }
 };
 
-void check_attention(const std::vector<AttentionCase>& cases) {
-  const AttentionVariant& ref = kAttentionVariants[0];
+void check_attention(const std::vector<AttentionCase>& cases, const AttentionVariant& ref = kAttentionVariants[0]) {
   for (const AttentionVariant* v : supported(kAttentionVariants, kAttentionVariantCount)) {
     CAPTURE(v->name);
     for (const AttentionCase& c : cases) {
       CAPTURE(c.S);
       CAPTURE(c.D);
       CAPTURE(c.window);
+      CAPTURE(c.block);
+      CAPTURE(c.global_first);
       const size_t hid = c.H * c.D;
       const std::vector<float> qkv = random_floats(c.S * 3 * hid, uint32_t(c.S * 7 + c.D), -3.0f, 3.0f);
       std::vector<float> o1(c.S * hid, -1.0f), o2(c.S * hid, -1.0f);
       std::vector<float> s1(ref.scratch_floats(c.S, c.D) + 1), s2(v->scratch_floats(c.S, c.D) + 1);
+      const AttentionMask m = c.mask();
+      std::vector<KeyRange> r(attention_max_ranges(m, c.S));
       const float scale = 1.0f / std::sqrt(float(c.D));
-      ref.fn(c.S, c.H, c.D, 0, c.H, qkv.data(), o1.data(), scale, c.window, c.causal, s1.data());
-      v->fn(c.S, c.H, c.D, 0, c.H, qkv.data(), o2.data(), scale, c.window, c.causal, s2.data());
+      ref.fn(c.S, c.H, c.D, 0, c.H, qkv.data(), o1.data(), scale, m, r.data(), s1.data());
+      v->fn(c.S, c.H, c.D, 0, c.H, qkv.data(), o2.data(), scale, m, r.data(), s2.data());
       REQUIRE(first_difference(o2.data(), o1.data(), o1.size(), hid) == "");
     }
   }
@@ -310,7 +328,11 @@ void check_attention(const std::vector<AttentionCase>& cases) {
 const std::vector<AttentionCase> kAttentionCases = {
     {1, 1, 4, -1, false},  {7, 2, 8, -1, false},  {16, 3, 32, -1, false}, {17, 2, 32, -1, false},
     {33, 2, 64, -1, true}, {20, 2, 8, 3, false},  {20, 1, 16, 0, false},  {128, 2, 32, -1, false},
-    {65, 1, 128, 5, true}, {31, 2, 17, -1, false}};
+    {65, 1, 128, 5, true}, {31, 2, 17, -1, false},
+    // Ranged masks: global tokens (first k, listed) with a window; block-sparse.
+    {50, 2, 32, 4, false, 2}, {61, 1, 16, 5, false, 0, {0, 9, 10, 40}}, {45, 1, 8, 3, true, 1, {30}},
+    {100, 2, 32, -1, false, 0, {}, 16, 1, 1, 0, 2}, {97, 1, 17, -1, false, 3, {50}, 8, 0, 0, 3, 1},
+    {129, 1, 64, -1, false, 0, {}, 32, 1, 0, 0, 0}, {1, 1, 8, -1, false, 0, {}, 16, 1, 1, 0, 2}};
 
 // A key/value cache of cap positions (>= T) holding rows 0..T-1 of a fused
 // projection [T, (H + 2 KV) D], written by kv_cache_write.
@@ -380,7 +402,10 @@ void check_cached_equals_causal() {
         const size_t T = c.past + c.S, hid = c.H * c.D;
         const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T * 13 + c.D), -3.0f, 3.0f);
         std::vector<float> full(T * hid), s1(f.scratch_floats(T, c.D) + 1);
-        f.fn(T, c.H, c.D, 0, c.H, qkv.data(), full.data(), 1.0f / std::sqrt(float(c.D)), -1, true, s1.data());
+        AttentionMask causal;
+        causal.causal = true;
+        std::vector<KeyRange> r(attention_max_ranges(causal, T));
+        f.fn(T, c.H, c.D, 0, c.H, qkv.data(), full.data(), 1.0f / std::sqrt(float(c.D)), causal, r.data(), s1.data());
         const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
         const std::vector<float> got = run_cached(v.fn, c, qkv, fc.c);
         REQUIRE(first_difference(got.data(), full.data() + c.past * hid, got.size(), hid) == "");
@@ -399,8 +424,12 @@ void check_cached_window_against_f32() {
     const size_t T = c.S, hid = c.H * c.D;
     const std::vector<float> qkv = random_floats(T * 3 * hid, uint32_t(T + c.window), -3.0f, 3.0f);
     std::vector<float> want(T * hid), s1(kAttentionVariants[0].scratch_floats(T, c.D) + 1);
-    heed_f32_attention__scalar(T, c.H, c.D, 0, c.H, qkv.data(), want.data(), 1.0f / std::sqrt(float(c.D)),
-                               int(c.window), true, s1.data());
+    AttentionMask m;
+    m.window = int(c.window);
+    m.causal = true;
+    std::vector<KeyRange> r(attention_max_ranges(m, T));
+    heed_f32_attention__scalar(T, c.H, c.D, 0, c.H, qkv.data(), want.data(), 1.0f / std::sqrt(float(c.D)), m,
+                               r.data(), s1.data());
     const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
     const std::vector<float> got = run_cached(heed_cached_attention__scalar, c, qkv, fc.c);
     double worst = 0;
@@ -633,6 +662,17 @@ TEST_CASE("variants: the comparison catches a wrong variant") {
                                        heed_qs8_qc8w_gemm_f32_ukernel_4x16c4__scalar(b);
                                      }};
   CHECK(compare_qs8_gemm(truncating, kQs8GemmVariants[0], Qs8Problem(3, 17, 64, 32, 5)) != "");
+  // An attention variant that ignores a ranged mask's global tokens.
+  const AttentionCase c{61, 1, 16, 5, false, 0, {0, 9, 10, 40}};
+  const std::vector<float> qkv = random_floats(c.S * 3 * c.D, 4, -3.0f, 3.0f);
+  std::vector<float> o1(c.S * c.D), o2(c.S * c.D), scratch(c.D);
+  const AttentionMask m = c.mask();
+  AttentionMask no_globals = m;
+  no_globals.num_global_positions = 0;
+  std::vector<KeyRange> r(attention_max_ranges(m, c.S));
+  kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, qkv.data(), o1.data(), 0.25f, m, r.data(), scratch.data());
+  kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, qkv.data(), o2.data(), 0.25f, no_globals, r.data(), scratch.data());
+  CHECK(first_difference(o2.data(), o1.data(), o1.size(), c.D) != "");
 }
 
 }  // TEST_SUITE("fast")
@@ -652,7 +692,9 @@ TEST_CASE("variants: rmsnorm, full grid") { check_rmsnorm(kFullGrid, kFullGrid);
 TEST_CASE("variants: gelu and tanh, a million values") { check_activation(250); }
 
 TEST_CASE("variants: attention, long sequences and windows") {
-  check_attention({{257, 2, 64, -1, false}, {300, 1, 32, 31, true}, {513, 1, 32, 64, false}});
+  check_attention({{257, 2, 64, -1, false}, {300, 1, 32, 31, true}, {513, 1, 32, 64, false},
+                   {1025, 2, 64, 128, false, 4}, {2049, 1, 32, -1, false, 2, {1000, 1500}, 64, 1, 1, 0, 3},
+                   {1000, 1, 64, -1, false, 0, {}, 63, 1, 0, 4, 2}});
 }
 
 }  // TEST_SUITE("slow")

@@ -236,7 +236,7 @@ TEST_CASE("malformed ROPE ops are rejected naming the op and the problem") {
   g = rope_graph(c);
   g.ops[1].rope_scaling = RopeScaling::kDynamic;
   g.ops[1].rope_original_max = 0;
-  CHECK(load_message(g) == "3 op 1 'rope' (ROPE): original_max_positions 0 must be 1..8192");
+  CHECK(load_message(g) == "3 op 1 'rope' (ROPE): original_max_positions 0 must be 1..65536");
   g = rope_graph(c);
   g.ops[1].rope_max_positions = 1;
   CHECK(load_message(g) == "3 op 1 'rope' (ROPE): max_positions 1 must be 0 or at least 2");

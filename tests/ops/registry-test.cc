@@ -163,9 +163,9 @@ TEST_CASE("ATTENTION: CAUSAL_WINDOW and num_kv_heads are read back; bad ones are
   g.ops[size_t(at)].window = 0;
   Model m2;
   CHECK(message_of(load(g, &m2)).find("window 0 must be 1..") != std::string::npos);
-  g.ops[size_t(at)].pattern = static_cast<AttnPattern>(4);
+  g.ops[size_t(at)].pattern = static_cast<AttnPattern>(5);
   Model m3;
-  CHECK(message_of(load(g, &m3)).find("unknown attention pattern 4") != std::string::npos);
+  CHECK(message_of(load(g, &m3)).find("unknown attention pattern 5") != std::string::npos);
   g = test::tiny_graph();
   g.ops[size_t(at)].num_kv_heads = 2;  // an encoder's dense attention has no kv heads of its own
   Model m4;

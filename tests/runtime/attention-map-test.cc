@@ -24,6 +24,7 @@ bool visible(AttnPattern p, long w, long i, long j) {
     case AttnPattern::kCausal: return j <= i;
     case AttnPattern::kSlidingWindow: return std::labs(i - j) <= w;
     case AttnPattern::kCausalWindow: return j <= i && i - j <= w;
+    case AttnPattern::kBlockSparse: break;
   }
   return false;
 }
@@ -67,7 +68,7 @@ void check_brute_force(AttnPattern run_as, long w, const AttentionMap& m, size_t
 TEST_SUITE("fast") {
   TEST_CASE("attention map: DENSE and CAUSAL blocks") {
     const DecoderSettings d;
-    const AttentionMap dense = attention_map_count(attention_op(AttnPattern::kDense, 0, 2, 2), d, 64);
+    const AttentionMap dense = attention_map_count(attention_op(AttnPattern::kDense, 0, 2, 2), d, false, 64);
     CHECK(std::string(dense.pattern) == "DENSE");
     REQUIRE(dense.blocks == 4);
     for (uint32_t c : dense.counts) CHECK(c == 256);
@@ -76,7 +77,7 @@ TEST_SUITE("fast") {
     CHECK(!dense.cache);
     CHECK(dense.kv_bytes == 64ull * 2 * 2 * 8 * 4);
 
-    const AttentionMap causal = attention_map_count(attention_op(AttnPattern::kCausal, 0), d, 64);
+    const AttentionMap causal = attention_map_count(attention_op(AttnPattern::kCausal, 0), d, false, 64);
     CHECK(std::string(causal.pattern) == "CAUSAL");
     for (size_t q = 0; q < 4; ++q)
       for (size_t k = 0; k < 4; ++k) CHECK(causal.at(q, k) == (k == q ? 136u : k < q ? 256u : 0u));
@@ -103,7 +104,7 @@ TEST_SUITE("fast") {
           CAPTURE(w);
           CAPTURE(N);
           const AttentionMap m =
-              attention_map_count(attention_op(p, windowed ? int32_t(w) : 0, 2, 2), d, N);
+              attention_map_count(attention_op(p, windowed ? int32_t(w) : 0, 2, 2), d, false, N);
           check_brute_force(p, w, m, N);
           CHECK(m.seq == N);
           CHECK(m.window == size_t(windowed ? w : 0));
@@ -113,39 +114,90 @@ TEST_SUITE("fast") {
   }
 
   TEST_CASE("attention map: session window overrides as in sessions") {
-    DecoderSettings d;
-    d.window = 20;  // --window 20: every causal layer windowed, encoders as they are
-    const AttentionMap a = attention_map_count(attention_op(AttnPattern::kCausal, 0), d, 150);
+    const DecoderSettings d;
+    // The session's copy of an op with a spec applied (OpEntry::configure).
+    auto run_as = [](OpInfo op, const char* spec) {
+      AttentionOverride o;
+      REQUIRE(parse_attention_spec(spec, &o).ok());
+      REQUIRE(op_entry(OpKind::kAttention)->configure(o, &op).ok());
+      return op;
+    };
+    // --window 20: every causal layer windowed, encoder windows replaced.
+    const AttentionMap a = attention_map_count(run_as(attention_op(AttnPattern::kCausal, 0), "window=20"), d, true, 150);
     CHECK(std::string(a.pattern) == "CAUSAL_WINDOW");
     CHECK(a.window == 20);
-    CHECK(a.window_overridden);
+    CHECK(a.overridden);
     check_brute_force(AttnPattern::kCausalWindow, 20, a, 150);
-    const AttentionMap b = attention_map_count(attention_op(AttnPattern::kCausalWindow, 37), d, 150);
+    const AttentionMap b =
+        attention_map_count(run_as(attention_op(AttnPattern::kCausalWindow, 37), "window=20"), d, true, 150);
     check_brute_force(AttnPattern::kCausalWindow, 20, b, 150);
-    const AttentionMap e = attention_map_count(attention_op(AttnPattern::kSlidingWindow, 5, 2, 2), d, 150);
+    const AttentionMap e =
+        attention_map_count(run_as(attention_op(AttnPattern::kDense, 0, 2, 2), "window=5"), d, true, 150);
     CHECK(std::string(e.pattern) == "SLIDING_WINDOW");
     check_brute_force(AttnPattern::kSlidingWindow, 5, e, 150);
-    d.window = -1;  // --window dense
-    const AttentionMap c = attention_map_count(attention_op(AttnPattern::kCausalWindow, 37), d, 150);
+    // --window dense
+    const AttentionMap c = attention_map_count(run_as(attention_op(AttnPattern::kCausalWindow, 37), "dense"), d, true, 150);
     CHECK(std::string(c.pattern) == "CAUSAL");
     CHECK(c.window == 0);
     check_brute_force(AttnPattern::kCausal, 0, c, 150);
+  }
+
+  TEST_CASE("attention map: global tokens and block-sparse patterns against a per-pair count") {
+    const DecoderSettings d;
+    OpInfo lf = attention_op(AttnPattern::kSlidingWindow, 4, 2, 2);
+    lf.global_first = 2;
+    lf.global_positions = {40, 41, 90};
+    OpInfo bb = attention_op(AttnPattern::kBlockSparse, 0, 2, 2);
+    bb.block_size = 16, bb.block_local = 1, bb.block_global = 1, bb.block_random = 2, bb.block_seed = 7;
+    for (const OpInfo* op : {&lf, &bb})
+      for (size_t N : {1, 15, 16, 17, 63, 64, 65, 100, 161}) {
+        CAPTURE(N);
+        const AttentionMap m = attention_map_count(*op, d, false, N);
+        CHECK(std::string(m.pattern) == (op == &lf ? "SLIDING_WINDOW" : "BLOCK_SPARSE"));
+        CHECK(m.detail.find(op == &lf ? "global tokens: first 2 + 3 listed" : "block 16: local 1") != std::string::npos);
+        // Per pair, from the schema's definitions (schemas/heed.fbs AttentionOptions).
+        const size_t nb = (N + 15) / 16, kb_count = (N + 15) / 16;
+        uint64_t total = 0;
+        for (size_t qb = 0; qb < nb; ++qb)
+          for (size_t kb = 0; kb < nb; ++kb) {
+            uint32_t c = 0;
+            for (size_t i = qb * 16; i < qb * 16 + 16 && i < N; ++i)
+              for (size_t j = kb * 16; j < kb * 16 + 16 && j < N; ++j) {
+                bool v;
+                if (op == &lf) {
+                  auto g = [](size_t t) { return t < 2 || t == 40 || t == 41 || t == 90; };
+                  v = g(i) || g(j) || (i > j ? i - j : j - i) <= 4;
+                } else {
+                  const size_t a = i / 16, b = j / 16;
+                  v = (a > b ? a - b : b - a) <= 1 || a < 1 || b < 1 ||
+                      attention_block_mix(7, a, 0) % kb_count == b || attention_block_mix(7, a, 1) % kb_count == b;
+                }
+                c += v;
+              }
+            CAPTURE(qb);
+            CAPTURE(kb);
+            REQUIRE(m.at(qb, kb) == c);
+            total += c;
+          }
+        CHECK(m.visible == total);
+        if (N >= 100) CHECK(m.empty > 0);  // sparse: some blocks skipped
+      }
   }
 
   TEST_CASE("attention map: keys and values kept") {
     DecoderSettings d;
     // CAUSAL_WINDOW 20: a ring of 20 + 64 = 84 -> 96 positions once N is longer.
     const OpInfo op = attention_op(AttnPattern::kCausalWindow, 20, 4, 2, 8);
-    const AttentionMap m = attention_map_count(op, d, 300);
+    const AttentionMap m = attention_map_count(op, d, false, 300);
     CHECK(m.ring);
     CHECK(m.kv_positions == 96);
     CHECK(m.kv_bytes == kv_cache_bytes(96, 2, 8, false));
     // Shorter than the ring: the session's positions, rounded to 16.
-    const AttentionMap s = attention_map_count(op, d, 50);
+    const AttentionMap s = attention_map_count(op, d, false, 50);
     CHECK(!s.ring);
     CHECK(s.kv_positions == 64);
     d.kv_int8 = true;
-    const AttentionMap q = attention_map_count(op, d, 300);
+    const AttentionMap q = attention_map_count(op, d, false, 300);
     CHECK(q.kv_int8);
     CHECK(q.kv_bytes == kv_cache_bytes(96, 2, 8, true));
     CHECK(q.kv_bytes < m.kv_bytes);
@@ -174,9 +226,10 @@ TEST_SUITE("fast") {
           so.attention_window = window;
           ArenaLayout layout;
           REQUIRE(session_layout(m, so, &layout).ok());
-          const AttentionMap map = attention_map_count(*attn, layout.decoder, seq);
+          const OpInfo& run = layout.ops.empty() ? *attn : layout.ops[size_t(attn - m.ops().data())];
+          const AttentionMap map = attention_map_count(run, layout.decoder, !layout.ops.empty(), seq);
           CHECK(map.kv_int8 == int8);
-          CHECK(map.kv_bytes == op_state_bytes(m, kernel_table(layout.isa), *attn, seq, layout.decoder));
+          CHECK(map.kv_bytes == op_state_bytes(m, kernel_table(layout.isa), run, seq, layout.decoder));
           // A ring when window + 64, rounded up to 16, is fewer positions than the session's.
           CHECK(map.ring == (window > 0 && (size_t(window) + 64 + 15) / 16 * 16 < (seq + 15) / 16 * 16));
         }
@@ -190,7 +243,7 @@ TEST_SUITE("fast") {
     CHECK(xml_escape("\xff\xc3") == "\\xFF\\xC3");
     CHECK(xml_escape("\xef\xbf\xbe") == "\\xEF\\xBF\\xBE");  // U+FFFE
     CHECK(xml_escape("caf\xc3\xa9 \\") == "caf\xc3\xa9 \\\\");
-    const AttentionMap m = attention_map_count(attention_op(AttnPattern::kCausalWindow, 20), DecoderSettings{}, 100);
+    const AttentionMap m = attention_map_count(attention_op(AttnPattern::kCausalWindow, 20), DecoderSettings{}, false, 100);
     AttentionMapLabels labels;
     labels.layer_name = "</title><script>alert(1)</script>";
     labels.model = "M&M";

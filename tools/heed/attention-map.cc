@@ -6,47 +6,61 @@
 
 // Internals on purpose: the visibility rule is the kernels' and the op's own
 // (window_begin, attention_key_range, the op's window and ring size), so the
-// map cannot drift from what runs.
+// map cannot drift from what runs; attention_key_ranges is what the
+// encoder kernels walk.
 #include "kernels/attention/cached-attention.h"
 #include "kernels/attention/f32-attention.h"
 #include "ops/attention.h"
 
 namespace heed::cli {
 
-AttentionMap attention_map_count(const OpInfo& op, const DecoderSettings& d, size_t seq) {
+AttentionMap attention_map_count(const OpInfo& op, const DecoderSettings& d, bool overridden, size_t seq) {
   AttentionMap m;
   m.seq = seq;
   m.blocks = (seq + kMapBlock - 1) / kMapBlock;
   m.counts.assign(m.blocks * m.blocks, 0);
+  m.overridden = overridden;
   const bool cached = attention_cached(op);
-  // Each query's visible keys [jb, je), as the op's kernels take them.
+  // Each query's visible keys as ranges, as the op's kernels take them.
   size_t window = kNoWindow;
-  int enc_window = -1;
+  const AttentionMask mask = attention_mask(op);
+  std::vector<KeyRange> ranges(attention_max_ranges(mask, seq));
+  static const char* const kNames[] = {"DENSE", "CAUSAL", "SLIDING_WINDOW", "CAUSAL_WINDOW", "BLOCK_SPARSE"};
+  m.pattern = kNames[int(op.pattern)];
   if (cached) {
-    window = attention_causal_window(op, d);
-    m.pattern = window == kNoWindow ? "CAUSAL" : "CAUSAL_WINDOW";
+    window = attention_causal_window(op);
     m.window = window == kNoWindow ? 0 : window;
-    m.window_overridden = d.window != 0;
   } else {
-    enc_window = attention_encoder_window(op);
-    m.pattern = enc_window < 0 ? "DENSE" : "SLIDING_WINDOW";
-    m.window = enc_window < 0 ? 0 : size_t(enc_window);
+    m.window = op.pattern == AttnPattern::kSlidingWindow ? size_t(op.window) : 0;
+    char buf[160];
+    if (op.pattern == AttnPattern::kBlockSparse) {
+      std::snprintf(buf, sizeof buf, "block %d: local %d, global blocks %d, stride %d, random %d (seed %d)",
+                    op.block_size, op.block_local, op.block_global, op.block_stride, op.block_random, op.block_seed);
+      m.detail = buf;
+    }
+    if (op.global_first > 0 || !op.global_positions.empty()) {
+      std::snprintf(buf, sizeof buf, "%sglobal tokens: first %d + %zu listed", m.detail.empty() ? "" : "; ",
+                    op.global_first, op.global_positions.size());
+      m.detail += buf;
+    }
   }
   for (size_t i = 0; i < seq; ++i) {
-    size_t jb = 0, je = 0;
+    size_t nr = 0;
     if (cached) {
       // One run from position 0: query i sits at position p = i (decode
       // token by token sees the same keys: they depend on p only).
-      jb = window_begin(i, window);
-      je = i + 1;
+      ranges[0] = KeyRange{uint32_t(window_begin(i, window)), uint32_t(i + 1)};
+      nr = 1;
     } else {
-      attention_key_range(seq, i, enc_window, op.pattern == AttnPattern::kCausal, &jb, &je);
+      nr = attention_key_ranges(mask, seq, i, ranges.data());
     }
-    if (je <= jb) continue;
     uint32_t* row = &m.counts[(i / kMapBlock) * m.blocks];
-    for (size_t kb = jb / kMapBlock; kb * kMapBlock < je; ++kb) {
-      const size_t lo = std::max(jb, kb * kMapBlock), hi = std::min(je, (kb + 1) * kMapBlock);
-      row[kb] += uint32_t(hi - lo);
+    for (size_t r = 0; r < nr; ++r) {
+      const size_t jb = ranges[r].begin, je = ranges[r].end;
+      for (size_t kb = jb / kMapBlock; kb * kMapBlock < je; ++kb) {
+        const size_t lo = std::max(jb, kb * kMapBlock), hi = std::min(je, (kb + 1) * kMapBlock);
+        row[kb] += uint32_t(hi - lo);
+      }
     }
   }
   for (uint32_t c : m.counts) {
@@ -170,7 +184,8 @@ std::string attention_map_svg(const AttentionMap& m, const AttentionMapLabels& l
   const size_t width = std::max<size_t>(left + grid + 30 + legend_w, 780), height = top + grid + 60;
   std::string pattern = m.pattern;
   if (m.window) pattern += " " + std::to_string(m.window);
-  if (m.window_overridden) pattern += " (session window override)";
+  if (!m.detail.empty()) pattern += " (" + m.detail + ")";
+  if (m.overridden) pattern += " (session override)";
   const std::string name = xml_escape(labels.layer_name);
   const uint64_t pairs = uint64_t(m.seq) * m.seq, cells = uint64_t(nb) * nb;
   std::string kv;

@@ -1,6 +1,6 @@
 // `heed inspect --attention-map`: which query blocks attend to which key
 // blocks in one ATTENTION layer, counted with the visibility functions the
-// kernels use (attention_key_range for encoders, window_begin for decoders)
+// kernels use (attention_key_ranges for encoders, window_begin for decoders)
 // and drawn as an SVG grid. Counting and drawing are here, without I/O, so
 // tests/runtime/attention-map-test.cc checks them directly.
 #pragma once
@@ -21,9 +21,10 @@ namespace heed::cli {
 constexpr size_t kMapBlock = 16;  // tokens per block, the kernels' kKvBlock
 
 struct AttentionMap {
-  const char* pattern = "DENSE";  // the pattern the session runs: DENSE, CAUSAL, SLIDING_WINDOW, CAUSAL_WINDOW
+  const char* pattern = "DENSE";  // the pattern the session runs: DENSE, CAUSAL, SLIDING_WINDOW, CAUSAL_WINDOW, BLOCK_SPARSE
   size_t window = 0;              // the window patterns' w, else 0
-  bool window_overridden = false; // a session window (DecoderSettings::window) replaced the file's
+  std::string detail;             // block-sparse rules and global tokens, in words (empty: none)
+  bool overridden = false;        // a session pattern (SessionOptions::attention) replaced the file's
   size_t seq = 0;                 // tokens N
   size_t blocks = 0;              // ceil(N / 16): query block rows and key block columns
   std::vector<uint32_t> counts;   // [blocks][blocks]: visible (query, key) pairs per block pair, 0..256
@@ -39,10 +40,10 @@ struct AttentionMap {
   uint32_t at(size_t query_block, size_t key_block) const { return counts[query_block * blocks + key_block]; }
 };
 
-// The map of `op` (an ATTENTION op) in a session with decoder settings `d`
-// (DecoderSettings::window overrides a causal op's window as in sessions;
-// kv_int8 the cache type) over `seq` tokens (1..kMaxSeq).
-AttentionMap attention_map_count(const OpInfo& op, const DecoderSettings& d, size_t seq);
+// The map of `op` (an ATTENTION op as a session runs it: the session's copy,
+// Session::ops(), when `overridden`) with the cache type of `d` over `seq`
+// tokens (1..kMaxSeq).
+AttentionMap attention_map_count(const OpInfo& op, const DecoderSettings& d, bool overridden, size_t seq);
 
 // XML character data / attribute value of arbitrary bytes: & < > " ' as
 // entities; valid UTF-8 characters that XML 1.0 allows as is, except C1

@@ -11,6 +11,8 @@
 // Internal header: the CLI escapes text with the runtime's strict UTF-8
 // decoder, so "valid UTF-8" means the same thing here as in the tokenizer.
 #include "tokenizer/utf8.h"
+// Internal: the attention flags take up to kMaxSeq tokens, the runtime's cap.
+#include "format/model.h"
 
 namespace heed::cli {
 
@@ -79,19 +81,45 @@ bool flag_kv_cache(const Args& args, int* out, std::string* err) {
   return true;
 }
 
-bool flag_window(const Args& args, int32_t* out, std::string* err) {
-  *out = 0;
-  if (!args.has("--window")) return true;
-  if (args.get("--window") == "dense") {
-    *out = -1;
-    return true;
+const char* const kAttentionFlags[5] = {"--attention", "--window", "--global", "--global-at", "--sinks"};
+
+bool flag_attention(const Args& args, std::string* spec, std::string* err) {
+  spec->clear();
+  auto add = [&](const std::string& item) { *spec += (spec->empty() ? "" : ",") + item; };
+  if (args.has("--attention")) {
+    if (args.get("--attention").empty()) {
+      *err = "--attention needs a spec (e.g. window=256,global=2)";
+      return false;
+    }
+    add(args.get("--attention"));
   }
-  uint64_t w = 0;
-  if (!flag_uint(args, "--window", 0, 1, 8192, &w, err)) {
-    *err += " (or 'dense')";
-    return false;
+  uint64_t v = 0;
+  if (args.has("--window")) {
+    if (args.get("--window") == "dense") {
+      add("dense");
+    } else if (flag_uint(args, "--window", 0, 1, uint64_t(kMaxSeq), &v, err)) {
+      add("window=" + std::to_string(v));
+    } else {
+      *err += " (or 'dense')";
+      return false;
+    }
   }
-  *out = int32_t(w);
+  if (args.has("--global")) {
+    if (!flag_uint(args, "--global", 0, 0, uint64_t(kMaxSeq), &v, err)) return false;
+    add("global=" + std::to_string(v));
+  }
+  if (args.has("--global-at")) {
+    const std::string& g = args.get("--global-at");
+    if (g.empty() || g.find(',') != std::string::npos) {
+      *err = "--global-at takes positions separated by ':' (e.g. 0:17:33)";
+      return false;
+    }
+    add("global-at=" + g);
+  }
+  if (args.has("--sinks")) {
+    if (!flag_uint(args, "--sinks", 0, 0, uint64_t(kMaxSeq), &v, err)) return false;
+    add("sinks=" + std::to_string(v));
+  }
   return true;
 }
 

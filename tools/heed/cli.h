@@ -36,8 +36,14 @@ bool flag_uint(const Args& args, const char* name, uint64_t fallback, uint64_t m
 // `flag` ("--ids: ...").
 // --kv auto|f32|int8 into a heed_kv_cache_type (auto without the flag).
 bool flag_kv_cache(const Args& args, int* out, std::string* err);
-// --window N|dense into heed_session_options.attention_window (0 without the flag).
-bool flag_window(const Args& args, int32_t* out, std::string* err);
+// The attention flags every model command takes (kAttentionFlags), as one
+// pattern spec for heed_session_options.attention (grammar in
+// runtime/src/ops/attention-spec.h; empty without the flags): --attention
+// SPEC, then --window N|dense, --global K (the first K tokens),
+// --global-at P:Q:.. (these positions) and --sinks K appended to it. The
+// session checks the spec against the model.
+extern const char* const kAttentionFlags[5];
+bool flag_attention(const Args& args, std::string* spec, std::string* err);
 bool parse_ids(const std::string& s, const char* flag, size_t max_count, std::vector<int32_t>* out,
                std::string* error);
 

@@ -11,8 +11,28 @@
 #include "exec/session.h"
 #include "format/model.h"
 #include "kernels/kernels.h"
+#include "ops/attention.h"
 
 namespace heed::cli {
+
+namespace {
+// Query-key pairs one ATTENTION op computes over `seq` tokens from position 0.
+uint64_t attention_visible_pairs(const OpInfo& op, size_t seq) {
+  uint64_t n = 0;
+  if (attention_cached(op)) {
+    const size_t w = attention_causal_window(op);
+    for (size_t p = 0; p < seq; ++p) n += p + 1 - window_begin(p, w);
+    return n;
+  }
+  const AttentionMask mask = attention_mask(op);
+  std::vector<KeyRange> r(attention_max_ranges(mask, seq));
+  for (size_t i = 0; i < seq; ++i) {
+    const size_t nr = attention_key_ranges(mask, seq, i, r.data());
+    for (size_t k = 0; k < nr; ++k) n += r[k].end - r[k].begin;
+  }
+  return n;
+}
+}  // namespace
 
 KernelNames kernel_names(int isa_index) {
   const KernelTable& k = kernel_table(static_cast<Isa>(isa_index));
@@ -31,17 +51,21 @@ KernelNames kernel_names(int isa_index) {
 int cmd_bench(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--seq", "--threads", "--iters", "--warmup", "--isa"}, {"--json"}, &args, &err) ||
-      args.positional.size() != 1) {
-    std::fprintf(stderr, "usage: heed bench model.heed [--seq N] [--threads N] [--iters N] [--isa ISA] [--json]%s%s\n",
+  std::vector<std::string> valued = {"--seq", "--threads", "--iters", "--warmup", "--isa"};
+  valued.insert(valued.end(), std::begin(kAttentionFlags), std::end(kAttentionFlags));
+  if (!parse_args(argc, argv, valued, {"--json"}, &args, &err) || args.positional.size() != 1) {
+    std::fprintf(stderr,
+                 "usage: heed bench model.heed [--seq N] [--threads N] [--iters N] [--isa ISA] [--json]\n"
+                 "       [--attention SPEC] [--window N|dense] [--global K] [--global-at P:Q:..] [--sinks K]%s%s\n",
                  err.empty() ? "" : "\n", err.c_str());
     return 2;
   }
   uint64_t seq = 128, threads = 1, iters = 20, warmup = 3;
+  std::string attention;
   if (!flag_uint(args, "--seq", 128, 2, uint64_t(kMaxSeq), &seq, &err) ||
       !flag_uint(args, "--threads", 1, 1, HEED_MAX_THREADS, &threads, &err) ||
       !flag_uint(args, "--iters", 20, 1, 1000000, &iters, &err) ||
-      !flag_uint(args, "--warmup", 3, 0, 1000000, &warmup, &err)) {
+      !flag_uint(args, "--warmup", 3, 0, 1000000, &warmup, &err) || !flag_attention(args, &attention, &err)) {
     std::fprintf(stderr, "heed bench: %s\n", err.c_str());
     return 2;
   }
@@ -52,6 +76,7 @@ int cmd_bench(int argc, char** argv) {
     return 1;
   }
   SessionOptions so;
+  so.attention = attention;
   so.max_seq = size_t(seq);
   so.num_threads = int(threads);
   if (args.has("--isa")) {
@@ -99,16 +124,17 @@ int cmd_bench(int argc, char** argv) {
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
                                           : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
-  // Multiply-accumulates of the GEMMs and attention at this length.
+  // Multiply-accumulates of the GEMMs and attention at this length
+  // (attention: 2 x head_dim per visible query-key pair and head).
   double macs = 0;
-  for (const OpInfo& op : m.ops()) {
+  for (const OpInfo& op : session.ops()) {
     if (op.kind == OpKind::kFullyConnected) {
       const TensorInfo& x = m.tensors()[size_t(op.inputs[0])];
       const TensorInfo& w = m.tensors()[size_t(op.inputs[1])];
       const double rows = x.has_seq_dim() ? double(seq) : double(x.dims[0]);
       macs += rows * double(w.dims[0]) * double(w.dims[1]);
     } else if (op.kind == OpKind::kAttention) {
-      macs += 2.0 * double(seq) * double(seq) * double(op.num_heads) * double(op.head_dim);
+      macs += 2.0 * double(attention_visible_pairs(op, seq)) * double(op.num_heads) * double(op.head_dim);
     }
   }
   const double gops = 2.0 * macs / (median * 1e-3) / 1e9;

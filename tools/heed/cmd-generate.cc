@@ -98,11 +98,12 @@ int cmd_generate(int argc, char** argv) {
       "usage: heed generate model.heed \"PROMPT\" [-n N] [--temp T] [--top-k K] [--top-p P]\n"
       "                     [--repeat-penalty R] [--seed S] [--stop-id ID ...] [--stop STR ...]\n"
       "                     [--ignore-eos]\n"
-      "                     [--threads N] [--ctx N] [--kv auto|f32|int8] [--window N|dense] [--json]\n"
+      "                     [--threads N] [--ctx N] [--kv auto|f32|int8] [--json]\n"
+      "                     [--attention SPEC] [--window N|dense] [--sinks K]\n"
       "       heed generate model.heed --ids ID,ID,... [options]\n";
   if (!parse_args(argc, argv,
                   {"-n", "--temp", "--top-k", "--top-p", "--repeat-penalty", "--seed", "--ids", "--stop-id",
-                   "--threads", "--ctx", "--stop", "--kv", "--window"},
+                   "--threads", "--ctx", "--stop", "--kv", "--attention", "--window", "--global", "--global-at", "--sinks"},
                   {"--json", "--ignore-eos"}, &args, &err)) {
     std::fprintf(stderr, "heed generate: %s\n%s", err.c_str(), usage);
     return 2;
@@ -116,7 +117,7 @@ int cmd_generate(int argc, char** argv) {
   }
   uint64_t n = 64, threads = 1, ctx = 0, top_k = 50, seed = 0;
   int kv_cache = HEED_KV_CACHE_AUTO;
-  int32_t window = 0;
+  std::string attention;
   heed_generate_options opts;
   heed_generate_options_init(&opts);
   SamplerParams sp;
@@ -128,7 +129,7 @@ int cmd_generate(int argc, char** argv) {
       !flag_float(args, "--temp", 0.0f, &sp.temperature, &err) ||
       !flag_float(args, "--top-p", 1.0f, &sp.top_p, &err) ||
       !flag_float(args, "--repeat-penalty", 1.0f, &sp.repetition_penalty, &err) ||
-      !flag_kv_cache(args, &kv_cache, &err) || !flag_window(args, &window, &err)) {
+      !flag_kv_cache(args, &kv_cache, &err) || !flag_attention(args, &attention, &err)) {
     std::fprintf(stderr, "heed generate: %s\n", err.c_str());
     return 2;
   }
@@ -201,7 +202,7 @@ int cmd_generate(int argc, char** argv) {
   so.max_seq = size_t(ctx);
   so.num_threads = int(threads);
   so.kv_cache = kv_cache;
-  so.attention_window = window;
+  if (!attention.empty()) so.attention = attention.c_str();
   so.last_logits_only = 1;  // one row of logits per step: the smallest arena
   heed_session* session = nullptr;
   if (heed_session_create(model, &so, nullptr, 0, &session) != HEED_OK) {

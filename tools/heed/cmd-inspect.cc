@@ -81,35 +81,32 @@ int attention_map(const Args& args, const Model& m, SessionOptions so) {
   std::string err;
   uint64_t layer = 0, seq = 0;
   const uint64_t max_seq = uint64_t(m.max_seq());
-  int32_t window = 0;
   if (!flag_uint(args, "--layer", 0, 0, layers.size() - 1, &layer, &err)) {
     std::fprintf(stderr, "heed inspect: %s (the model has %zu ATTENTION layer%s)\n", err.c_str(), layers.size(),
                  layers.size() == 1 ? "" : "s");
     return 2;
   }
-  if (!flag_uint(args, "--seq", max_seq < 512 ? max_seq : 512, 1, max_seq, &seq, &err) ||
-      !flag_window(args, &window, &err)) {
+  if (!flag_uint(args, "--seq", max_seq < 512 ? max_seq : 512, 1, max_seq, &seq, &err)) {
     std::fprintf(stderr, "heed inspect: %s\n", err.c_str());
     return 2;
   }
-  const OpInfo& op = m.ops()[layers[layer]];
-  // The session's resolution of the cache type and the window (as
-  // heed_session_options.attention_window), which do not depend on the
-  // length (a session holds at least 2 positions; 1 and 2 round to the
-  // same 16 cache positions).
+  // The session's resolution of the cache type and the patterns (as
+  // heed_session_options), which do not depend on the length (a session
+  // holds at least 2 positions; 1 and 2 round to the same 16 cache positions).
   so.max_seq = seq < 2 ? 2 : size_t(seq);
-  so.attention_window = window;
+  if (!flag_attention(args, &so.attention, &err)) {
+    std::fprintf(stderr, "heed inspect: %s\n", err.c_str());
+    return 2;
+  }
   ArenaLayout layout;
   Status s = session_layout(m, so, &layout);
   if (!s.ok()) {
     std::fprintf(stderr, "heed inspect: %s\n", escape_text(s.message()).c_str());
     return 1;
   }
-  if (window != 0 && !attention_cached(op)) {
-    std::fprintf(stderr, "heed inspect: note: --window changes causal layers only; this layer is %s as in the file\n",
-                 op.pattern == AttnPattern::kDense ? "DENSE" : "SLIDING_WINDOW");
-  }
-  const AttentionMap map = attention_map_count(op, layout.decoder, size_t(seq));
+  const bool overridden = !layout.ops.empty();
+  const OpInfo& op = (overridden ? layout.ops : m.ops())[layers[layer]];
+  const AttentionMap map = attention_map_count(op, layout.decoder, overridden, size_t(seq));
   AttentionMapLabels labels;
   labels.layer_name = op.name;
   labels.layer = size_t(layer);
@@ -142,19 +139,21 @@ int attention_map(const Args& args, const Model& m, SessionOptions so) {
 int cmd_inspect(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--isa", "--threads", "--attention-map", "--layer", "--seq", "--window"}, {"--json"},
+  if (!parse_args(argc, argv, {"--isa", "--threads", "--attention-map", "--layer", "--seq", "--attention", "--window", "--global", "--global-at", "--sinks"}, {"--json"},
                   &args, &err) ||
       args.positional.size() != 1) {
     std::fprintf(stderr,
                  "usage: heed inspect model.heed [--json] [--isa ISA] [--threads N]\n"
                  "       heed inspect model.heed --attention-map out.svg [--layer L] [--seq N]"
-                 " [--window N|dense]%s%s\n",
+                 "\n         [--attention SPEC] [--window N|dense] [--global K] [--global-at P:Q:..] [--sinks K]%s%s\n",
                  err.empty() ? "" : "\n", err.c_str());
     return 2;
   }
   const bool map = args.has("--attention-map");
-  if (!map && (args.has("--layer") || args.has("--seq") || args.has("--window"))) {
-    std::fprintf(stderr, "heed inspect: --layer, --seq and --window go with --attention-map\n");
+  bool pattern_flags = false;
+  for (const char* f : kAttentionFlags) pattern_flags = pattern_flags || args.has(f);
+  if (!map && (args.has("--layer") || args.has("--seq") || pattern_flags)) {
+    std::fprintf(stderr, "heed inspect: --layer, --seq and the attention flags go with --attention-map\n");
     return 2;
   }
   if (map && (args.has("--json") || args.get("--attention-map").empty())) {

@@ -24,13 +24,14 @@ int fail(const std::string& what) {
 int cmd_logits(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--ids", "--threads", "--max-seq", "--isa", "--kv", "--window"}, {"--json", "--last", "--incremental"}, &args, &err)) {
+  if (!parse_args(argc, argv, {"--ids", "--threads", "--max-seq", "--isa", "--kv", "--attention", "--window", "--global", "--global-at", "--sinks"}, {"--json", "--last", "--incremental"}, &args, &err)) {
     std::fprintf(stderr, "heed logits: %s\n", err.c_str());
     return 2;
   }
   if (args.positional.size() != 1 || !args.has("--ids")) {
     std::fprintf(stderr,
-                 "usage: heed logits model.heed --ids ID,ID,... [--last] [--json] [--incremental] [--threads N] [--max-seq N] [--isa ISA] [--kv auto|f32|int8] [--window N|dense]\n");
+                 "usage: heed logits model.heed --ids ID,ID,... [--last] [--json] [--incremental] [--threads N] [--max-seq N] [--isa ISA] [--kv auto|f32|int8]\n"
+                 "       [--attention SPEC] [--window N|dense] [--sinks K]\n");
     return 2;
   }
   uint64_t threads = 1, max_seq = 0;
@@ -52,11 +53,13 @@ int cmd_logits(int argc, char** argv) {
   heed_session_options_init(&opts);
   opts.max_seq = size_t(max_seq);
   opts.num_threads = int(threads);
-  if (!flag_kv_cache(args, &opts.kv_cache, &err) || !flag_window(args, &opts.attention_window, &err)) {
+  std::string attention;
+  if (!flag_kv_cache(args, &opts.kv_cache, &err) || !flag_attention(args, &attention, &err)) {
     std::fprintf(stderr, "heed logits: %s\n", err.c_str());
     heed_model_free(model);
     return 2;
   }
+  if (!attention.empty()) opts.attention = attention.c_str();
   const bool last = args.has("--last");
   opts.last_logits_only = last ? 1 : 0;
   const std::string isa = args.get("--isa");

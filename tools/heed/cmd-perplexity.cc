@@ -77,23 +77,24 @@ bool parse_id_list(const std::string& s, std::vector<int32_t>* out, std::string*
 int cmd_perplexity(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--ctx", "--threads", "--isa", "--ids-file", "--kv", "--window"}, {"--json"}, &args, &err)) {
+  if (!parse_args(argc, argv, {"--ctx", "--threads", "--isa", "--ids-file", "--kv", "--attention", "--window", "--global", "--global-at", "--sinks"}, {"--json"}, &args, &err)) {
     std::fprintf(stderr, "heed perplexity: %s\n", err.c_str());
     return 2;
   }
   const bool ids_file = args.has("--ids-file");
   if (args.positional.size() != (ids_file ? 1u : 2u)) {
     std::fprintf(stderr,
-                 "usage: heed perplexity model.heed FILE [--ctx N] [--json] [--threads N] [--isa ISA] [--kv auto|f32|int8] [--window N|dense]\n"
+                 "usage: heed perplexity model.heed FILE [--ctx N] [--json] [--threads N] [--isa ISA] [--kv auto|f32|int8]\n"
+                 "       [--attention SPEC] [--window N|dense] [--sinks K]\n"
                  "       heed perplexity model.heed --ids-file IDS [--ctx N] ...   (ids instead of text)\n");
     return 2;
   }
   uint64_t threads = 1, ctx = 0;
   int kv_cache = HEED_KV_CACHE_AUTO;
-  int32_t attn_window = 0;
+  std::string attention;
   if (!flag_uint(args, "--threads", 1, 1, HEED_MAX_THREADS, &threads, &err) ||
       !flag_uint(args, "--ctx", 0, 2, UINT32_MAX, &ctx, &err) || !flag_kv_cache(args, &kv_cache, &err) ||
-      !flag_window(args, &attn_window, &err)) {
+      !flag_attention(args, &attention, &err)) {
     std::fprintf(stderr, "heed perplexity: %s\n", err.c_str());
     return 2;
   }
@@ -141,7 +142,7 @@ int cmd_perplexity(int argc, char** argv) {
     opts.max_seq = window;
     opts.num_threads = int(threads);
     opts.kv_cache = kv_cache;
-    opts.attention_window = attn_window;
+    if (!attention.empty()) opts.attention = attention.c_str();
     const std::string isa = args.get("--isa");
     if (args.has("--isa")) opts.isa = isa.c_str();
     if (heed_session_create(model, &opts, nullptr, 0, &session) != HEED_OK) rc = fail("cannot create session");

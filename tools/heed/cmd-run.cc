@@ -28,13 +28,18 @@ std::string label_of(const heed_model* model, size_t i) {
 int run(int argc, char** argv, Mode mode, const char* name) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--threads", "--max-seq", "--max-line-bytes", "--isa"}, {"--json"}, &args, &err)) {
+  std::vector<std::string> valued = {"--threads", "--max-seq", "--max-line-bytes", "--isa"};
+  if (mode != Mode::kTokenize) valued.insert(valued.end(), std::begin(kAttentionFlags), std::end(kAttentionFlags));
+  std::string attention;
+  if (!parse_args(argc, argv, valued, {"--json"}, &args, &err) || !flag_attention(args, &attention, &err)) {
     std::fprintf(stderr, "heed %s: %s\n", name, err.c_str());
     return 2;
   }
   if (args.positional.empty()) {
     std::fprintf(stderr, "usage: heed %s model.heed [TEXT...] [--json] [--max-line-bytes N]%s\n", name,
-                 mode == Mode::kTokenize ? "" : " [--threads N] [--max-seq N] [--isa ISA]");
+                 mode == Mode::kTokenize ? ""
+                                         : " [--threads N] [--max-seq N] [--isa ISA]\n"
+                                           "         [--attention SPEC] [--window N|dense] [--global K] [--global-at P:Q:..]");
     return 2;
   }
   uint64_t threads = 1, max_seq = 0, max_line = kDefaultMaxLineBytes;
@@ -66,6 +71,7 @@ int run(int argc, char** argv, Mode mode, const char* name) {
     opts.num_threads = int(threads);
     const std::string isa = args.get("--isa");
     if (args.has("--isa")) opts.isa = isa.c_str();
+    if (!attention.empty()) opts.attention = attention.c_str();
     if (heed_session_create(model, &opts, nullptr, 0, &session) != HEED_OK) {
       const int rc = fail(name, "cannot create session");
       heed_model_free(model);

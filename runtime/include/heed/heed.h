@@ -224,11 +224,13 @@ typedef struct heed_session_options {
                       HEED_ISA environment variable caps as well. Every ISA
                       gives the same output bytes. */
   int kv_cache;    /* a heed_kv_cache_type; default HEED_KV_CACHE_AUTO */
-  int32_t attention_window; /* causal LMs: 0 (default) = each attention layer as the
-                      model file says; N > 0 = every causal layer attends to the N
-                      tokens before each token and itself (a sliding window: its
-                      key/value cache becomes a ring of N + 64 or more tokens);
-                      -1 = every causal layer dense (a file's windows ignored) */
+  int32_t attention_window; /* 0 (default) = each attention layer as the model
+                      file says; N > 0 = every layer attends within a window of
+                      N tokens: causal layers to the N tokens before each token
+                      and itself (their key/value cache becomes a ring of N + 64
+                      or more tokens), encoder layers to N on each side; -1 =
+                      every layer dense (a file's windows ignored). Not
+                      together with `attention`. */
   int last_logits_only; /* causal LMs: nonzero (default 0) makes the session
                       compute the logits of the last position of each run
                       or decode only: heed_session_run, heed_session_logits
@@ -240,6 +242,16 @@ typedef struct heed_session_options {
                       max_seq (heed_session_arena_size is smaller, and
                       exact). What heed_generate* needs. No effect on models
                       of other tasks (their output is one row already). */
+  const char* attention; /* NULL (default) = the file's patterns; else a spec
+                      replacing them in every attention layer, comma-separated:
+                      "dense", "window=W", "global=K" (the first K tokens see
+                      and are seen by all: encoders), "global-at=P:Q:..",
+                      "block=B,local=L,global-blocks=G,stride=S,random=R,seed=N"
+                      (block-sparse encoders), "sinks=K" (decoders with a
+                      window keep their first K tokens). Keys left out keep
+                      the file's. A spec that does not fit the model fails
+                      session creation with HEED_ERROR_INVALID_ARGUMENT. The
+                      string is read during heed_session_create only. */
 } heed_session_options;
 
 #define HEED_MAX_THREADS 256

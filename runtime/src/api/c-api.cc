@@ -68,6 +68,7 @@ heed::Status to_cpp(const heed_session_options* o, heed::SessionOptions* s) {
                                  o->kv_cache);
   }
   s->attention_window = o->attention_window;
+  s->attention = o->attention ? o->attention : "";
   s->last_logits_only = o->last_logits_only != 0;
   if (o->isa) {
     HEED_RETURN_IF_ERROR(heed::isa_parse(o->isa, &s->isa));
@@ -279,6 +280,7 @@ void heed_session_options_init(heed_session_options* options) {
   options->isa = nullptr;
   options->kv_cache = HEED_KV_CACHE_AUTO;
   options->attention_window = 0;
+  options->attention = nullptr;
   options->last_logits_only = 0;
 }
 

@@ -32,7 +32,36 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   }
   if (max_seq < 2) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "max_seq must be at least 2");
   const auto& tensors = model.tensors();
-  const auto& ops = model.ops();
+  // The session's attention patterns (options.attention, or
+  // attention_window's window / dense) replace the file's in a copy of the
+  // ops (OpEntry::configure).
+  AttentionOverride over;
+  if (!options.attention.empty()) {
+    if (options.attention_window != 0) {
+      return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "attention_window and attention are both set: give one");
+    }
+    HEED_RETURN_IF_ERROR(parse_attention_spec(options.attention, &over));
+  } else if (options.attention_window < -1 || options.attention_window > kMaxSeq) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "attention_window must be -1 (dense), 0 (the model's) or 1..%d, not %d",
+                         kMaxSeq, options.attention_window);
+  } else if (options.attention_window != 0) {
+    over.pattern = options.attention_window < 0 ? AttentionOverride::Pattern::kDense : AttentionOverride::Pattern::kWindow;
+    over.window = options.attention_window;
+  }
+  layout->ops.clear();
+  if (!over.empty()) {
+    layout->ops = model.ops();
+    bool any = false;
+    for (size_t i = 0; i < layout->ops.size(); ++i) {
+      OpInfo& op = layout->ops[i];
+      if (!op.entry->configure) continue;
+      any = true;
+      Status s = op.entry->configure(over, &op);
+      if (!s.ok()) return Status::Error(s.code(), "op %zu '%s': %s", i, op.name.c_str(), s.message());
+    }
+    if (!any) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "an attention pattern is set but the model has no attention layer");
+  }
+  const auto& ops = layout->ops.empty() ? model.ops() : layout->ops;
   // Last position only: the tail is every op after the last one that is not
   // row-wise (decided here, once per session).
   layout->last_only = options.last_logits_only && model.output_per_token();
@@ -102,11 +131,6 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
   if (options.kv_cache == KvCacheType::kAuto && file_kv == 0) {
     for (const TensorInfo& t : tensors) kv_int8 = kv_int8 || (t.kind == TensorKind::kConstant && t.dtype == DType::kI8);
   }
-  if (options.attention_window < -1 || options.attention_window > kMaxSeq) {
-    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "attention_window must be -1 (dense), 0 (the model's) or 1..%d, not %d",
-                         kMaxSeq, options.attention_window);
-  }
-  layout->decoder.window = options.attention_window;
   size_t scratch = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     // Tail ops run on one row.
@@ -186,7 +210,7 @@ Status Session::init(const Model* model, const SessionOptions& options, void* ar
   }
   tail_data_ = tensor_data_;
   tokens_.assign(layout_.max_seq, 0);
-  const auto& ops = model->ops();
+  const auto& ops = this->ops();
   op_state_.assign(ops.size(), nullptr);
   for (size_t i = 0; i < ops.size(); ++i) {
     if (layout_.state_offsets[i] == SIZE_MAX) continue;
@@ -307,7 +331,7 @@ Status Session::forward(const int32_t* ids, size_t count, size_t past, float* ou
   ctx.scratch = arena_ + layout_.scratch_offset;
   ctx.pool = static_cast<pthreadpool_t>(pool_);
   ctx.threads = size_t(num_threads_);
-  const auto& ops = model_->ops();
+  const auto& ops = this->ops();
   const auto& tensors = model_->tensors();
   for (int32_t t : layout_.tail_shifted) {
     const size_t row_bytes = tensors[size_t(t)].row_elements() * dtype_size(tensors[size_t(t)].dtype);

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/status.h"
@@ -35,7 +36,12 @@ struct SessionOptions {
   bool force_isa = false;  // cap the kernels at `isa` (see isa_select)
   Isa isa = Isa::kScalar;
   KvCacheType kv_cache = KvCacheType::kAuto;
-  int32_t attention_window = 0;  // DecoderSettings::window (ops/op.h)
+  // Attention patterns replacing the file's in every ATTENTION op
+  // (ops/attention-spec.h): attention_window 0 = the file's, N > 0 = a
+  // window of N (each side for encoders, before for decoders), -1 = dense;
+  // or a spec in `attention` (empty = the file's). Not both.
+  int32_t attention_window = 0;
+  std::string attention;
   // Causal LMs: run() and decode() compute and write the logits of the last
   // position only (one row). No effect on models with a single output row.
   bool last_logits_only = false;
@@ -68,7 +74,10 @@ struct ArenaLayout {
   std::vector<int32_t> tail_shifted;
   Isa isa = Isa::kScalar;  // the kernels these sizes are for
   int threads = 1;         // threads in use (requested, capped at the CPUs)
-  DecoderSettings decoder;  // options.kv_cache resolved, options.attention_window
+  DecoderSettings decoder;  // options.kv_cache resolved
+  // The model's ops with the session's attention patterns applied, or empty
+  // when the session runs the file's (Session::ops()).
+  std::vector<OpInfo> ops;
 };
 
 // Exact layout for `options` (same computation init() uses).
@@ -117,6 +126,9 @@ class Session {
     observer_user_ = user;
   }
   const Model* model() const { return model_; }
+  // The ops this session runs: the model's, or its copy with the session's
+  // attention patterns (ArenaLayout::ops).
+  const std::vector<OpInfo>& ops() const { return layout_.ops.empty() ? model_->ops() : layout_.ops; }
   size_t max_seq() const { return layout_.max_seq; }
   size_t arena_bytes() const { return layout_.total_bytes; }
   Isa isa() const { return kernels_->isa; }

@@ -32,7 +32,7 @@ constexpr size_t kMaxOps = 1 << 16;
 constexpr size_t kMaxRank = 4;
 constexpr int64_t kMaxDim = 1 << 24;
 constexpr uint64_t kMaxFileBytes = uint64_t(1) << 31;  // one FlatBuffer
-constexpr int32_t kMaxSeq = 8192;
+constexpr int32_t kMaxSeq = 65536;
 constexpr size_t kMaxLabels = 1 << 16;
 constexpr size_t kMaxSourceFiles = 4096;
 // Metadata.generation.eos_ids entries (real checkpoints list 1-3).
@@ -65,7 +65,7 @@ enum class OpKind : uint16_t {
 };
 enum class Activation : uint8_t { kNone = 0, kGelu = 1, kTanh = 2, kRelu = 3, kGeluTanh = 4 };
 enum class ActQuant : uint8_t { kDynamicPerToken = 0, kStaticPerTensor = 1 };
-enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2, kCausalWindow = 3 };
+enum class AttnPattern : uint8_t { kDense = 0, kCausal = 1, kSlidingWindow = 2, kCausalWindow = 3, kBlockSparse = 4 };
 enum class Task : uint8_t { kEmbedding = 0, kSequenceClassification = 1, kCausalLm = 2 };
 enum class RopeScaling : uint8_t { kNone = 0, kLinear = 1, kDynamic = 2 };
 
@@ -149,7 +149,12 @@ struct OpAttrs {
   int32_t act_block = 0;     // 0 in the file; resolved at load: 1..K
   int32_t num_heads = 0, head_dim = 0;          // ATTENTION
   AttnPattern pattern = AttnPattern::kDense;
-  int32_t window = 0;        // SLIDING_WINDOW: tokens on each side
+  int32_t window = 0;        // SLIDING_WINDOW: tokens on each side; CAUSAL_WINDOW: before
+  int32_t global_first = 0;  // SLIDING_WINDOW, BLOCK_SPARSE: the first tokens are global
+  std::vector<int32_t> global_positions;  // ... and these (ascending, distinct)
+  int32_t block_size = 0, block_local = 0, block_global = 0, block_stride = 0, block_random = 0,
+          block_seed = 0;    // BLOCK_SPARSE
+  int32_t sinks = 0;         // CAUSAL_WINDOW: attention sinks
   float attn_scale = 0.0f;   // 0 in the file = 1/sqrt(head_dim), resolved at load
   float epsilon = 1e-12f;    // LAYER_NORM, L2_NORMALIZE
   int32_t position_offset = 0;  // EMBEDDING

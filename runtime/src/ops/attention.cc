@@ -1,7 +1,8 @@
 // ATTENTION: multi-head scaled dot-product attention over a fused
 // projection (q | k | v, heads contiguous in each), dense, causal, within a
-// symmetric window (encoders) or causal within a left window (decoders);
-// heads are split over the threads.
+// symmetric window, with global tokens or block-sparse (encoders:
+// kernels/attention/attention-mask.h), or causal within a left window
+// (decoders); heads are split over the threads.
 //
 // CAUSAL and CAUSAL_WINDOW ops (decoders) may have fewer key/value heads than
 // query heads (num_kv_heads: grouped-query and multi-query attention, input
@@ -9,8 +10,8 @@
 // float or int8 (SessionOptions::kv_cache; layout and quantization in
 // kernels/attention/cached-attention.h): CAUSAL for the session's max_seq
 // positions, CAUSAL_WINDOW for min(max_seq, window + 64) rounded up to 16, a
-// ring; the session may override the window of every such op
-// (DecoderSettings::window: a window, or dense). Every run writes its k and v rows at positions past .. past+s-1 and
+// ring; a session's attention patterns (SessionOptions::attention) replace
+// the file's on its copy of the op (configure). Every run writes its k and v rows at positions past .. past+s-1 and
 // attends over the cache with the cached-attention kernels, prefill and
 // decode alike, so logits computed token by token have the bits of one run
 // over all tokens (with a float cache and no window these are also the bits
@@ -41,13 +42,29 @@ Status decode(const fb::Op& o, OpCheck& c) {
     return c.fail("heads %d x head_dim %d invalid", op.num_heads, op.head_dim);
   }
   const int pattern = int(ao->pattern());
-  if (pattern < 0 || pattern > 3) return c.fail("unknown attention pattern %d", pattern);
+  if (pattern < 0 || pattern > 4) return c.fail("unknown attention pattern %d", pattern);
   op.pattern = static_cast<AttnPattern>(pattern);
-  op.window = 0;  // only the window patterns read the field
-  if (op.pattern == AttnPattern::kSlidingWindow || op.pattern == AttnPattern::kCausalWindow) {
-    if (ao->window() <= 0 || ao->window() > kMaxSeq) return c.fail("window %d must be 1..%d", ao->window(), kMaxSeq);
-    op.window = ao->window();
+  op.window = ao->window();
+  op.global_first = ao->global_first();
+  op.global_positions.clear();
+  if (const auto* g = ao->global_positions()) {
+    if (g->size() > uint32_t(kMaxAttentionGlobalPositions)) {
+      return c.fail("%u global positions exceed %d", g->size(), kMaxAttentionGlobalPositions);
+    }
+    op.global_positions.assign(g->begin(), g->end());
   }
+  op.block_size = ao->block_size();
+  op.block_local = ao->block_local();
+  op.block_global = ao->block_global();
+  op.block_stride = ao->block_stride();
+  op.block_random = ao->block_random();
+  op.block_seed = ao->block_seed();
+  op.sinks = ao->sinks();
+  // Only the window patterns read the window.
+  if (op.pattern != AttnPattern::kSlidingWindow && op.pattern != AttnPattern::kCausalWindow) op.window = 0;
+  Status ps = check_attention_pattern(op);
+  if (!ps.ok()) return c.fail("%s", ps.message());
+  if (op.sinks > 0) return c.unsupported("attention sinks are not supported by this runtime yet");
   op.num_kv_heads = ao->num_kv_heads() == 0 ? op.num_heads : ao->num_kv_heads();
   if (op.num_kv_heads <= 0 || op.num_kv_heads > op.num_heads || op.num_heads % op.num_kv_heads != 0) {
     return c.fail("%d key/value heads do not divide %d query heads", ao->num_kv_heads(), op.num_heads);
@@ -67,6 +84,13 @@ const OptionSpec kOptions[] = {
     HEED_OPTION(AttentionOptions, VT_NUM_HEADS, num_heads), HEED_OPTION(AttentionOptions, VT_HEAD_DIM, head_dim),
     HEED_OPTION(AttentionOptions, VT_PATTERN, pattern),     HEED_OPTION(AttentionOptions, VT_WINDOW, window),
     HEED_OPTION(AttentionOptions, VT_SCALE, attn_scale),   HEED_OPTION(AttentionOptions, VT_NUM_KV_HEADS, num_kv_heads),
+    HEED_OPTION(AttentionOptions, VT_GLOBAL_FIRST, global_first),
+    HEED_OPTION(AttentionOptions, VT_GLOBAL_POSITIONS, global_positions),
+    HEED_OPTION(AttentionOptions, VT_BLOCK_SIZE, block_size), HEED_OPTION(AttentionOptions, VT_BLOCK_LOCAL, block_local),
+    HEED_OPTION(AttentionOptions, VT_BLOCK_GLOBAL, block_global),
+    HEED_OPTION(AttentionOptions, VT_BLOCK_STRIDE, block_stride),
+    HEED_OPTION(AttentionOptions, VT_BLOCK_RANDOM, block_random), HEED_OPTION(AttentionOptions, VT_BLOCK_SEED, block_seed),
+    HEED_OPTION(AttentionOptions, VT_SINKS, sinks),
 };
 
 Status validate(OpCheck& c) {
@@ -82,15 +106,28 @@ Status validate(OpCheck& c) {
 
 // Positions a decoder op's cache holds in this session.
 size_t cache_positions(const OpSizing& s) {
-  return attention_cache_positions(attention_causal_window(s.op, s.decoder), s.max_seq);
+  return attention_cache_positions(attention_causal_window(s.op), s.max_seq);
 }
 
-// One scratch per chunk of heads.
+// Floats of one chunk's key ranges (encoders).
+size_t range_floats(const OpInfo& op, size_t S) {
+  return (attention_max_ranges(attention_mask(op), S) * sizeof(KeyRange) + sizeof(float) - 1) / sizeof(float);
+}
+
+// One scratch per chunk of heads: the kernel's, then (encoders) its key ranges.
 size_t scratch_bytes(const OpSizing& s) {
   const size_t chunks = std::min(s.threads, size_t(s.op.num_heads)), D = size_t(s.op.head_dim);
-  const size_t floats = attention_cached(s.op) ? cached_attention_scratch_floats(cache_positions(s), D)
-                                               : s.kernels.attention->scratch_floats(s.max_seq, D);
+  const size_t floats = attention_cached(s.op)
+                            ? cached_attention_scratch_floats(cache_positions(s), D)
+                            : s.kernels.attention->scratch_floats(s.max_seq, D) + range_floats(s.op, s.max_seq);
   return chunks * floats * sizeof(float);
+}
+
+// The session's patterns (ops/attention-spec.h) on its copy of the op.
+Status configure(const AttentionOverride& o, OpInfo* op) {
+  HEED_RETURN_IF_ERROR(apply_attention_override(o, attention_cached(*op), op));
+  if (op->sinks > 0) return Status::Error(HEED_ERROR_UNSUPPORTED, "attention sinks are not supported by this runtime yet");
+  return Status::Ok();
 }
 
 // The key/value cache of a decoder op.
@@ -108,17 +145,18 @@ struct AttentionJob {
   const float* qkv;
   float* out;
   float scale;
-  int window;
-  bool causal;
-  float* scratch;  // [chunks][scratch_floats]
-  size_t scratch_floats;
+  AttentionMask mask;
+  float* scratch;  // [chunks][kernel floats + range floats]
+  size_t kernel_floats, scratch_floats;
   size_t chunks;   // heads are split into this many contiguous ranges, one scratch each
 };
 
 void attention_task(void* arg, size_t c) {
   const AttentionJob& j = *static_cast<const AttentionJob*>(arg);
   const size_t h0 = c * j.H / j.chunks, h1 = (c + 1) * j.H / j.chunks;
-  j.v->fn(j.S, j.H, j.D, h0, h1, j.qkv, j.out, j.scale, j.window, j.causal, j.scratch + c * j.scratch_floats);
+  float* scratch = j.scratch + c * j.scratch_floats;
+  j.v->fn(j.S, j.H, j.D, h0, h1, j.qkv, j.out, j.scale, j.mask, reinterpret_cast<KeyRange*>(scratch + j.kernel_floats),
+          scratch);
 }
 
 struct CachedJob {
@@ -148,7 +186,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
       return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after %zu exceed the session's context of %zu", S,
                            ctx.past, ctx.max_seq);
     }
-    const size_t window = attention_causal_window(op, ctx.decoder);
+    const size_t window = attention_causal_window(op);
     const size_t cap = attention_cache_positions(window, ctx.max_seq);
     const KvCache cache = kv_cache_view(const_cast<void*>(ctx.op_state), cap, KV, D, ctx.decoder.kv_int8);
     // Tokens per chunk: all of them unless the ring would overwrite keys a
@@ -168,12 +206,11 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     }
     return Status::Ok();
   }
+  const size_t kernel_floats = ctx.kernels->attention->scratch_floats(ctx.seq, size_t(op.head_dim));
   AttentionJob job{ctx.kernels->attention, ctx.seq, size_t(op.num_heads), size_t(op.head_dim),
                    ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]), op.attn_scale,
-                   attention_encoder_window(op), op.pattern == AttnPattern::kCausal,
-                   reinterpret_cast<float*>(ctx.scratch),
-                   ctx.kernels->attention->scratch_floats(ctx.seq, size_t(op.head_dim)),
-                   std::min(ctx.threads, size_t(op.num_heads))};
+                   attention_mask(op), reinterpret_cast<float*>(ctx.scratch), kernel_floats,
+                   kernel_floats + range_floats(op, ctx.seq), std::min(ctx.threads, size_t(op.num_heads))};
   // Heads are independent: the split cannot change a result.
   pthreadpool_parallelize_1d(ctx.pool, attention_task, &job, job.chunks, 0);
   return Status::Ok();
@@ -182,6 +219,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
 
 extern const OpEntry kAttentionOp = {
     OpKind::kAttention, "ATTENTION", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::AttentionOptions,
-    decode, kOptions, 6, validate, scratch_bytes, state_bytes, init_state, run};
+    decode, kOptions, sizeof kOptions / sizeof kOptions[0], validate, scratch_bytes, state_bytes, init_state, run,
+    /*same_state=*/nullptr, /*row_wise=*/false, configure};
 
 }  // namespace heed

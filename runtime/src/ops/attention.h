@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "format/model.h"
+#include "kernels/attention/attention-mask.h"
 #include "kernels/attention/cached-attention.h"
 #include "ops/op.h"
 
@@ -13,22 +14,35 @@ namespace heed {
 
 // Decoder patterns: keys and values in the op's cache, visibility by
 // window_begin (kernels/attention/cached-attention.h). The others (encoders)
-// run f32-attention over the run's own keys (attention_key_range).
+// run f32-attention over the run's own keys (attention_mask).
 inline bool attention_cached(const OpInfo& op) {
   return op.pattern == AttnPattern::kCausal || op.pattern == AttnPattern::kCausalWindow;
 }
 
-// f32-attention's window argument of an encoder op (attention_key_range):
-// SLIDING_WINDOW's tokens on each side, -1 for dense.
-inline int attention_encoder_window(const OpInfo& op) {
-  return op.pattern == AttnPattern::kSlidingWindow ? op.window : -1;
+// The visibility of an encoder op's keys for f32-attention (dense, a
+// symmetric window, global tokens, block-sparse; kernels/attention/attention-mask.h).
+// Its global positions point into `op`.
+inline AttentionMask attention_mask(const OpInfo& op) {
+  AttentionMask m;
+  m.causal = op.pattern == AttnPattern::kCausal;
+  if (op.pattern == AttnPattern::kSlidingWindow) m.window = op.window;
+  m.global_first = op.global_first;
+  m.global_positions = op.global_positions.data();
+  m.num_global_positions = op.global_positions.size();
+  if (op.pattern == AttnPattern::kBlockSparse) {
+    m.block = op.block_size;
+    m.block_local = op.block_local;
+    m.block_global = op.block_global;
+    m.block_stride = op.block_stride;
+    m.block_random = op.block_random;
+    m.block_seed = uint32_t(op.block_seed);
+  }
+  return m;
 }
 
-// The window a decoder op runs with: the session's override (DecoderSettings)
-// or its own pattern's; kNoWindow for dense causal attention.
-inline size_t attention_causal_window(const OpInfo& op, const DecoderSettings& d) {
-  if (d.window > 0) return size_t(d.window);
-  if (d.window < 0) return kNoWindow;
+// The window a decoder op runs with (the session's copy of the op carries
+// a session override): kNoWindow for dense causal attention.
+inline size_t attention_causal_window(const OpInfo& op) {
   return op.pattern == AttnPattern::kCausalWindow ? size_t(op.window) : kNoWindow;
 }
 

@@ -30,6 +30,7 @@
 #include "core/status.h"
 #include "format/model.h"
 #include "format/schema.h"
+#include "ops/attention-spec.h"
 
 #if defined(__GNUC__)
 #define HEED_OP_PRINTF __attribute__((format(printf, 2, 3)))
@@ -131,10 +132,10 @@ class OpCheck {
 
 // Sizes an op asks for at session creation.
 // Session choices that change what decoder ops keep (SessionOptions).
+// (A session's attention patterns replace the ops' own through
+// OpEntry::configure on the session's copy of the op.)
 struct DecoderSettings {
   bool kv_int8 = false;  // key/value caches in int8 (SessionOptions::kv_cache), else float
-  int32_t window = 0;    // 0: each attention op's own pattern; > 0: every causal one keeps this
-                         // many tokens before each query (a ring); -1: every causal one dense
 };
 
 struct OpSizing {
@@ -155,7 +156,7 @@ struct OpSizing {
 // The converter's writer builds the table from these; the runtime only reads
 // options (decode), so it carries no FlatBuffers builder code.
 struct OptionSpec {
-  enum Type : uint8_t { kI8, kI32, kF32 };
+  enum Type : uint8_t { kI8, kI32, kF32, kI32Vector };  // kI32Vector: a std::vector<int32_t> member
   flatbuffers::voffset_t vt;
   Type type;
   uint16_t attr_offset;  // offsetof(OpAttrs, member)
@@ -165,6 +166,8 @@ template <typename T>
 constexpr OptionSpec::Type option_type() {
   if constexpr (std::is_same_v<T, float>) {
     return OptionSpec::kF32;
+  } else if constexpr (std::is_same_v<T, std::vector<int32_t>>) {
+    return OptionSpec::kI32Vector;
   } else {
     static_assert(sizeof(T) == 4 || sizeof(T) == 1, "options are 1-byte enums, int32 or float");
     return sizeof(T) == 4 ? OptionSpec::kI32 : OptionSpec::kI8;
@@ -206,6 +209,11 @@ struct OpEntry {
   // (SessionOptions::last_logits_only) runs the row-wise ops after the last
   // op that is not on the last row alone.
   bool row_wise = false;
+  // Optional: adjusts the session's copy of the op to the session's
+  // attention override (SessionOptions::attention, ops/attention-spec.h),
+  // before any sizing; an error fails session creation. Null: the op has no
+  // session-dependent options.
+  Status (*configure)(const AttentionOverride& o, OpInfo* op) = nullptr;
 };
 
 // A finite, positive, normal float (scales, multipliers: E1).

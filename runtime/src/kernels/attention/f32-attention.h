@@ -1,16 +1,18 @@
 // f32-attention: multi-head attention over a fused QKV activation, for the
 // heads [h0, h1) (the op splits heads across threads).
 //   qkv [S, 3*H*D]: row s = [q(h0..), k(h0..), v(h0..)], head h at h*D.
-//   out [S, H*D]. Dense when window < 0; otherwise key j is visible from
-//   query i iff |i - j| <= window. causal: additionally j <= i.
+//   out [S, H*D]. Which keys query i sees is the mask's rule
+//   (kernels/attention/attention-mask.h): dense, a symmetric window
+//   (|i - j| <= window), causal, global tokens and block-sparse patterns.
 //
 // Exact order (every variant gives these bits; f32_exp is heed's own exp,
 // kernels/math/f32-math.h; max(a, b) means a > b ? a : b):
 //   for each head h and query i, with q = q_i, k_j, v_j of head h and the
-//   visible keys [jb, je) (jb = max(0, i - window) or 0, je = min(causal ?
-//   i + 1 : S, i + window + 1) or S):
+//   visible keys as ranges [jb, je): one range, attention_key_range's, when
+//   the mask is not ranged() (dense, window, causal); else
+//   attention_key_ranges' ascending ranges, walked in order:
 //     m = -inf; l = 0; o[0..D) = 0
-//     for each block of 16 keys j0 = jb, jb + 16, ... < je, with n = min(16, je - j0):
+//     for each range [jb, je), for each block of 16 keys j0 = jb, jb + 16, ... < je, with n = min(16, je - j0):
 //       s[t] = (a_D) * scale for t < n, where a_0 = 0, a_{d+1} = fma(q[d], k_{j0+t}[d], a_d);
 //       s[t] = -inf for n <= t < 16
 //       bm = max16(s): s[t] = max(s[t], s[t+8]) for t < 8, then the same with 4, 2, 1
@@ -26,19 +28,21 @@
 // output 16-key steps are fma chains over keys (SIMD lanes over d), and the
 // softmax state moves once per block. No S x S matrix is formed. scratch:
 // scratch_floats(S, D) floats of the variant, one scratch per concurrent call
-// (the reference needs D; the SIMD variants O(S*D) for K transposed).
+// (the reference needs D; the SIMD variants O(S*D) for K transposed);
+// ranges: attention_max_ranges(mask, S) entries, read only for a ranged mask.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/attention/attention-mask.h"
 #include "kernels/isa.h"
 
 namespace heed {
 
 using AttentionFn = void (*)(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                             float scale, int window, bool causal, float* scratch);
+                             float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 
 struct AttentionVariant {
   const char* name;
@@ -51,23 +55,23 @@ extern const AttentionVariant kAttentionVariants[];
 extern const size_t kAttentionVariantCount;
 
 void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                                float scale, int window, bool causal, float* scratch);
+                                float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 size_t heed_f32_attention_scratch__scalar(size_t S, size_t D);
 void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                              float scale, int window, bool causal, float* scratch);
+                              float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 size_t heed_f32_attention_scratch__avx2(size_t S, size_t D);
 void heed_f32_attention__avx512vnni(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                                    float scale, int window, bool causal, float* scratch);
+                                    float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 size_t heed_f32_attention_scratch__avx512vnni(size_t S, size_t D);
 void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                              float scale, int window, bool causal, float* scratch);
+                              float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 size_t heed_f32_attention_scratch__neon(size_t S, size_t D);
 
-// Keys [*jb, *je) visible from query i (see above).
-inline void attention_key_range(size_t S, size_t i, int window, bool causal, size_t* jb, size_t* je) {
-  size_t b = 0, e = causal ? i + 1 : S;
-  if (window >= 0) {
-    const size_t w = size_t(window);
+// Keys [*jb, *je) visible from query i under a mask that is not ranged().
+inline void attention_key_range(size_t S, size_t i, const AttentionMask& m, size_t* jb, size_t* je) {
+  size_t b = 0, e = m.causal ? i + 1 : S;
+  if (m.window >= 0) {
+    const size_t w = size_t(m.window);
     b = i > w ? i - w : 0;
     if (i + w + 1 < e) e = i + w + 1;
   }

@@ -12,6 +12,8 @@
 //     f32_exp, p with f32x8_exp (the same operation sequence), l = fma(l, c,
 //     sum), and o = o * c then o = vfmadd(p[t], v_t, o) for t in order
 //     (masked loads and stores for D % 8).
+//   - A ranged mask (global tokens, blocks) walks the query's key ranges in
+//     order with the same state.
 // Every value is therefore the reference's. Same bits as heed_f32_attention__scalar.
 #include <immintrin.h>
 
@@ -83,10 +85,10 @@ size_t heed_f32_attention_scratch__avx2(size_t S, size_t D) {
 }
 
 void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                              float scale, int window, bool causal, float* scratch) {
+                              float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch) {
   const size_t hidden = H * D, row = 3 * hidden, W = kt_stride(S);
   float* kt = scratch;      // [D][W]
-  float* sc = kt + D * W;   // [W] scores of the current query, block by block
+  float* sc = kt + D * W;   // [W] scores of the current range, block by block
   float* o = sc + W;        // [D]
   float* p = o + D;         // [16]
   for (size_t h = h0; h < h1; ++h) {
@@ -99,34 +101,43 @@ void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1
     const float* vh = qkv + 2 * hidden + h * D;
     for (size_t i = 0; i < S; ++i) {
       const float* q = qkv + i * row + h * D;
-      size_t jb, je;
-      attention_key_range(S, i, window, causal, &jb, &je);
-      const size_t nblk = (je - jb + kBlock - 1) / kBlock;
-      size_t b = 0;
-      for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
-      if (b < nblk) scores<1>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
+      size_t nr = 1;
+      if (mask.ranged()) {
+        nr = attention_key_ranges(mask, S, i, ranges);
+      } else {
+        size_t jb, je;
+        attention_key_range(S, i, mask, &jb, &je);
+        ranges[0] = KeyRange{uint32_t(jb), uint32_t(je)};
+      }
       float m = -INFINITY, l = 0.0f;
       for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
-      for (b = 0; b < nblk; ++b) {
-        const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
-        const __m256 s0 = _mm256_loadu_ps(sc + b * kBlock), s1 = _mm256_loadu_ps(sc + b * kBlock + 8);
-        const float mn = max_of(max16(s0, s1), m);
-        const float c = f32_exp(m - mn);
-        const __m256 vmn = _mm256_set1_ps(mn);
-        const __m256 p0 = f32x8_exp(_mm256_sub_ps(s0, vmn)), p1 = f32x8_exp(_mm256_sub_ps(s1, vmn));
-        _mm256_storeu_ps(p, p0);
-        _mm256_storeu_ps(p + 8, p1);
-        l = std::fma(l, c, f32x8x2_sum16(p0, p1));
-        const float* v0 = vh + j0 * row;
-        size_t dc = 0;
-        for (; dc + 32 <= D; dc += 32) update<4>(o, dc, D, c, p, n, v0, row);
-        switch ((D - dc + 7) / 8) {
-          case 3: update<3>(o, dc, D, c, p, n, v0, row); break;
-          case 2: update<2>(o, dc, D, c, p, n, v0, row); break;
-          case 1: update<1>(o, dc, D, c, p, n, v0, row); break;
-          default: break;
+      for (size_t r = 0; r < nr; ++r) {
+        const size_t jb = ranges[r].begin, je = ranges[r].end;
+        const size_t nblk = (je - jb + kBlock - 1) / kBlock;
+        size_t b = 0;
+        for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
+        if (b < nblk) scores<1>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
+        for (b = 0; b < nblk; ++b) {
+          const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
+          const __m256 s0 = _mm256_loadu_ps(sc + b * kBlock), s1 = _mm256_loadu_ps(sc + b * kBlock + 8);
+          const float mn = max_of(max16(s0, s1), m);
+          const float c = f32_exp(m - mn);
+          const __m256 vmn = _mm256_set1_ps(mn);
+          const __m256 p0 = f32x8_exp(_mm256_sub_ps(s0, vmn)), p1 = f32x8_exp(_mm256_sub_ps(s1, vmn));
+          _mm256_storeu_ps(p, p0);
+          _mm256_storeu_ps(p + 8, p1);
+          l = std::fma(l, c, f32x8x2_sum16(p0, p1));
+          const float* v0 = vh + j0 * row;
+          size_t dc = 0;
+          for (; dc + 32 <= D; dc += 32) update<4>(o, dc, D, c, p, n, v0, row);
+          switch ((D - dc + 7) / 8) {
+            case 3: update<3>(o, dc, D, c, p, n, v0, row); break;
+            case 2: update<2>(o, dc, D, c, p, n, v0, row); break;
+            case 1: update<1>(o, dc, D, c, p, n, v0, row); break;
+            default: break;
+          }
+          m = mn;
         }
-        m = mn;
       }
       float* y = out + i * hidden + h * D;
       const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;

@@ -24,6 +24,8 @@
 //     window shifts jb. Queries whose last block is shorter finish their own
 //     keys after the common ones; a query with fewer blocks sits out the
 //     blocks past its last (its m, l are kept by a lane mask).
+//   - A ranged mask (global tokens, blocks) runs the AVX2 variant: one query
+//     at a time over its key ranges.
 // Every value is therefore the reference's. Same bits as heed_f32_attention__scalar.
 #include <immintrin.h>
 
@@ -254,13 +256,18 @@ inline void output_all(const Group& g, size_t D, const float* vh, size_t row, co
 }  // namespace
 
 // KT [D][W], scores [8][W], p [8][W], c [W] (16 lanes per block).
+// (At least the AVX2 variant's, which runs the ranged masks.)
 size_t heed_f32_attention_scratch__avx512vnni(size_t S, size_t D) {
-  const size_t W = kt_stride(S);
-  return D * W + 2 * kRows * W + W;
+  const size_t W = kt_stride(S), own = D * W + 2 * kRows * W + W, avx2 = heed_f32_attention_scratch__avx2(S, D);
+  return own > avx2 ? own : avx2;
 }
 
 void heed_f32_attention__avx512vnni(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                                    float scale, int window, bool causal, float* scratch) {
+                                    float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch) {
+  if (mask.ranged()) {  // one query at a time over its ranges
+    heed_f32_attention__avx2(S, H, D, h0, h1, qkv, out, scale, mask, ranges, scratch);
+    return;
+  }
   const size_t hidden = H * D, row = 3 * hidden, W = kt_stride(S);
   float* kt = scratch;         // [D][W]
   float* sc = kt + D * W;      // [8][W] scores of the group's queries by key index
@@ -280,7 +287,7 @@ void heed_f32_attention__avx512vnni(size_t S, size_t H, size_t D, size_t h0, siz
       g.same_jb = true;
       for (int r = 0; r < kRows; ++r) {
         const size_t i = i0 + r < S ? i0 + r : S - 1;
-        attention_key_range(S, i, window, causal, &g.jb[r], &g.je[r]);
+        attention_key_range(S, i, mask, &g.jb[r], &g.je[r]);
         g.nblk[r] = (g.je[r] - g.jb[r] + kBlock - 1) / kBlock;
         q[r] = qkv + i * row + h * D;
         g.sc[r] = scr[r] = sc + r * W;

@@ -12,7 +12,8 @@
 //     0 and 1), c with the scalar f32_exp, p with f32x4_exp (the same
 //     operation sequence), l = fma(l, c, sum), and o = o * c then
 //     o = vfma(o, p[t], v_t) for t in order (D % 4 in scalar std::fma).
-// Every value is therefore the reference's.
+// A ranged mask (global tokens, blocks) walks the query's key ranges in
+// order with the same state. Every value is therefore the reference's.
 //
 // AArch32 NEON flushes subnormals to zero. With every input of the head zero
 // or of magnitude >= 2^-40 (and finite), each score chain's partial sums are
@@ -128,7 +129,7 @@ size_t heed_f32_attention_scratch__neon(size_t S, size_t D) {
 }
 
 void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                              float scale, int window, bool causal, float* scratch) {
+                              float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch) {
   const size_t hidden = H * D, row = 3 * hidden, W = kt_stride(S);
   float* kt = scratch;      // [D][W]
   float* sc = kt + D * W;   // [W] scores of the current query, block by block
@@ -136,7 +137,7 @@ void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1
   float* p = o + D;         // [16]
   for (size_t h = h0; h < h1; ++h) {
     if (!inputs_safe(S, D, h, hidden, qkv)) {
-      heed_f32_attention__scalar(S, H, D, h, h + 1, qkv, out, scale, window, causal, o);
+      heed_f32_attention__scalar(S, H, D, h, h + 1, qkv, out, scale, mask, ranges, o);
       continue;
     }
     Lowest low;
@@ -149,50 +150,59 @@ void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1
     const float* vh = qkv + 2 * hidden + h * D;
     for (size_t i = 0; i < S; ++i) {
       const float* q = qkv + i * row + h * D;
-      size_t jb, je;
-      attention_key_range(S, i, window, causal, &jb, &je);
-      const size_t nblk = (je - jb + kBlock - 1) / kBlock;
-      size_t b = 0;
-      for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock, &low);
-      if (b < nblk) scores<1>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock, &low);
+      size_t nr = 1;
+      if (mask.ranged()) {
+        nr = attention_key_ranges(mask, S, i, ranges);
+      } else {
+        size_t jb, je;
+        attention_key_range(S, i, mask, &jb, &je);
+        ranges[0] = KeyRange{uint32_t(jb), uint32_t(je)};
+      }
       float m = -INFINITY, l = 0.0f;
       for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
-      for (b = 0; b < nblk; ++b) {
-        const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
-        float32x4_t s[4], pv[4];
-        for (int u = 0; u < 4; ++u) s[u] = vld1q_f32(sc + b * kBlock + u * 4);
-        const float mn = max_of(max16(s), m);
-        const float c = f32_exp(m - mn);
-        const float32x4_t vmn = vdupq_n_f32(mn);
-        for (int u = 0; u < 4; ++u) {
-          pv[u] = f32x4_exp(vsubq_f32(s[u], vmn));
-          vst1q_f32(p + u * 4, pv[u]);
+      for (size_t r = 0; r < nr; ++r) {
+        const size_t jb = ranges[r].begin, je = ranges[r].end;
+        const size_t nblk = (je - jb + kBlock - 1) / kBlock;
+        size_t b = 0;
+        for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock, &low);
+        if (b < nblk) scores<1>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock, &low);
+        for (b = 0; b < nblk; ++b) {
+          const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
+          float32x4_t s[4], pv[4];
+          for (int u = 0; u < 4; ++u) s[u] = vld1q_f32(sc + b * kBlock + u * 4);
+          const float mn = max_of(max16(s), m);
+          const float c = f32_exp(m - mn);
+          const float32x4_t vmn = vdupq_n_f32(mn);
+          for (int u = 0; u < 4; ++u) {
+            pv[u] = f32x4_exp(vsubq_f32(s[u], vmn));
+            vst1q_f32(p + u * 4, pv[u]);
+          }
+          l = std::fma(l, c, f32x4x4_sum16(pv[0], pv[1], pv[2], pv[3]));
+          const float* v0 = vh + j0 * row;
+          size_t dc = 0;
+          for (; dc + 32 <= D; dc += 32) update<8>(o, dc, c, p, n, v0, row, &low);
+          switch ((D - dc) / 4) {
+            case 7: update<7>(o, dc, c, p, n, v0, row, &low); break;
+            case 6: update<6>(o, dc, c, p, n, v0, row, &low); break;
+            case 5: update<5>(o, dc, c, p, n, v0, row, &low); break;
+            case 4: update<4>(o, dc, c, p, n, v0, row, &low); break;
+            case 3: update<3>(o, dc, c, p, n, v0, row, &low); break;
+            case 2: update<2>(o, dc, c, p, n, v0, row, &low); break;
+            case 1: update<1>(o, dc, c, p, n, v0, row, &low); break;
+            default: break;
+          }
+          for (size_t d = D / 4 * 4; d < D; ++d) {  // VFP (IEEE) scalar tail
+            o[d] = o[d] * c;
+            for (size_t t = 0; t < n; ++t) o[d] = std::fma(p[t], v0[t * row + d], o[d]);
+          }
+          m = mn;
         }
-        l = std::fma(l, c, f32x4x4_sum16(pv[0], pv[1], pv[2], pv[3]));
-        const float* v0 = vh + j0 * row;
-        size_t dc = 0;
-        for (; dc + 32 <= D; dc += 32) update<8>(o, dc, c, p, n, v0, row, &low);
-        switch ((D - dc) / 4) {
-          case 7: update<7>(o, dc, c, p, n, v0, row, &low); break;
-          case 6: update<6>(o, dc, c, p, n, v0, row, &low); break;
-          case 5: update<5>(o, dc, c, p, n, v0, row, &low); break;
-          case 4: update<4>(o, dc, c, p, n, v0, row, &low); break;
-          case 3: update<3>(o, dc, c, p, n, v0, row, &low); break;
-          case 2: update<2>(o, dc, c, p, n, v0, row, &low); break;
-          case 1: update<1>(o, dc, c, p, n, v0, row, &low); break;
-          default: break;
-        }
-        for (size_t d = D / 4 * 4; d < D; ++d) {  // VFP (IEEE) scalar tail
-          o[d] = o[d] * c;
-          for (size_t t = 0; t < n; ++t) o[d] = std::fma(p[t], v0[t * row + d], o[d]);
-        }
-        m = mn;
       }
       float* y = out + i * hidden + h * D;
       const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
       for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
     }
-    if (!low.normal()) heed_f32_attention__scalar(S, H, D, h, h + 1, qkv, out, scale, window, causal, o);
+    if (!low.normal()) heed_f32_attention__scalar(S, H, D, h, h + 1, qkv, out, scale, mask, ranges, o);
   }
 }
 

@@ -17,11 +17,17 @@ inline float max_of(float a, float b) { return a > b ? a : b; }
 size_t heed_f32_attention_scratch__scalar(size_t, size_t D) { return D; }
 
 namespace {
-// One query q over keys [jb, je): key j at kp + j * ks, value at vp + j * vs.
+// The softmax state of one query: running max m, sum l, output o[D].
+struct State {
+  float m, l;
+  float* o;
+};
+
+// Adds keys [jb, je) of one query q to its state: key j at kp + j * ks,
+// value at vp + j * vs.
 void attend(size_t D, const float* q, const float* kp, size_t ks, const float* vp, size_t vs, size_t jb, size_t je,
-            float scale, float* o, float* y) {
-  float m = -INFINITY, l = 0.0f;
-  for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
+            float scale, State& st) {
+  float* o = st.o;
   for (size_t j0 = jb; j0 < je; j0 += kBlock) {
     const size_t n = je - j0 < kBlock ? je - j0 : kBlock;
     float s[kBlock], t[kBlock], p[kBlock];
@@ -38,36 +44,40 @@ void attend(size_t D, const float* q, const float* kp, size_t ks, const float* v
     }
     for (size_t half = kBlock / 2; half > 0; half /= 2)
       for (size_t u = 0; u < half; ++u) t[u] = max_of(t[u], t[u + half]);
-    const float mn = max_of(t[0], m);
-    const float c = f32_exp(m - mn);
+    const float mn = max_of(t[0], st.m);
+    const float c = f32_exp(st.m - mn);
     for (size_t u = 0; u < kBlock; ++u) p[u] = t[u] = f32_exp(s[u] - mn);
     for (size_t half = kBlock / 2; half > 0; half /= 2)
       for (size_t u = 0; u < half; ++u) t[u] = t[u] + t[u + half];
-    l = std::fma(l, c, t[0]);
+    st.l = std::fma(st.l, c, t[0]);
     for (size_t d = 0; d < D; ++d) o[d] = o[d] * c;
     for (size_t u = 0; u < n; ++u) {
       const float* vv = vp + (j0 + u) * vs;
       for (size_t d = 0; d < D; ++d) o[d] = std::fma(p[u], vv[d], o[d]);
     }
-    m = mn;
+    st.m = mn;
   }
-  const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
-  for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
 }
 }  // namespace
 
 void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                                float scale, int window, bool causal, float* scratch) {
+                                float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch) {
   const size_t hidden = H * D;
   const size_t row = 3 * hidden;  // qkv row stride
-  float* o = scratch;             // [D]
   for (size_t h = h0; h < h1; ++h) {
     for (size_t i = 0; i < S; ++i) {
       const float* q = qkv + i * row + h * D;
-      size_t jb, je;
-      attention_key_range(S, i, window, causal, &jb, &je);
-      attend(D, q, qkv + hidden + h * D, row, qkv + 2 * hidden + h * D, row, jb, je, scale, o,
-             out + i * hidden + h * D);
+      // Not ranged: the one range attention_key_range gives (the same keys).
+      const size_t nr = attention_key_ranges(mask, S, i, ranges);
+      State st{-INFINITY, 0.0f, scratch};
+      for (size_t d = 0; d < D; ++d) st.o[d] = 0.0f;
+      for (size_t r = 0; r < nr; ++r) {
+        attend(D, q, qkv + hidden + h * D, row, qkv + 2 * hidden + h * D, row, ranges[r].begin, ranges[r].end, scale,
+               st);
+      }
+      const float inv_l = st.l > 0.0f ? 1.0f / st.l : 0.0f;
+      float* y = out + i * hidden + h * D;
+      for (size_t d = 0; d < D; ++d) y[d] = attention_out(st.o[d], inv_l);
     }
   }
 }
