@@ -116,12 +116,12 @@ def test_llama_causal_map_and_window_override(heed, files, work_dir):
     assert b"CAUSAL" in p.stdout and b"ATTENTION 1 of 2" in p.stdout
 
     root, cells, title, texts, _ = attention_map(heed, files["llama"], out, "--window", 37, "--seq", 200)
-    assert "CAUSAL_WINDOW 37 (session window override), N = 200" in title
+    assert "CAUSAL_WINDOW 37 (session override), N = 200" in title
     check_against(root, cells, texts, mask(200, 37))
     assert int(root.get("data-kv-positions")) == 112  # 37 + 64 -> 112 < 208
 
     root, cells, title, texts, _ = attention_map(heed, files["mistral"], out, "--window", "dense", "--seq", 150)
-    assert "CAUSAL (session window override), N = 150" in title
+    assert "CAUSAL (session override), N = 150" in title
     check_against(root, cells, texts, mask(150))
 
 

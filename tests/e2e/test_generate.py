@@ -186,7 +186,7 @@ def reference_generate(trained_ref, prompt, n=64):
 
 def test_trained_decoder_records_its_generation_ids(heed, trained):
     j = json.loads(heed.run("inspect", trained["int8"], "--json").stdout)
-    assert j["schema_version"] == 1003
+    assert j["schema_version"] == 1004
     assert (j["bos_id"], j["eos_ids"], j["generation_ids_from"]) == (1, [2], "generation_config")
     assert "generation_config.json" in [f["name"] for f in j["source_files"]]
     text = heed.run("inspect", trained["int8"]).stdout.decode()

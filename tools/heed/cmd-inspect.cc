@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "attention-map.h"
 #include "cli.h"
@@ -185,6 +186,16 @@ int cmd_inspect(int argc, char** argv) {
   if (map) return attention_map(args, m, so);
   std::map<std::string, size_t> op_counts;
   for (const OpInfo& op : m.ops()) op_counts[op_kind_name(op.kind)]++;
+  // Each ATTENTION layer's pattern, runs of equal ones merged: (first, last, text).
+  std::vector<std::tuple<size_t, size_t, std::string>> patterns;
+  size_t attn_index = 0;
+  for (const OpInfo& op : m.ops()) {
+    if (op.kind != OpKind::kAttention) continue;
+    const std::string t = attention_pattern_text(op);
+    if (!patterns.empty() && std::get<2>(patterns.back()) == t) std::get<1>(patterns.back()) = attn_index;
+    else patterns.emplace_back(attn_index, attn_index, t);
+    ++attn_index;
+  }
   std::map<std::string, std::pair<size_t, size_t>> by_dtype;  // constants: count, bytes
   size_t n_const = 0, n_act = 0;
   for (const TensorInfo& t : m.tensors()) {
@@ -250,6 +261,14 @@ int cmd_inspect(int argc, char** argv) {
       std::printf(", \"role\": \"%s\"}", input_role_name(in.role));
     }
     std::printf("], \"num_ops\": %zu, \"tensors\": {\"constant\": %zu, \"activation\": %zu}", m.ops().size(), n_const, n_act);
+    std::printf(", \"attention\": [");
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      std::printf("%s{\"layers\": [%zu, %zu], \"pattern\": ", i ? ", " : "", std::get<0>(patterns[i]),
+                  std::get<1>(patterns[i]));
+      print_json_string(stdout, std::get<2>(patterns[i]));
+      std::printf("}");
+    }
+    std::printf("]");
     std::printf(", \"bytes_by_dtype\": {");
     first = true;
     for (const auto& [k, v] : by_dtype) {
@@ -317,6 +336,10 @@ int cmd_inspect(int argc, char** argv) {
   std::printf("\n  tensors        %zu constant, %zu activation/input\n", n_const, n_act);
   for (const auto& [k, v] : by_dtype) std::printf("  weights %-6s %zu tensors, %zu bytes\n", k.c_str(), v.first, v.second);
   std::printf("  packed         %zu fully connected weights in the kernels' tile layout\n", packed);
+  for (const auto& [first, last, text] : patterns) {
+    std::printf("  attention      layer%s %zu%s: %s\n", first == last ? "" : "s", first,
+                first == last ? "" : ("-" + std::to_string(last)).c_str(), text.c_str());
+  }
   std::printf("  kernels        %s:", kernels.isa);
   for (const auto& [family, variant] : kernels.families) std::printf(" %s", variant);
   std::printf("\n  arena          ");

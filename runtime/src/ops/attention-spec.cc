@@ -140,6 +140,27 @@ std::string attention_spec_text(const AttentionOverride& o) {
   return s;
 }
 
+std::string attention_pattern_text(const OpAttrs& a) {
+  static const char* const kNames[] = {"DENSE", "CAUSAL", "SLIDING_WINDOW", "CAUSAL_WINDOW", "BLOCK_SPARSE"};
+  AttentionOverride o;
+  if (a.pattern == AttnPattern::kSlidingWindow || a.pattern == AttnPattern::kCausalWindow) {
+    o.pattern = AttentionOverride::Pattern::kWindow;
+    o.window = a.window;
+  } else if (a.pattern == AttnPattern::kBlockSparse) {
+    o.pattern = AttentionOverride::Pattern::kBlock;
+    o.block_size = a.block_size, o.block_local = a.block_local, o.block_global = a.block_global;
+    o.block_stride = a.block_stride, o.block_random = a.block_random, o.block_seed = a.block_seed;
+  }
+  o.set_global = a.global_first > 0 || !a.global_positions.empty();
+  o.global_first = a.global_first;
+  o.global_positions = a.global_positions;
+  o.set_sinks = a.sinks > 0;
+  o.sinks = a.sinks;
+  const std::string spec = attention_spec_text(o);
+  const size_t p = size_t(a.pattern);
+  return std::string(p < 5 ? kNames[p] : "?") + (spec.empty() ? "" : " " + spec);
+}
+
 Status check_attention_pattern(const OpAttrs& a) {
   if (a.pattern == AttnPattern::kSlidingWindow || a.pattern == AttnPattern::kCausalWindow) {
     if (a.window <= 0 || a.window > kMaxSeq) return HEED_BAD_ATTN("window %d must be 1..%d", a.window, kMaxSeq);

@@ -57,6 +57,10 @@ std::string attention_spec_text(const AttentionOverride& o);
 // CAUSAL_WINDOW. HEED_ERROR_INVALID_ARGUMENT naming the rule.
 Status check_attention_pattern(const OpAttrs& a);
 
+// An ATTENTION op's pattern in words: its schema name, then its fields as a
+// spec ("SLIDING_WINDOW window=16,global=2"; "CAUSAL" alone).
+std::string attention_pattern_text(const OpAttrs& a);
+
 // Applies `o` to an ATTENTION op's options; `causal` says whether the op is
 // a decoder's (CAUSAL or CAUSAL_WINDOW). HEED_ERROR_INVALID_ARGUMENT when
 // the result does not fit the op (block-sparse or global tokens on a causal
