@@ -240,3 +240,17 @@ def test_bad_specs_are_refused(heed, files, args, message):
     p = heed.run("embed", files["fp32"], "some text", *args, check=False)
     assert p.returncode != 0
     assert message in p.stderr.decode(), p.stderr.decode()
+
+
+@pytest.mark.parametrize("spec,n", [(BIGBIRD, 200), ("window=16,global=2,global-at=50:51", 130),
+                                    ("block=32,local=0,stride=4", 500)])
+def test_attention_map_draws_the_pattern(heed, files, work_dir, spec, n):
+    from test_attention_map import attention_map, check_against
+    out = work_dir / f"map-sparse-{n}.svg"
+    root, cells, title, texts, _ = attention_map(heed, files["fp32"], out, "--seq", n, "--attention", spec)
+    check_against(root, cells, texts, pattern_mask(spec, n))
+    assert "(session override)" in title
+    # The file's own pattern when no flag is given.
+    root, cells, title, texts, _ = attention_map(heed, files["bigbird-file"], out, "--seq", n)
+    check_against(root, cells, texts, pattern_mask(BIGBIRD, n))
+    assert "BLOCK_SPARSE (block 16: local 1, global blocks 1, stride 0, random 2 (seed 7))" in title
