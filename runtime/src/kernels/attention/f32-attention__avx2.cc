@@ -4,8 +4,8 @@
 //   - K of the head is copied transposed into scratch (KT[d][j], rows padded
 //     with zeros), so the 16 scores of a block are lanes of fma chains over
 //     d: acc = vfmadd(q[d], KT[d][j0..], acc), exactly the reference's
-//     a_{d+1} = fma(q[d], k_j[d], a_d) per lane; two blocks are computed
-//     together (independent chains), then scaled, and lanes past the visible
+//     a_{d+1} = fma(q[d], k_j[d], a_d) per lane; four blocks are computed
+//     together (eight independent chains), then scaled, and lanes past the visible
 //     keys set to -inf.
 //   - Per block: max16 and sum16 in the header's pairwise order (lanes 0-7 with
 //     8-15, 128-bit halves, lanes 0+2 / 1+3, lanes 0+1), c with the scalar
@@ -115,7 +115,8 @@ void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1
         const size_t jb = ranges[r].begin, je = ranges[r].end;
         const size_t nblk = (je - jb + kBlock - 1) / kBlock;
         size_t b = 0;
-        for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
+        for (; b + 4 <= nblk; b += 4) scores<4>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
+        if (b + 2 <= nblk) scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock), b += 2;
         if (b < nblk) scores<1>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
         for (b = 0; b < nblk; ++b) {
           const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
