@@ -10,6 +10,7 @@
 
 #include "attention-map.h"
 #include "cli.h"
+#include "write-file.h"
 // Internal headers: inspect lists what the file holds (tensors, ops, layouts)
 // and sizes sessions with the runtime's own planner (session_layout).
 #include "exec/session.h"
@@ -34,41 +35,6 @@ const char* generation_source(const Model& m) {
   if (m.metadata().task != Task::kCausalLm) return "none";
   return m.metadata().has_generation ? "generation_config" : "tokenizer";
 }
-// Writes `data` to `path` whole or not at all: a temporary file beside it,
-// renamed over it once complete (a failure removes the temporary).
-bool write_whole_file(const std::string& path, const std::string& data, std::string* err) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = mkstemp(tmp.data());
-  if (fd < 0) {
-    *err = "cannot write " + escape_text(path) + ": " + std::strerror(errno);
-    return false;
-  }
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += size_t(n);
-  }
-  const int write_errno = errno;
-  // The file's mode as a plain open would make it (mkstemp gives 0600).
-  const mode_t mask = umask(0);
-  umask(mask);
-  const bool mode_ok = fchmod(fd, 0666 & ~mask) == 0;
-  const bool closed = ::close(fd) == 0;
-  if (done != data.size() || !closed || !mode_ok) {
-    *err = "cannot write " + escape_text(path) + ": " + std::strerror(done != data.size() ? write_errno : errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    *err = "cannot write " + escape_text(path) + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
 // heed inspect --attention-map: the map of one ATTENTION layer as an SVG.
 int attention_map(const Args& args, const Model& m, SessionOptions so) {
   std::vector<size_t> layers;  // op indices of the ATTENTION ops
@@ -115,9 +81,7 @@ int attention_map(const Args& args, const Model& m, SessionOptions so) {
   labels.model = m.metadata().architecture;
   const std::string out = args.get("--attention-map");
   // Never over the model file itself.
-  struct stat a, b;
-  if (::stat(out.c_str(), &a) == 0 && ::stat(args.positional[0].c_str(), &b) == 0 && a.st_dev == b.st_dev &&
-      a.st_ino == b.st_ino) {
+  if (same_file(out, args.positional[0])) {
     std::fprintf(stderr, "heed inspect: --attention-map: %s is the model file\n", escape_text(out).c_str());
     return 2;
   }

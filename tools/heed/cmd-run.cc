@@ -2,8 +2,10 @@
 // (each line is printed and flushed before the next text is read).
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
+#include "attention-svg.h"
 #include "cli.h"
 #include "heed/heed.h"
 
@@ -166,7 +168,15 @@ int run(int argc, char** argv, Mode mode, const char* name) {
 }  // namespace
 
 int cmd_tokenize(int argc, char** argv) { return run(argc, argv, Mode::kTokenize, "tokenize"); }
-int cmd_embed(int argc, char** argv) { return run(argc, argv, Mode::kEmbed, "embed"); }
+int cmd_embed(int argc, char** argv) {
+  // --attention-svg (before any "--") makes it a different command: one text
+  // in, an SVG of one head's attention weights out (cmd-attention-svg.cc).
+  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    if (std::strncmp(argv[i], "--attention-svg", 15) == 0 && (argv[i][15] == 0 || argv[i][15] == '='))
+      return cmd_embed_attention_svg(argc, argv);
+  }
+  return run(argc, argv, Mode::kEmbed, "embed");
+}
 int cmd_classify(int argc, char** argv) { return run(argc, argv, Mode::kClassify, "classify"); }
 
 }  // namespace heed::cli

@@ -18,6 +18,8 @@ void usage(FILE* f) {
                "  tokenize model.heed [TEXT...] [--json]   token ids, one line per text\n"
                "  embed model.heed [TEXT...] [--json] [--threads N] [--max-seq N]\n"
                "                     sentence embeddings, one line per text\n"
+               "  embed model.heed --attention-svg out.svg [--layer L] [--head H] TEXT\n"
+               "                     encoders: one head's attention weights for TEXT as an SVG heat map\n"
                "  classify model.heed [TEXT...] [--json] [--threads N] [--max-seq N]\n"
                "                     label and scores, one line per text:\n"
                "                     LABEL<TAB>LABEL0=SCORE<TAB>...; labels escaped (\\\\ \\t \\n \\r \\xHH)\n"

@@ -125,6 +125,15 @@ class Session {
     observer_ = observer;
     observer_user_ = user;
   }
+  // For tools, inside an observer call for op `op_index` only: the data of
+  // `tensor`, one of that op's inputs or outputs, as the op read or wrote it
+  // (they are live in the arena then; other tensors may already hold other
+  // data). Null for a tensor out of range or not in the arena. No cost to
+  // runs: it reads the pointers run() uses.
+  const void* op_tensor_data(size_t op_index, int32_t tensor) const {
+    if (tensor < 0 || size_t(tensor) >= tensor_data_.size()) return nullptr;
+    return (layout_.last_only && op_index >= layout_.tail_begin ? tail_data_ : tensor_data_)[size_t(tensor)];
+  }
   const Model* model() const { return model_; }
   // The ops this session runs: the model's, or its copy with the session's
   // attention patterns (ArenaLayout::ops).
