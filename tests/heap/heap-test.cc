@@ -362,6 +362,31 @@ TEST_CASE("heap: a causal LM's logits and incremental decode make no heap call (
     }
   }
 }
+TEST_CASE("heap: a streaming session (attention sinks) decodes 4x past max_seq with no heap call") {
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    test::Loaded dec(test::tiny_decoder_graph(int8));
+    heed_session_options o;
+    heed_session_options_init(&o);
+    o.attention = "window=8,sinks=4";
+    heed_session* s = nullptr;
+    REQUIRE(heed_session_create(dec.model, &o, nullptr, 0, &s) == HEED_OK);
+    REQUIRE(heed_session_streams(s) == 1);
+    std::vector<float> logits(48 * 40);
+    std::vector<int32_t> ids(4 * 48);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(i * 7 % 40);
+    size_t rows = 0;
+    heed_status st = HEED_OK;
+    const size_t calls = heap_calls([&] {
+      st = heed_session_logits(s, ids.data(), 48, logits.data(), logits.size(), &rows, nullptr);
+      for (size_t t = 48; t < ids.size() && st == HEED_OK; ++t) st = heed_session_decode(s, ids.data() + t, 1, logits.data(), 40, &rows);
+    });
+    CHECK(st == HEED_OK);
+    CHECK(heed_session_context_length(s) == ids.size());
+    CHECK(calls == 0);
+    heed_session_free(s);
+  }
+}
 }  // TEST_SUITE
 
 TEST_SUITE("fast") {

@@ -340,6 +340,7 @@ struct CacheCase {
   size_t past, S, H, KV, D;
   size_t window = kNoWindow;
   size_t ring = 0;  // cache slots (0: T + 21, no wrap); a ring holds the last `ring` positions
+  size_t sinks = 0;  // attention sinks: positions 0..sinks-1 also in the sink planes
 };
 
 struct FilledCache {
@@ -347,27 +348,36 @@ struct FilledCache {
   KvCache c;
   // ring = 0: T + 21 slots (slots past T stay as written: NaN bytes). Else
   // `ring` slots: positions 0..T-1 written in order, so the last `ring` stay.
-  FilledCache(const std::vector<float>& qkv, size_t T, size_t H, size_t KV, size_t D, bool int8, size_t ring = 0) {
+  FilledCache(const std::vector<float>& qkv, size_t T, size_t H, size_t KV, size_t D, bool int8, size_t ring = 0,
+              size_t sinks = 0) {
     const size_t cap = ring ? ring : T + 21;
-    bytes.assign(kv_cache_bytes(cap, KV, D, int8) + 64, 0xff);
+    bytes.assign(kv_cache_bytes(cap, KV, D, int8, sinks) + 64, 0xff);
     void* at = bytes.data() + (64 - reinterpret_cast<uintptr_t>(bytes.data()) % 64) % 64;
-    c = kv_cache_view(at, cap, KV, D, int8);
+    c = kv_cache_view(at, cap, KV, D, int8, sinks);
     const size_t stride = (H + 2 * KV) * D;
     kv_cache_write(c, 0, T, qkv.data() + H * D, qkv.data() + (H + KV) * D, stride);
   }
 };
 
-// Runs `fn` over queries past..past+S-1 of the case; heads split in two calls.
+// Sink rows for the case's queries ([S][H * D]): random, unlike the queries,
+// so a kernel scoring sinks with q is caught.
+std::vector<float> sink_rows(const CacheCase& c) {
+  return random_floats(c.S * c.H * c.D, uint32_t(c.past * 7 + c.S + 3), -3.0f, 3.0f);
+}
+
+// Runs `fn` over queries past..past+S-1 of the case (sink rows: sink_rows);
+// heads split in two calls.
 std::vector<float> run_cached(CachedAttentionFn fn, const CacheCase& c, const std::vector<float>& qkv,
                               const KvCache& cache) {
   const size_t stride = (c.H + 2 * c.KV) * c.D, hid = c.H * c.D;
-  std::vector<float> out(c.S * hid, -1.0f), scratch(cached_attention_scratch_floats(cache.cap, c.D) + 1);
+  std::vector<float> out(c.S * hid, -1.0f), scratch(cached_attention_scratch_floats(kv_cache_slots(cache), c.D) + 1);
+  const std::vector<float> qs = sink_rows(c);
   const float scale = 1.0f / std::sqrt(float(c.D));
   const size_t mid = c.H / 2;
-  fn(c.S, c.past, c.window, c.H, 0, mid, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale,
-     scratch.data());
-  fn(c.S, c.past, c.window, c.H, mid, c.H, qkv.data() + c.past * stride, stride, cache, out.data(), hid, scale,
-     scratch.data());
+  fn(c.S, c.past, c.window, c.H, 0, mid, qkv.data() + c.past * stride, stride, qs.data(), hid, cache, out.data(), hid,
+     scale, scratch.data());
+  fn(c.S, c.past, c.window, c.H, mid, c.H, qkv.data() + c.past * stride, stride, qs.data(), hid, cache, out.data(),
+     hid, scale, scratch.data());
   return out;
 }
 
@@ -379,7 +389,13 @@ const CacheCase kCacheCases[] = {{0, 1, 2, 2, 8},  {1, 1, 2, 1, 8},   {15, 1, 2,
                                  {0, 40, 4, 2, 16, 5},  {33, 1, 2, 2, 32, 16}, {50, 17, 4, 1, 64, 31},
                                  {0, 70, 2, 2, 20, 0},  {200, 3, 8, 2, 32, 100},
                                  // Rings: only the last `ring` positions are in the cache.
-                                 {150, 1, 4, 2, 32, 40, 112}, {300, 2, 2, 1, 64, 60, 128}, {97, 5, 3, 3, 16, 15, 32}};
+                                 {150, 1, 4, 2, 32, 40, 112}, {300, 2, 2, 1, 64, 60, 128}, {97, 5, 3, 3, 16, 15, 32},
+                                 // Sinks: keys [0, min(k, jb)) from the sink planes first, then the window.
+                                 {150, 1, 4, 2, 32, 40, 112, 4}, {300, 2, 2, 1, 64, 60, 128, 16},
+                                 {97, 5, 3, 3, 16, 15, 32, 3},   {0, 40, 4, 2, 16, 5, 0, 2},
+                                 {200, 9, 8, 2, 32, 20, 96, 17},  {50, 17, 4, 1, 64, 31, 0, 31},
+                                 {500, 1, 12, 1, 64, 30, 96, 4},  {20, 7, 2, 2, 17, 10, 80, 8},
+                                 {1000, 6, 4, 4, 128, 100, 176, 33}};
 
 // Float cache, kv heads = heads: every cached variant gives every causal
 // f32-attention variant's bits for the same rows (prefill through the cache
@@ -461,13 +477,14 @@ void check_cached_variants() {
         CAPTURE(c.D);
         CAPTURE(c.window);
         CAPTURE(c.ring);
+        CAPTURE(c.sinks);
         const size_t T = c.past + c.S;
         const std::vector<float> qkv =
             random_floats(T * (c.H + 2 * c.KV) * c.D, uint32_t(T * 31 + c.D + c.KV), -3.0f, 3.0f);
-        const FilledCache fc(qkv, T, c.H, c.KV, c.D, int8, c.ring);
+        const FilledCache fc(qkv, T, c.H, c.KV, c.D, int8, c.ring, c.sinks);
         const std::vector<float> want = run_cached(ref.fn, c, qkv, fc.c);
         if (c.ring) {  // the same keys from a cache that holds every position: the same bits
-          const FilledCache all(qkv, T, c.H, c.KV, c.D, int8);
+          const FilledCache all(qkv, T, c.H, c.KV, c.D, int8, 0, c.sinks);
           const std::vector<float> flat = run_cached(ref.fn, c, qkv, all.c);
           REQUIRE(first_difference(want.data(), flat.data(), want.size(), c.H * c.D) == "");
         }
@@ -475,6 +492,51 @@ void check_cached_variants() {
         REQUIRE(first_difference(got.data(), want.data(), got.size(), c.H * c.D) == "");
       }
     }
+  }
+}
+
+// Attention sinks against their definition: query p (position past + i)
+// attends to sink keys [0, min(k, jb)) with its sink row and to window keys
+// [jb, p] with its query, one softmax over both, in double from the rows
+// themselves; the reference (float cache) within rounding, float and int8.
+void check_cached_sinks_against_definition() {
+  const CacheCase cases[] = {{150, 1, 4, 2, 32, 40, 112, 4}, {0, 40, 4, 2, 16, 5, 0, 2},
+                             {200, 9, 8, 2, 32, 20, 96, 17}, {97, 5, 3, 3, 16, 15, 32, 3}};
+  for (const CacheCase& c : cases) {
+    CAPTURE(c.past);
+    CAPTURE(c.sinks);
+    const size_t T = c.past + c.S, stride = (c.H + 2 * c.KV) * c.D, hid = c.H * c.D, group = c.H / c.KV;
+    const std::vector<float> qkv = random_floats(T * stride, uint32_t(T * 31 + c.D + c.KV), -3.0f, 3.0f);
+    const std::vector<float> qs = sink_rows(c);
+    const FilledCache fc(qkv, T, c.H, c.KV, c.D, false, c.ring, c.sinks);
+    const std::vector<float> got = run_cached(heed_cached_attention__scalar, c, qkv, fc.c);
+    const double scale = 1.0 / std::sqrt(double(float(c.D)));
+    double worst = 0.0;
+    for (size_t i = 0; i < c.S; ++i)
+      for (size_t h = 0; h < c.H; ++h) {
+        const size_t p = c.past + i, jb = window_begin(p, c.window), se = std::min(jb, c.sinks), g = h / group;
+        std::vector<size_t> keys;
+        std::vector<double> sc;
+        for (size_t j = 0; j < se; ++j) keys.push_back(j);
+        for (size_t j = jb; j <= p; ++j) keys.push_back(j);
+        double mx = -1e300;
+        for (size_t n = 0; n < keys.size(); ++n) {
+          const float* qv = n < se ? qs.data() + i * hid + h * c.D : qkv.data() + p * stride + h * c.D;
+          const float* kv = qkv.data() + keys[n] * stride + (c.H + g) * c.D;
+          double a = 0.0;
+          for (size_t d = 0; d < c.D; ++d) a += double(qv[d]) * double(kv[d]);
+          sc.push_back(a * scale);
+          mx = std::max(mx, sc.back());
+        }
+        double sum = 0.0;
+        for (double& x : sc) sum += (x = std::exp(x - mx));
+        for (size_t d = 0; d < c.D; ++d) {
+          double o = 0.0;
+          for (size_t n = 0; n < keys.size(); ++n) o += sc[n] * double(qkv[keys[n] * stride + (c.H + c.KV + g) * c.D + d]);
+          worst = std::max(worst, std::fabs(o / sum - double(got[i * hid + h * c.D + d])));
+        }
+      }
+    CHECK(worst < 2e-5);
   }
 }
 
@@ -508,14 +570,71 @@ TEST_CASE("variants: the cached comparison catches a wrong cache or variant") {
   CHECK(first_difference(run_cached(ref, c, qkv, fc.c).data(), want.data(), want.size(), c.H * c.D) == "");
   // A variant whose value weights are off by about one ulp is caught.
   const CachedAttentionFn no_vs = [](size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
-                                     const float* q, size_t qs, const KvCache& k, float* out, size_t os, float scale,
-                                     float* sc) {
+                                     const float* q, size_t qs, const float* sq, size_t sqs, const KvCache& k,
+                                     float* out, size_t os, float scale, float* sc) {
     KvCache k2 = k;
     for (size_t i = 0; i < k.heads * k.cap; ++i) k2.vs[i] = k.vs[i] * 1.0000001f;
-    heed_cached_attention__scalar(S, past, window, H, h0, h1, q, qs, k2, out, os, scale, sc);
+    heed_cached_attention__scalar(S, past, window, H, h0, h1, q, qs, sq, sqs, k2, out, os, scale, sc);
   };
   FilledCache fresh(qkv, T, c.H, c.KV, c.D, true);
   CHECK(first_difference(run_cached(no_vs, c, qkv, fresh.c).data(), want.data(), want.size(), c.H * c.D) != "");
+}
+
+TEST_CASE("cached attention: sinks see [0, k) with the sink rows and the window with the queries") {
+  check_cached_sinks_against_definition();
+}
+
+TEST_CASE("variants: the cached comparison catches a variant scoring sinks with the query") {
+  const CacheCase c{150, 3, 4, 2, 32, 40, 112, 4};
+  const size_t T = c.past + c.S;
+  const std::vector<float> qkv = random_floats(T * (c.H + 2 * c.KV) * c.D, 9, -3.0f, 3.0f);
+  const FilledCache fc(qkv, T, c.H, c.KV, c.D, false, c.ring, c.sinks);
+  const std::vector<float> want = run_cached(kCachedAttentionVariants[0].fn, c, qkv, fc.c);
+  const CachedAttentionFn q_for_sinks = [](size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
+                                           const float* q, size_t qs, const float*, size_t, const KvCache& k,
+                                           float* out, size_t os, float scale, float* sc) {
+    heed_cached_attention__scalar(S, past, window, H, h0, h1, q, qs, q, qs, k, out, os, scale, sc);
+  };
+  CHECK(first_difference(run_cached(q_for_sinks, c, qkv, fc.c).data(), want.data(), want.size(), c.H * c.D) != "");
+  // And one sink key changed in the sink planes alone changes the output.
+  FilledCache moved(qkv, T, c.H, c.KV, c.D, false, c.ring, c.sinks);
+  static_cast<float*>(moved.c.sk)[5 * 16 + 2] += 0.5f;  // kv head 0, element 5, sink 2
+  CHECK(first_difference(run_cached(kCachedAttentionVariants[0].fn, c, qkv, moved.c).data(), want.data(), want.size(),
+                         c.H * c.D) != "");
+}
+
+TEST_CASE("kv cache: sink slots keep positions 0..k-1 while the ring wraps; sizes and layout") {
+  const size_t H = 2, KV = 1, D = 8, T = 100, ring = 32, sinks = 5;
+  const size_t stride = (H + 2 * KV) * D;
+  const std::vector<float> qkv = random_floats(T * stride, 5, -2.0f, 2.0f);
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    CHECK(kv_cache_bytes(ring, KV, D, int8, sinks) == kv_cache_bytes(ring, KV, D, int8) + kv_cache_bytes(16, KV, D, int8));
+    CHECK(kv_cache_bytes(ring, KV, D, int8, 17) == kv_cache_bytes(ring, KV, D, int8) + kv_cache_bytes(32, KV, D, int8));
+    const FilledCache fc(qkv, T, H, KV, D, int8, ring, sinks);
+    const KvCache& c = fc.c;
+    CHECK(c.cap == ring);
+    CHECK(c.sinks == sinks);
+    CHECK(c.sink_cap == 16);
+    CHECK(kv_cache_slots(c) == 48);
+    const KvCache s = kv_cache_sinks(c);
+    for (size_t j = 0; j < sinks; ++j)
+      for (size_t d = 0; d < D; ++d) {
+        CAPTURE(j);
+        const float want_k = qkv[j * stride + H * D + d], want_v = qkv[j * stride + (H + KV) * D + d];
+        if (int8) {
+          const float k = float(static_cast<const int8_t*>(s.k)[d * 16 + j]) * s.ks[j];
+          const float v = float(static_cast<const int8_t*>(s.v)[j * D + d]) * s.vs[j];
+          CHECK(std::fabs(k - want_k) <= 0.5f * s.ks[j] * 1.0001f);
+          CHECK(std::fabs(v - want_v) <= 0.5f * s.vs[j] * 1.0001f);
+        } else {
+          CHECK(static_cast<const float*>(s.k)[d * 16 + j] == want_k);
+          CHECK(static_cast<const float*>(s.v)[j * D + d] == want_v);
+        }
+      }
+    // The ring's slot of position 0 now holds position 96 (100 positions, 32 slots).
+    if (!int8) CHECK(static_cast<const float*>(c.k)[0] == qkv[96 * stride + H * D]);
+  }
 }
 
 TEST_CASE("kv cache: int8 rows dequantize within half a step; zeros and non-finite heads are marked") {

@@ -142,6 +142,30 @@ TEST_SUITE("fast") {
     check_brute_force(AttnPattern::kCausal, 0, c, 150);
   }
 
+  TEST_CASE("attention map: sinks add the first k keys to a causal window, and their slots to the cache") {
+    const DecoderSettings d;
+    OpInfo op = attention_op(AttnPattern::kCausalWindow, 20);
+    op.sinks = 4;
+    for (size_t N : {1, 20, 24, 25, 26, 100, 161}) {
+      CAPTURE(N);
+      const AttentionMap m = attention_map_count(op, d, false, N);
+      CHECK(m.detail == "sinks: first 4 tokens");
+      CHECK(m.ring);
+      CHECK(m.kv_positions == 96 + 16);  // ring of 20 + 64 rounded up, one block of sink slots
+      const size_t nb = (N + 15) / 16;
+      uint64_t total = 0;
+      for (size_t qb = 0; qb < nb; ++qb)
+        for (size_t kb = 0; kb < nb; ++kb) {
+          uint32_t c = 0;
+          for (size_t i = qb * 16; i < qb * 16 + 16 && i < N; ++i)
+            for (size_t j = kb * 16; j < kb * 16 + 16 && j <= i; ++j) c += j < 4 || i - j <= 20;
+          CHECK(m.at(qb, kb) == c);
+          total += c;
+        }
+      CHECK(m.visible == total);
+    }
+  }
+
   TEST_CASE("attention map: global tokens and block-sparse patterns against a per-pair count") {
     const DecoderSettings d;
     OpInfo lf = attention_op(AttnPattern::kSlidingWindow, 4, 2, 2);

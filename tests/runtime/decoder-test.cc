@@ -266,4 +266,91 @@ TEST_CASE("heed_session_logits: bad ids, too long, empty, small buffer, not a ca
   heed_session_free(s);
 }
 
+TEST_CASE("attention sinks: a streaming session runs 4x past max_seq in its arena, chunked runs give the incremental bytes, every ISA") {
+  constexpr size_t V = 40, N = 4 * 48;
+  std::vector<int32_t> ids(N);
+  for (size_t i = 0; i < N; ++i) ids[i] = int32_t((i * 13 + 5) % V);
+  for (bool int8 : {false, true}) {
+    CAPTURE(int8);
+    test::Loaded m(test::tiny_decoder_graph(int8));
+    std::vector<float> dense(48 * V), first;
+    {
+      heed_session* d = nullptr;
+      REQUIRE(heed_session_create(m.model, nullptr, nullptr, 0, &d) == HEED_OK);
+      CHECK(heed_session_streams(d) == 0);
+      REQUIRE(heed_session_logits(d, ids.data(), 48, dense.data(), dense.size(), nullptr, nullptr) == HEED_OK);
+      // Not streaming: the context ends at max_seq and a failed decode leaves it there.
+      float row[V];
+      size_t rows = 0;
+      CHECK(heed_session_decode(d, ids.data(), 1, row, V, &rows) == HEED_ERROR_INVALID_INPUT);
+      CHECK(heed_session_context_length(d) == 48);
+      heed_session_free(d);
+    }
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
+      if (!isa_supported(isa)) continue;
+      CAPTURE(isa_name(isa));
+      heed_session_options o;
+      heed_session_options_init(&o);
+      o.isa = isa_name(isa);
+      o.attention = "window=8,sinks=4";
+      heed_session* s = nullptr;
+      REQUIRE(heed_session_create(m.model, &o, nullptr, 0, &s) == HEED_OK);
+      CHECK(heed_session_streams(s) == 1);
+      const size_t arena = heed_session_arena_used(s);
+      // Token by token.
+      std::vector<float> one(N * V), chunked(N * V);
+      size_t rows = 0;
+      for (size_t t = 0; t < N; ++t) {
+        REQUIRE(heed_session_decode(s, ids.data() + t, 1, one.data() + t * V, V, &rows) == HEED_OK);
+      }
+      CHECK(heed_session_context_length(s) == N);
+      CHECK(heed_session_arena_used(s) == arena);
+      // A run of max_seq tokens, then decodes of 48, 31 and the rest: the same bytes.
+      REQUIRE(heed_session_logits(s, ids.data(), 48, chunked.data(), 48 * V, &rows, nullptr) == HEED_OK);
+      for (size_t b = 48, n = 48; b < N; b += n, n = n == 48 ? 31 : 48) {
+        n = std::min(n, N - b);
+        REQUIRE(heed_session_decode(s, ids.data() + b, n, chunked.data() + b * V, n * V, &rows) == HEED_OK);
+        CHECK(rows == n);
+      }
+      CHECK(std::memcmp(one.data(), chunked.data(), one.size() * sizeof(float)) == 0);
+      // Up to position window (8) the keys are dense attention's, in the same
+      // blocks: its bytes. Up to sinks + window (12) every key is still
+      // there, the sinks in a block of their own: its values within rounding.
+      CHECK(std::memcmp(one.data(), dense.data(), 9 * V * sizeof(float)) == 0);
+      for (size_t i = 9 * V; i < 13 * V; ++i) CHECK(std::fabs(one[i] - dense[i]) <= 1e-4f * (1.0f + std::fabs(dense[i])));
+      CHECK(std::memcmp(one.data() + 20 * V, dense.data() + 20 * V, V * sizeof(float)) != 0);
+      // More than max_seq ids in one call stays refused.
+      std::vector<float> big(49 * V);
+      CHECK(heed_session_decode(s, ids.data(), 49, big.data(), big.size(), &rows) == HEED_ERROR_INVALID_INPUT);
+      CHECK(heed_session_context_length(s) == N);
+      if (first.empty()) first = one;
+      CHECK(std::memcmp(one.data(), first.data(), one.size() * sizeof(float)) == 0);
+      heed_session_free(s);
+    }
+  }
+}
+
+TEST_CASE("attention sinks: bad specs and models that cannot stream are refused at session creation") {
+  test::Loaded m(test::tiny_decoder_graph(false));
+  for (const char* spec : {"sinks=4", "window=4,sinks=5", "dense,sinks=2", "window=8,sinks=-1"}) {
+    CAPTURE(spec);
+    heed_session_options o;
+    heed_session_options_init(&o);
+    o.attention = spec;
+    heed_session* s = nullptr;
+    CHECK(heed_session_create(m.model, &o, nullptr, 0, &s) == HEED_ERROR_INVALID_ARGUMENT);
+    CHECK(s == nullptr);
+    CHECK(std::string(heed_last_error()).find("sinks") != std::string::npos);
+  }
+  // A window whose ring (8 + 64 slots) is not smaller than max_seq 48 keeps one slot per position: no stream.
+  heed_session_options o;
+  heed_session_options_init(&o);
+  o.attention = "window=8";
+  heed_session* s = nullptr;
+  REQUIRE(heed_session_create(m.model, &o, nullptr, 0, &s) == HEED_OK);
+  CHECK(heed_session_streams(s) == 0);
+  heed_session_free(s);
+  CHECK(heed_session_streams(nullptr) == 0);
+}
+
 }  // TEST_SUITE

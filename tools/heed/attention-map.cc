@@ -24,12 +24,14 @@ AttentionMap attention_map_count(const OpInfo& op, const DecoderSettings& d, boo
   // Each query's visible keys as ranges, as the op's kernels take them.
   size_t window = kNoWindow;
   const AttentionMask mask = attention_mask(op);
-  std::vector<KeyRange> ranges(attention_max_ranges(mask, seq));
+  std::vector<KeyRange> ranges(std::max<size_t>(2, attention_max_ranges(mask, seq)));
+  const size_t sinks = cached ? size_t(op.sinks) : 0;
   static const char* const kNames[] = {"DENSE", "CAUSAL", "SLIDING_WINDOW", "CAUSAL_WINDOW", "BLOCK_SPARSE"};
   m.pattern = kNames[int(op.pattern)];
   if (cached) {
     window = attention_causal_window(op);
     m.window = window == kNoWindow ? 0 : window;
+    if (sinks > 0) m.detail = "sinks: first " + std::to_string(sinks) + " tokens";
   } else {
     m.window = op.pattern == AttnPattern::kSlidingWindow ? size_t(op.window) : 0;
     char buf[160];
@@ -48,9 +50,11 @@ AttentionMap attention_map_count(const OpInfo& op, const DecoderSettings& d, boo
     size_t nr = 0;
     if (cached) {
       // One run from position 0: query i sits at position p = i (decode
-      // token by token sees the same keys: they depend on p only).
-      ranges[0] = KeyRange{uint32_t(window_begin(i, window)), uint32_t(i + 1)};
-      nr = 1;
+      // token by token sees the same keys: they depend on p only): the sink
+      // keys [0, se), then the window's.
+      const size_t jb = window_begin(i, window), se = sink_end(jb, sinks);
+      if (se > 0) ranges[nr++] = KeyRange{0, uint32_t(se)};
+      ranges[nr++] = KeyRange{uint32_t(jb), uint32_t(i + 1)};
     } else {
       nr = attention_key_ranges(mask, seq, i, ranges.data());
     }
@@ -71,9 +75,10 @@ AttentionMap attention_map_count(const OpInfo& op, const DecoderSettings& d, boo
   if (cached) {
     m.cache = true;
     m.kv_int8 = d.kv_int8;
-    m.kv_positions = attention_cache_positions(window, seq);
-    m.ring = window != kNoWindow && m.kv_positions < (seq + kKvBlock - 1) / kKvBlock * kKvBlock;
-    m.kv_bytes = kv_cache_bytes(m.kv_positions, kv_heads, D, d.kv_int8);
+    const size_t ring = attention_cache_positions(window, seq, sinks);
+    m.ring = attention_ring(op, seq);
+    m.kv_bytes = kv_cache_bytes(ring, kv_heads, D, d.kv_int8, sinks);
+    m.kv_positions = ring + (sinks + kKvBlock - 1) / kKvBlock * kKvBlock;  // ring slots, then sink slots
   } else {
     m.kv_positions = seq;
     m.kv_bytes = uint64_t(seq) * 2 * size_t(op.num_heads) * D * sizeof(float);

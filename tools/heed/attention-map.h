@@ -23,7 +23,7 @@ constexpr size_t kMapBlock = 16;  // tokens per block, the kernels' kKvBlock
 struct AttentionMap {
   const char* pattern = "DENSE";  // the pattern the session runs: DENSE, CAUSAL, SLIDING_WINDOW, CAUSAL_WINDOW, BLOCK_SPARSE
   size_t window = 0;              // the window patterns' w, else 0
-  std::string detail;             // block-sparse rules and global tokens, in words (empty: none)
+  std::string detail;             // block-sparse rules, global tokens or sinks, in words (empty: none)
   bool overridden = false;        // a session pattern (SessionOptions::attention) replaced the file's
   size_t seq = 0;                 // tokens N
   size_t blocks = 0;              // ceil(N / 16): query block rows and key block columns
@@ -32,9 +32,9 @@ struct AttentionMap {
   uint64_t nonempty = 0;          // block pairs with a visible pair
   uint64_t empty = 0;             // block pairs without: skipped
   bool cache = false;             // keys/values kept in the op's cache (decoders), else the run's activation
-  bool ring = false;              // the cache is a ring (a window shorter than the session's positions)
+  bool ring = false;              // the cache is a ring (attention_ring: a window with sinks or shorter than the session's positions)
   bool kv_int8 = false;           // cache elements int8
-  size_t kv_positions = 0;        // positions of keys/values kept
+  size_t kv_positions = 0;        // positions of keys/values kept (ring and sink slots)
   uint64_t kv_bytes = 0;          // their bytes: kv_cache_bytes, or N x 2 x H x D floats for encoders
 
   uint32_t at(size_t query_block, size_t key_block) const { return counts[query_block * blocks + key_block]; }

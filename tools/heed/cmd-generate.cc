@@ -252,9 +252,14 @@ int cmd_generate(int argc, char** argv) {
         print_ids(run.ids);
         std::printf(",\"text\":");
         print_json_string(stdout, run.text);
+        // context: the ids the session holds at the end (prompt and
+        // generated, past max_seq when it streams); arena_bytes: its memory,
+        // fixed at creation.
         std::printf(",\"prompt_tokens\":%zu,\"prompt_ms\":%.3f,\"generated_tokens\":%zu,\"generate_ms\":%.3f,"
-                    "\"stop\":\"%s\"}\n",
-                    res.prompt_tokens, prompt_ms, res.generated_tokens, gen_ms, stop_name(res.stop));
+                    "\"stop\":\"%s\",\"context\":%zu,\"max_seq\":%zu,\"streams\":%s,\"arena_bytes\":%zu}\n",
+                    res.prompt_tokens, prompt_ms, res.generated_tokens, gen_ms, stop_name(res.stop),
+                    heed_session_context_length(session), limit, heed_session_streams(session) ? "true" : "false",
+                    heed_session_arena_used(session));
       } else {
         std::printf("\n");
         std::fflush(stdout);

@@ -3,7 +3,8 @@
 // last_logits_only, which computes that row alone), through the public C
 // API. --incremental feeds the ids one at a time through heed_session_decode
 // (the key/value cache) instead of one heed_session_logits call; the logits
-// are the same bits.
+// are the same bits. On a session that streams (attention sinks, or a window
+// ring: heed_session_streams) --incremental takes more ids than max_seq.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 namespace heed::cli {
 
 namespace {
+constexpr size_t kMaxStreamIds = size_t{1} << 20;  // --incremental on a streaming session
+
 int fail(const std::string& what) {
   std::fprintf(stderr, "heed logits: %s: %s\n", what.c_str(), escape_text(heed_last_error()).c_str());
   return 1;
@@ -70,7 +73,11 @@ int cmd_logits(int argc, char** argv) {
     heed_model_free(model);
     return rc;
   }
-  const size_t limit = max_seq ? size_t(max_seq) : info.max_seq;
+  // --incremental may pass max_seq on a streaming session (heed_session_streams:
+  // attention sinks or a ring); the session rejects what it cannot hold.
+  const size_t limit = args.has("--incremental") && heed_session_streams(session) ? kMaxStreamIds
+                       : max_seq                                                ? size_t(max_seq)
+                                                                                : info.max_seq;
   std::vector<int32_t> ids;
   if (!parse_ids(args.get("--ids"), "--ids", limit, &ids, &err)) {
     std::fprintf(stderr, "heed logits: %s\n", err.c_str());

@@ -5,6 +5,11 @@
 // be shorter; a window of one token scores nothing). In each window, token t
 // (t >= 1) is scored by the logits of row t - 1, i.e. given the tokens before
 // it in its window: transformers' fixed-length perplexity with stride = ctx.
+// --stream instead keeps one context over all the ids, fed --ctx at a time
+// (heed_session_logits, then heed_session_decode), so token t >= 1 is scored
+// given every token before it that the attention keeps: what a chat or a
+// long generation sees. Past --ctx that needs a session that streams
+// (heed_session_streams: a window with --sinks, or a window ring).
 // NLL per token = logsumexp(row) - row[target] in double; perplexity =
 // exp(mean NLL).
 #include <chrono>
@@ -77,14 +82,14 @@ bool parse_id_list(const std::string& s, std::vector<int32_t>* out, std::string*
 int cmd_perplexity(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!parse_args(argc, argv, {"--ctx", "--threads", "--isa", "--ids-file", "--kv", "--attention", "--window", "--global", "--global-at", "--sinks"}, {"--json"}, &args, &err)) {
+  if (!parse_args(argc, argv, {"--ctx", "--threads", "--isa", "--ids-file", "--kv", "--attention", "--window", "--global", "--global-at", "--sinks"}, {"--json", "--stream"}, &args, &err)) {
     std::fprintf(stderr, "heed perplexity: %s\n", err.c_str());
     return 2;
   }
   const bool ids_file = args.has("--ids-file");
   if (args.positional.size() != (ids_file ? 1u : 2u)) {
     std::fprintf(stderr,
-                 "usage: heed perplexity model.heed FILE [--ctx N] [--json] [--threads N] [--isa ISA] [--kv auto|f32|int8]\n"
+                 "usage: heed perplexity model.heed FILE [--ctx N] [--stream] [--json] [--threads N] [--isa ISA] [--kv auto|f32|int8]\n"
                  "       [--attention SPEC] [--window N|dense] [--sinks K]\n"
                  "       heed perplexity model.heed --ids-file IDS [--ctx N] ...   (ids instead of text)\n");
     return 2;
@@ -147,6 +152,15 @@ int cmd_perplexity(int argc, char** argv) {
     if (args.has("--isa")) opts.isa = isa.c_str();
     if (heed_session_create(model, &opts, nullptr, 0, &session) != HEED_OK) rc = fail("cannot create session");
   }
+  const bool stream = args.has("--stream");
+  if (rc == 0 && stream && ids.size() > window && !heed_session_streams(session)) {
+    std::fprintf(stderr,
+                 "heed perplexity: --stream over %zu tokens needs a session whose context may pass --ctx %zu: a "
+                 "window with sinks (--window W --sinks K) or a window shorter than the context, on a model with "
+                 "rotary positions\n",
+                 ids.size(), window);
+    rc = 2;
+  }
   if (rc == 0) {
     const size_t vocab = info.output_size;
     std::vector<float> logits(window * vocab);
@@ -155,21 +169,28 @@ int cmd_perplexity(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t b = 0; b + 1 < ids.size() && rc == 0; b += window) {
       const size_t n = ids.size() - b < window ? ids.size() - b : window;
-      if (n < 2) break;
+      if (n < 2 && !stream) break;
       size_t rows = 0;
-      if (heed_session_logits(session, ids.data() + b, n, logits.data(), logits.size(), &rows, nullptr) != HEED_OK) {
+      const heed_status st = stream && b > 0
+                                 ? heed_session_decode(session, ids.data() + b, n, logits.data(), logits.size(), &rows)
+                                 : heed_session_logits(session, ids.data() + b, n, logits.data(), logits.size(), &rows,
+                                                       nullptr);
+      if (st != HEED_OK) {
         rc = fail("cannot run window " + std::to_string(windows));
         break;
       }
-      for (size_t t = 1; t < n; ++t) {
-        const float* row = logits.data() + (t - 1) * vocab;
+      // Row r scores ids[b + r + 1]: within the window, or (--stream) the
+      // first id of the next one as well.
+      const size_t end = stream ? ids.size() : b + n;
+      for (size_t r = 0; r < n && b + r + 1 < end; ++r) {
+        const float* row = logits.data() + r * vocab;
         double mx = row[0];
         for (size_t v = 1; v < vocab; ++v) mx = row[v] > mx ? row[v] : mx;
         double sum = 0.0;
         for (size_t v = 0; v < vocab; ++v) sum += std::exp(double(row[v]) - mx);
-        nll += mx + std::log(sum) - double(row[size_t(ids[b + t])]);
+        nll += mx + std::log(sum) - double(row[size_t(ids[b + r + 1])]);
+        ++scored;
       }
-      scored += n - 1;
       ++windows;
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -177,11 +198,12 @@ int cmd_perplexity(int argc, char** argv) {
       const double ppl = std::exp(nll / double(scored));
       if (args.has("--json")) {
         std::printf("{\"perplexity\": %.9g, \"mean_nll\": %.9g, \"tokens\": %zu, \"scored\": %zu, \"windows\": %zu, "
-                    "\"ctx\": %zu, \"seconds\": %.6f}\n",
-                    ppl, nll / double(scored), ids.size(), scored, windows, window, secs);
+                    "\"ctx\": %zu, \"stream\": %s, \"arena_bytes\": %zu, \"seconds\": %.6f}\n",
+                    ppl, nll / double(scored), ids.size(), scored, windows, window, stream ? "true" : "false",
+                    heed_session_arena_used(session), secs);
       } else {
-        std::printf("perplexity %.4f over %zu scored tokens (%zu tokens, %zu windows of up to %zu), %.2f s\n", ppl,
-                    scored, ids.size(), windows, window, secs);
+        std::printf("perplexity %.4f over %zu scored tokens (%zu tokens, %zu %s of up to %zu), %.2f s\n", ppl,
+                    scored, ids.size(), windows, stream ? "chunks of one stream" : "windows", window, secs);
       }
     }
   }

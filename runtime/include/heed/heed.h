@@ -248,7 +248,9 @@ typedef struct heed_session_options {
                       and are seen by all: encoders), "global-at=P:Q:..",
                       "block=B,local=L,global-blocks=G,stride=S,random=R,seed=N"
                       (block-sparse encoders), "sinks=K" (decoders with a
-                      window keep their first K tokens). Keys left out keep
+                      window and rotary positions keep their first K tokens,
+                      K <= the window, as StreamingLLM: the session streams,
+                      heed_session_streams). Keys left out keep
                       the file's. A spec that does not fit the model fails
                       session creation with HEED_ERROR_INVALID_ARGUMENT. The
                       string is read during heed_session_create only. */
@@ -302,7 +304,8 @@ HEED_API heed_status heed_session_logits(heed_session* session, const int32_t* i
  * and writes their logits (count x vocab, as heed_session_logits; with
  * last_logits_only the last id's row alone, *rows = 1), the same bits
  * heed_session_logits gives those positions for the whole context.
- * HEED_ERROR_INVALID_INPUT when the context would pass max_seq or an id is
+ * HEED_ERROR_INVALID_INPUT when the context would pass max_seq (a streaming
+ * session: INT32_MAX positions; see heed_session_streams) or an id is
  * outside the vocabulary (the context is unchanged by a failed call);
  * HEED_ERROR_UNSUPPORTED for models of other tasks. Allocation-free. */
 HEED_API heed_status heed_session_decode(heed_session* session, const int32_t* ids, size_t count,
@@ -311,6 +314,14 @@ HEED_API heed_status heed_session_decode(heed_session* session, const int32_t* i
 HEED_API heed_status heed_session_reset(heed_session* session);
 /* Tokens in the context (0 for NULL and for other models). */
 HEED_API size_t heed_session_context_length(const heed_session* session);
+/* 1 when the session's context may grow past max_seq, else 0: every
+ * attention layer of the causal LM keeps a constant ring of keys and values
+ * (a window with attention sinks, "sinks=K", or a window whose ring of
+ * window + 64 or more positions is smaller than max_seq) over rotary
+ * positions (RoPE without dynamic scaling). Then heed_session_decode appends
+ * to any length (each call still at most max_seq ids) and generation never
+ * stops with HEED_STOP_CONTEXT_FULL, in the same arena. */
+HEED_API int heed_session_streams(const heed_session* session);
 /* Tokenize + run for embedding models. */
 HEED_API heed_status heed_embed_text(heed_session* session, const char* text, size_t text_len,
                                      float* out, size_t out_capacity, size_t* out_count);
@@ -404,7 +415,9 @@ typedef struct heed_generate_result {
  * so a token costs one position's pass. Generation stops at the model's eos
  * ids (heed_model_generation_ids) unless options->ignore_eos, and at stop
  * ids and stop strings. Prompt + generated ids never exceed the session's
- * max_seq (then HEED_STOP_CONTEXT_FULL, not an error).
+ * max_seq (then HEED_STOP_CONTEXT_FULL, not an error) unless the session
+ * streams (heed_session_streams): then generation goes on past it, the
+ * repetition penalties seeing the last max_seq ids.
  * Works on either kind of session; one created with last_logits_only
  * computes one row of logits per step, not one per prompt token (the
  * smallest arena, the fastest prompt), and gives the same ids.

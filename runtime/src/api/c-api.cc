@@ -363,6 +363,8 @@ size_t heed_session_context_length(const heed_session* session) {
   return session ? session->session.context_length() : 0;
 }
 
+int heed_session_streams(const heed_session* session) { return session && session->session.streams() ? 1 : 0; }
+
 static heed_status tokenize_and_run(heed_session* session, const char* text, size_t text_len, float* out,
                                     size_t capacity, size_t* count) {
   if (!session) return invalid("session is NULL");

@@ -8,6 +8,7 @@
 #include <pthreadpool.h>
 
 #include "core/platform.h"
+#include "ops/attention.h"
 #include "ops/op.h"
 #include "ops/ops.h"
 #include "kernels/kernels.h"
@@ -60,6 +61,31 @@ Status session_layout(const Model& model, const SessionOptions& options, ArenaLa
       if (!s.ok()) return Status::Error(s.code(), "op %zu '%s': %s", i, op.name.c_str(), s.message());
     }
     if (!any) return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "an attention pattern is set but the model has no attention layer");
+  }
+  // Attention sinks rotate queries with their layer's RoPE (attention_bind_rope).
+  // A session streams when every decoder attention layer keeps a ring
+  // (attention_ring) over rotary positions with fixed frequencies: nothing
+  // then bounds the context but the positions' int32.
+  {
+    const auto& cur = layout->ops.empty() ? model.ops() : layout->ops;
+    size_t cached = 0, rings = 0;
+    bool sinks = false;
+    for (size_t i = 0; i < cur.size(); ++i) {
+      const OpInfo& op = cur[i];
+      if (op.kind != OpKind::kAttention || !attention_cached(op)) continue;
+      ++cached;
+      sinks = sinks || op.sinks > 0;
+      const OpInfo* rope = attention_rope(cur, i);
+      rings += attention_ring(op, max_seq) && rope && rope->rope_scaling != RopeScaling::kDynamic;
+    }
+    if (sinks && layout->ops.empty()) layout->ops = model.ops();
+    for (size_t i = 0; sinks && i < layout->ops.size(); ++i) {
+      OpInfo& op = layout->ops[i];
+      if (op.kind != OpKind::kAttention) continue;
+      Status s = attention_bind_rope(layout->ops, i, &op);
+      if (!s.ok()) return Status::Error(s.code(), "op %zu '%s': %s", i, op.name.c_str(), s.message());
+    }
+    layout->streams = cached > 0 && rings == cached && model.output_per_token();
   }
   const auto& ops = layout->ops.empty() ? model.ops() : layout->ops;
   // Last position only: the tail is every op after the last one that is not
@@ -276,7 +302,12 @@ Status Session::decode_checked(const int32_t* ids, size_t count, float* out, siz
     return Status::Error(HEED_ERROR_UNSUPPORTED, "model '%s' is not a causal LM: it has no context to append to",
                          model_->metadata().architecture.c_str());
   }
-  if (past_ + count > layout_.max_seq) {
+  if (layout_.streams) {
+    if (count > kMaxStreamPositions - past_) {
+      return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after the %zu in the context exceed the %zu positions a "
+                           "streaming session counts", count, past_, kMaxStreamPositions);
+    }
+  } else if (past_ + count > layout_.max_seq) {
     return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after the %zu in the context exceed the session's max_seq of %zu",
                          count, past_, layout_.max_seq);
   }

@@ -75,10 +75,20 @@ struct ArenaLayout {
   Isa isa = Isa::kScalar;  // the kernels these sizes are for
   int threads = 1;         // threads in use (requested, capped at the CPUs)
   DecoderSettings decoder;  // options.kv_cache resolved
-  // The model's ops with the session's attention patterns applied, or empty
-  // when the session runs the file's (Session::ops()).
+  // The model's ops with the session's attention patterns applied (and the
+  // RoPE of attention layers with sinks: attention_bind_rope), or empty when
+  // the session runs the file's as they are (Session::ops()).
   std::vector<OpInfo> ops;
+  // Every decoder attention layer keeps a ring (attention_ring: a window with
+  // sinks, or a window whose ring is smaller than max_seq) over rotary
+  // positions with fixed frequencies: the caches stay the same size, so the
+  // context may grow past max_seq (decode; each call still at most max_seq
+  // tokens), up to kMaxStreamPositions.
+  bool streams = false;
 };
+
+// Positions a streaming session's context may reach (ROPE's positions are int32).
+constexpr size_t kMaxStreamPositions = size_t(INT32_MAX);
 
 // Exact layout for `options` (same computation init() uses).
 Status session_layout(const Model& model, const SessionOptions& options, ArenaLayout* layout);
@@ -103,7 +113,8 @@ class Session {
   // one's with last_logits_only), as run() over the whole context would for
   // those positions, bit for bit. run() starts a new context (its ids become
   // the context). HEED_ERROR_INVALID_INPUT when the context would exceed
-  // max_seq (the context is unchanged).
+  // max_seq (the context is unchanged), or, for a streaming session
+  // (ArenaLayout::streams), kMaxStreamPositions.
   Status decode(const int32_t* ids, size_t count, float* out, size_t out_capacity, size_t* out_count);
 
   // As run() and decode(), but the output stays in the arena, uncopied:
@@ -139,6 +150,8 @@ class Session {
   // attention patterns (ArenaLayout::ops).
   const std::vector<OpInfo>& ops() const { return layout_.ops.empty() ? model_->ops() : layout_.ops; }
   size_t max_seq() const { return layout_.max_seq; }
+  // The context may grow past max_seq (ArenaLayout::streams).
+  bool streams() const { return layout_.streams; }
   size_t arena_bytes() const { return layout_.total_bytes; }
   Isa isa() const { return kernels_->isa; }
   const KernelTable& kernels() const { return *kernels_; }

@@ -69,7 +69,7 @@ Status Generator::generate(const int32_t* prompt, size_t prompt_len, const Gener
       result->stop = StopReason::kMaxTokens;
       return Status::Ok();
     }
-    if (history_len_ >= max_seq_) {
+    if (history_len_ >= max_seq_ && !session_->streams()) {
       result->stop = StopReason::kContextFull;
       return Status::Ok();
     }
@@ -95,6 +95,12 @@ Status Generator::generate(const int32_t* prompt, size_t prompt_len, const Gener
         return Status::Ok();
       }
     }
+    if (history_len_ == max_seq_) {
+      // A streaming session (attention sinks) keeps going: the history keeps
+      // its last max_seq ids (what the sampler's penalties see).
+      std::memmove(history_.data(), history_.data() + 1, (max_seq_ - 1) * sizeof(int32_t));
+      --history_len_;
+    }
     history_[history_len_++] = id;
     ++result->generated_tokens;
     if (callback && !callback(user, id)) {
@@ -103,7 +109,7 @@ Status Generator::generate(const int32_t* prompt, size_t prompt_len, const Gener
     }
     // The new id joins the context (the key/value caches) unless nothing
     // more will be sampled.
-    if (result->generated_tokens < params.max_tokens && history_len_ < max_seq_) {
+    if (result->generated_tokens < params.max_tokens && (history_len_ < max_seq_ || session_->streams())) {
       size_t n = 0;
       HEED_RETURN_IF_ERROR(session_->decode_in_place(&id, 1, &last, &n));
     }

@@ -26,7 +26,7 @@ enum class StopReason {
   kMaxTokens,    // max_tokens ids generated
   kEos,          // one of the model's eos ids was drawn (not output)
   kStopId,       // one of the stop ids was drawn (not output)
-  kContextFull,  // prompt + generated reached the session's max_seq
+  kContextFull,  // prompt + generated reached the session's max_seq (never for a streaming session)
   kCallback,     // the callback returned false
 };
 

@@ -202,6 +202,9 @@ Status check_attention_pattern(const OpAttrs& a) {
   if (a.sinks > 0 && a.pattern != AttnPattern::kCausalWindow) {
     return HEED_BAD_ATTN("attention sinks need a causal layer with a window");
   }
+  if (a.sinks > a.window && a.pattern == AttnPattern::kCausalWindow) {
+    return HEED_BAD_ATTN("sinks %d exceed the window of %d: keep a few first tokens (StreamingLLM: 4)", a.sinks, a.window);
+  }
   return Status::Ok();
 }
 

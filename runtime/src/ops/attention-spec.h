@@ -54,7 +54,7 @@ std::string attention_spec_text(const AttentionOverride& o);
 // tokens only on SLIDING_WINDOW and BLOCK_SPARSE (positions ascending,
 // distinct, < kMaxSeq), block fields only on BLOCK_SPARSE (size >= 1,
 // others >= 0, random <= kMaxAttentionRandomBlocks), sinks only on
-// CAUSAL_WINDOW. HEED_ERROR_INVALID_ARGUMENT naming the rule.
+// CAUSAL_WINDOW and at most its window. HEED_ERROR_INVALID_ARGUMENT naming the rule.
 Status check_attention_pattern(const OpAttrs& a);
 
 // An ATTENTION op's pattern in words: its schema name, then its fields as a

@@ -20,6 +20,7 @@
 // before its queries and after the queries of the chunks before.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/attention/cached-attention.h"
 #include "ops/attention.h"
@@ -64,7 +65,6 @@ Status decode(const fb::Op& o, OpCheck& c) {
   if (op.pattern != AttnPattern::kSlidingWindow && op.pattern != AttnPattern::kCausalWindow) op.window = 0;
   Status ps = check_attention_pattern(op);
   if (!ps.ok()) return c.fail("%s", ps.message());
-  if (op.sinks > 0) return c.unsupported("attention sinks are not supported by this runtime yet");
   op.num_kv_heads = ao->num_kv_heads() == 0 ? op.num_heads : ao->num_kv_heads();
   if (op.num_kv_heads <= 0 || op.num_kv_heads > op.num_heads || op.num_heads % op.num_kv_heads != 0) {
     return c.fail("%d key/value heads do not divide %d query heads", ao->num_kv_heads(), op.num_heads);
@@ -104,9 +104,23 @@ Status validate(OpCheck& c) {
   return Status::Ok();
 }
 
-// Positions a decoder op's cache holds in this session.
+// Positions a decoder op's cache's ring holds in this session.
 size_t cache_positions(const OpSizing& s) {
-  return attention_cache_positions(attention_causal_window(s.op), s.max_seq);
+  return attention_cache_positions(attention_causal_window(s.op), s.max_seq, size_t(s.op.sinks));
+}
+
+// Queries per chunk of a cached run of S tokens (cap: the ring's slots): all
+// of them unless the cache is a ring, which would overwrite keys a query of
+// the same chunk still reads.
+size_t chunk_tokens(const OpInfo& op, size_t cap, size_t max_seq, size_t S) {
+  if (!attention_ring(op, max_seq)) return S;
+  return cap - attention_causal_window(op) - 1;
+}
+
+// Floats of the sink rows of one chunk (each query's heads, rotated).
+size_t sink_row_floats(const OpInfo& op, size_t cap, size_t max_seq) {
+  if (op.sinks == 0) return 0;
+  return std::min(max_seq, chunk_tokens(op, cap, max_seq, max_seq)) * size_t(op.num_heads) * size_t(op.head_dim);
 }
 
 // Floats of one chunk's key ranges (encoders).
@@ -117,23 +131,24 @@ size_t range_floats(const OpInfo& op, size_t S) {
 // One scratch per chunk of heads: the kernel's, then (encoders) its key ranges.
 size_t scratch_bytes(const OpSizing& s) {
   const size_t chunks = std::min(s.threads, size_t(s.op.num_heads)), D = size_t(s.op.head_dim);
-  const size_t floats = attention_cached(s.op)
-                            ? cached_attention_scratch_floats(cache_positions(s), D)
-                            : s.kernels.attention->scratch_floats(s.max_seq, D) + range_floats(s.op, s.max_seq);
+  if (attention_cached(s.op)) {
+    const size_t cap = cache_positions(s), slots = cap + (size_t(s.op.sinks) + kKvBlock - 1) / kKvBlock * kKvBlock;
+    return (chunks * cached_attention_scratch_floats(slots, D) + sink_row_floats(s.op, cap, s.max_seq)) * sizeof(float);
+  }
+  const size_t floats = s.kernels.attention->scratch_floats(s.max_seq, D) + range_floats(s.op, s.max_seq);
   return chunks * floats * sizeof(float);
 }
 
 // The session's patterns (ops/attention-spec.h) on its copy of the op.
 Status configure(const AttentionOverride& o, OpInfo* op) {
-  HEED_RETURN_IF_ERROR(apply_attention_override(o, attention_cached(*op), op));
-  if (op->sinks > 0) return Status::Error(HEED_ERROR_UNSUPPORTED, "attention sinks are not supported by this runtime yet");
-  return Status::Ok();
+  return apply_attention_override(o, attention_cached(*op), op);
 }
 
 // The key/value cache of a decoder op.
 size_t state_bytes(const OpSizing& s) {
   if (!attention_cached(s.op)) return 0;
-  return kv_cache_bytes(cache_positions(s), size_t(s.op.num_kv_heads), size_t(s.op.head_dim), s.decoder.kv_int8);
+  return kv_cache_bytes(cache_positions(s), size_t(s.op.num_kv_heads), size_t(s.op.head_dim), s.decoder.kv_int8,
+                        size_t(s.op.sinks));
 }
 // Nothing to fill: a run reads only the positions it and the runs before it
 // wrote (and pages never written stay untouched).
@@ -164,6 +179,7 @@ struct CachedJob {
   size_t S, past, window, H;
   const float* q;
   size_t q_stride;
+  const float* qs;  // sink rows [S][H * D], or null without sinks
   KvCache cache;
   float* out;
   float scale;
@@ -175,23 +191,66 @@ struct CachedJob {
 void cached_task(void* arg, size_t c) {
   const CachedJob& j = *static_cast<const CachedJob*>(arg);
   const size_t h0 = c * j.H / j.chunks, h1 = (c + 1) * j.H / j.chunks;
-  j.v->fn(j.S, j.past, j.window, j.H, h0, h1, j.q, j.q_stride, j.cache, j.out, j.H * j.cache.D, j.scale,
-          j.scratch + c * j.scratch_floats);
+  j.v->fn(j.S, j.past, j.window, j.H, h0, h1, j.q, j.q_stride, j.qs, j.H * j.cache.D, j.cache, j.out,
+          j.H * j.cache.D, j.scale, j.scratch + c * j.scratch_floats);
+}
+
+// The sink rows of n queries from position p0: each head of query i rotated
+// back by delta = attention_sink_shift(p0 + i) positions with the layer's
+// RoPE (rotate-half: the inverse of ROPE's rotation), or copied when delta =
+// 0. Angles in double: inv[i] as ROPE computes it (float), a = double(inv[i])
+// * (double(delta) / factor for LINEAR), cos and sin rounded once to float;
+// y[i] = x[i] c + x[i + D/2] s, y[i + D/2] = x[i + D/2] c - x[i] s.
+void sink_queries(const OpInfo& op, size_t window, size_t p0, size_t n, const float* q, size_t q_stride, float* qs) {
+  const size_t H = size_t(op.num_heads), D = size_t(op.head_dim), half = D / 2;
+  float inv[kMaxHeadDim / 2], cs[kMaxHeadDim / 2], sn[kMaxHeadDim / 2];
+  for (size_t i = 0; i < half; ++i) {
+    const float e = float(2 * i) / float(D);
+    inv[i] = 1.0f / float(std::pow(double(op.rope_theta), double(e)));
+  }
+  for (size_t r = 0; r < n; ++r) {
+    const float* x = q + r * q_stride;
+    float* y = qs + r * H * D;
+    const size_t delta = attention_sink_shift(p0 + r, window, size_t(op.sinks));
+    if (delta == 0) {
+      std::memcpy(y, x, H * D * sizeof(float));
+      continue;
+    }
+    double t = double(delta);
+    if (op.rope_scaling == RopeScaling::kLinear) t = t / double(op.rope_factor);
+    for (size_t i = 0; i < half; ++i) {
+      const double a = double(inv[i]) * t;
+      cs[i] = float(std::cos(a));
+      sn[i] = float(std::sin(a));
+    }
+    for (size_t h = 0; h < H; ++h) {
+      const float* xh = x + h * D;
+      float* yh = y + h * D;
+      for (size_t i = 0; i < half; ++i) {
+        const float a = xh[i], b = xh[i + half];
+        yh[i] = a * cs[i] + b * sn[i];
+        yh[i + half] = b * cs[i] - a * sn[i];
+      }
+    }
+  }
 }
 
 Status run(const OpContext& ctx, const OpInfo& op) {
   if (attention_cached(op)) {
     const size_t S = ctx.seq, H = size_t(op.num_heads), KV = size_t(op.num_kv_heads), D = size_t(op.head_dim);
-    if (ctx.past + S > ctx.max_seq) {
+    // A ring (and the sink slots) is all a context needs: it may run past
+    // max_seq (each run still at most max_seq tokens).
+    if (!attention_ring(op, ctx.max_seq) && ctx.past + S > ctx.max_seq) {
       return Status::Error(HEED_ERROR_INVALID_INPUT, "%zu tokens after %zu exceed the session's context of %zu", S,
                            ctx.past, ctx.max_seq);
     }
-    const size_t window = attention_causal_window(op);
-    const size_t cap = attention_cache_positions(window, ctx.max_seq);
-    const KvCache cache = kv_cache_view(const_cast<void*>(ctx.op_state), cap, KV, D, ctx.decoder.kv_int8);
-    // Tokens per chunk: all of them unless the ring would overwrite keys a
-    // query of the same chunk still reads.
-    const size_t chunk = window == kNoWindow || cap >= ctx.max_seq ? S : cap - window - 1;
+    const size_t window = attention_causal_window(op), sinks = size_t(op.sinks);
+    const size_t cap = attention_cache_positions(window, ctx.max_seq, sinks);
+    const KvCache cache = kv_cache_view(const_cast<void*>(ctx.op_state), cap, KV, D, ctx.decoder.kv_int8, sinks);
+    const size_t chunk = chunk_tokens(op, cap, ctx.max_seq, S);
+    const size_t chunks = std::min(ctx.threads, H), kernel_floats = cached_attention_scratch_floats(kv_cache_slots(cache), D);
+    float* scratch = reinterpret_cast<float*>(ctx.scratch);
+    float* qs = sinks ? scratch + chunks * kernel_floats : nullptr;  // [chunk][H * D]
     const float* qkv = ctx.data<float>(op.inputs[0]);
     float* out = ctx.data<float>(op.outputs[0]);
     const size_t stride = (H + 2 * KV) * D;
@@ -199,9 +258,9 @@ Status run(const OpContext& ctx, const OpInfo& op) {
       const size_t n = std::min(chunk, S - i0);
       const float* rows = qkv + i0 * stride;
       kv_cache_write(cache, ctx.past + i0, n, rows + H * D, rows + (H + KV) * D, stride);
-      CachedJob job{ctx.kernels->cached_attention, n, ctx.past + i0, window, H, rows, stride, cache, out + i0 * H * D,
-                    op.attn_scale, reinterpret_cast<float*>(ctx.scratch), cached_attention_scratch_floats(cap, D),
-                    std::min(ctx.threads, H)};
+      if (qs) sink_queries(op, window, ctx.past + i0, n, rows, stride, qs);
+      CachedJob job{ctx.kernels->cached_attention, n, ctx.past + i0, window, H, rows, stride, qs, cache,
+                    out + i0 * H * D, op.attn_scale, scratch, kernel_floats, chunks};
       pthreadpool_parallelize_1d(ctx.pool, cached_task, &job, job.chunks, 0);
     }
     return Status::Ok();
@@ -216,6 +275,37 @@ Status run(const OpContext& ctx, const OpInfo& op) {
   return Status::Ok();
 }
 }  // namespace
+
+const OpInfo* attention_rope(const std::vector<OpInfo>& ops, size_t index) {
+  const int32_t input = ops[index].inputs[0];
+  for (size_t i = 0; i < index; ++i) {
+    const OpInfo& r = ops[i];
+    if (r.num_outputs >= 1 && r.outputs[0] == input) return r.kind == OpKind::kRope ? &r : nullptr;
+  }
+  return nullptr;
+}
+
+Status attention_bind_rope(const std::vector<OpInfo>& ops, size_t index, OpInfo* op) {
+  if (op->sinks <= 0) return Status::Ok();
+  const OpInfo* r = attention_rope(ops, index);
+  if (!r) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT,
+                         "attention sinks need rotary positions (a ROPE op making this layer's input): learned "
+                         "position embeddings cannot go past the context");
+  }
+  if (r->head_dim != op->head_dim) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT, "attention sinks: the ROPE before has head_dim %d, not %d",
+                         r->head_dim, op->head_dim);
+  }
+  if (r->rope_scaling == RopeScaling::kDynamic) {
+    return Status::Error(HEED_ERROR_INVALID_ARGUMENT,
+                         "attention sinks need fixed RoPE frequencies: this layer's ROPE has DYNAMIC scaling");
+  }
+  op->rope_theta = r->rope_theta;
+  op->rope_scaling = r->rope_scaling;
+  op->rope_factor = r->rope_factor;
+  return Status::Ok();
+}
 
 extern const OpEntry kAttentionOp = {
     OpKind::kAttention, "ATTENTION", 1, {kInputs, 1, 1, kOutputs, 1}, fb::OpOptions::AttentionOptions,

@@ -20,7 +20,12 @@
 // are computed once at session creation into the op's persistent state (one
 // copy for all ROPE ops with the same head_dim, theta and scaling) and read
 // from there; DYNAMIC runs whose theta' differs from theta compute them per
-// token, as does any position past the table.
+// token with the formula above. Positions past the table (a streaming
+// session's, attention sinks: ArenaLayout::streams) are any int32 >= 0 and
+// take their angle in double, a = double(inv[i]) * double(p) (LINEAR: /
+// double(factor)), cos and sin rounded once to float: a float p * inv loses
+// the angle's low bits as p grows (at p = 2^24 the float product is off by up
+// to one radian), the double one stays within 2^-52 p.
 #include <cmath>
 #include <cstring>
 
@@ -120,6 +125,17 @@ void angles(const OpInfo& op, const float* inv, int32_t pos, float* c, float* s)
   }
 }
 
+// cos and sin of a position past the table (theta's frequencies), in double.
+void far_angles(const OpInfo& op, const float* inv, int32_t pos, float* c, float* s) {
+  double p = double(pos);
+  if (op.rope_scaling == RopeScaling::kLinear) p = p / double(op.rope_factor);
+  for (size_t i = 0; i < size_t(op.head_dim) / 2; ++i) {
+    const double a = double(inv[i]) * p;
+    c[i] = float(std::cos(a));
+    s[i] = float(std::sin(a));
+  }
+}
+
 // The table: for position p < max_seq, cos at [p * D], sin at [p * D + D/2].
 size_t state_bytes(const OpSizing& s) { return s.max_seq * size_t(s.op.head_dim) * sizeof(float); }
 
@@ -163,8 +179,10 @@ Status run(const OpContext& ctx, const OpInfo& op) {
   if (pos) {
     max_pos = 0;
     for (size_t t = 0; t < S; ++t) {
-      if (pos[t] < 0 || pos[t] >= kMaxSeq) {
-        return Status::Error(HEED_ERROR_INVALID_INPUT, "position %d of token %zu is outside [0, %d)", pos[t], t, kMaxSeq);
+      // DYNAMIC's theta' is computed from the length: it stays within kMaxSeq.
+      const int32_t top = op.rope_scaling == RopeScaling::kDynamic ? kMaxSeq : INT32_MAX;
+      if (pos[t] < 0 || pos[t] >= top) {
+        return Status::Error(HEED_ERROR_INVALID_INPUT, "position %d of token %zu is outside [0, %d)", pos[t], t, top);
       }
       if (pos[t] > max_pos) max_pos = pos[t];
     }
@@ -185,6 +203,8 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     if (table && size_t(p) < ctx.max_seq) {
       c = table + size_t(p) * D;
       s = c + half;
+    } else if (table) {
+      far_angles(op, inv, p, cs, sn);
     } else {
       angles(op, inv, p, cs, sn);
     }

@@ -71,20 +71,23 @@ inline void scores(const float* q, const T* kb, const float* ks, const KvCache& 
   }
 }
 
-// One query over keys [jb, je) of one kv head.
+// One query over keys [jb, je) of one kv head in cache view c (the ring or
+// the sink planes), carrying the running max m, sum l and output o.
 template <class T>
-void query(const float* q, size_t jb, size_t je, const KvCache& c, const T* kb, const float* ks, const T* vb,
-           const float* vs, float scale, float* sc, float* o, float* w, float* y) {
+void segment(const float* q, size_t jb, size_t je, const KvCache& c, const KvPlanes<T>& pl, float scale, float* sc,
+             float* o, float* w, float& m, float& l) {
   const size_t D = c.D;
+  const T* kb = pl.k;
+  const T* vb = pl.v;
+  const float* ks = pl.ks;
+  const float* vs = pl.vs;
   const size_t b0 = jb / kKvBlock, b1 = (je + kKvBlock - 1) / kKvBlock, base = b0 * kKvBlock;
   size_t b = b0;
   for (; b + 2 <= b1; b += 2) scores<2>(q, kb, ks, c, b, scale, sc, base);
   if (b < b1) scores<1>(q, kb, ks, c, b, scale, sc, base);
-  for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256 ninf = _mm256_set1_ps(-INFINITY);
   const size_t D8 = D / 8 * 8;
-  float m = -INFINITY, l = 0.0f;
   for (b = b0; b < b1; ++b) {
     const size_t j0 = b * kKvBlock, t0 = j0 % c.cap;
     const size_t lo = jb > j0 ? jb - j0 : 0, hi = je - j0 < kKvBlock ? je - j0 : kKvBlock;
@@ -117,21 +120,25 @@ void query(const float* q, size_t jb, size_t je, const KvCache& c, const T* kb, 
     }
     m = mn;
   }
-  const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
-  for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
 }
 }  // namespace
 
 void heed_cached_attention__avx2(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
-                                 const float* q, size_t q_stride, const KvCache& c, float* out, size_t out_stride,
-                                 float scale, float* scratch) {
+                                 const float* q, size_t q_stride, const float* qs, size_t qs_stride, const KvCache& c,
+                                 float* out, size_t out_stride, float scale, float* scratch) {
   float* sc = scratch;
-  float* o = sc + cached_attention_score_stride(c.cap);
+  float* o = sc + cached_attention_score_stride(kv_cache_slots(c));
   float* w = o + (c.D + 15) / 16 * 16;
-  cached_attention_each_query(S, past, window, H, h0, h1, q, q_stride, c, out, out_stride,
-                              [&](const float* qi, size_t jb, size_t je, const auto* kb, const float* ks,
-                                  const auto* vb, const float* vs, float* y) {
-                                query(qi, jb, je, c, kb, ks, vb, vs, scale, sc, o, w, y);
+  const KvCache sinks = kv_cache_sinks(c);
+  cached_attention_each_query(S, past, window, H, h0, h1, q, q_stride, qs, qs_stride, c, out, out_stride,
+                              [&](const float* qi, const float* qsi, size_t jb, size_t je, size_t se,
+                                  const auto& ring, const auto& sink, float* y) {
+                                for (size_t d = 0; d < c.D; ++d) o[d] = 0.0f;
+                                float m = -INFINITY, l = 0.0f;
+                                if (se > 0) segment(qsi, 0, se, sinks, sink, scale, sc, o, w, m, l);
+                                segment(qi, jb, je, c, ring, scale, sc, o, w, m, l);
+                                const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
+                                for (size_t d = 0; d < c.D; ++d) y[d] = attention_out(o[d], inv_l);
                               });
 }
 

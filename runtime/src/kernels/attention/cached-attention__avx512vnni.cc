@@ -111,15 +111,16 @@ inline void update(const T* v, size_t D, size_t d0, const size_t* lo, const size
       for (int x = 0; x < NC; ++x) _mm512_storeu_ps(o + size_t(r) * D16 + d0 + size_t(x) * 16, od[r][x]);
 }
 
-// R queries of one kv head, query r over keys [jb[r], je[r]) (consecutive
-// positions of a head in prefill, the heads of a group in decode): the scores
-// of all their blocks first (the union of their blocks; a query never reads
-// scores outside its own keys), then block by block each query's softmax
-// step and output update.
+// R queries of one kv head in cache view c (the ring or the sink planes),
+// query r over keys [jb[r], je[r]) (consecutive positions of a head in
+// prefill, the heads of a group in decode): the scores of all their blocks
+// first (the union of their blocks; a query never reads scores outside its
+// own keys), then block by block each query's softmax step and output update,
+// carrying the running maxima m, sums l and outputs o.
 template <int R, class T>
-void queries(const float* const* q, const size_t* jb, const size_t* je, const KvCache& c, const T* kb,
+void segment(const float* const* q, const size_t* jb, const size_t* je, const KvCache& c, const T* kb,
              const float* ks, const T* vb, const float* vs, float scale, float* sc, size_t stride, float* o, float* w,
-             float* const* y) {
+             float* m, float* l) {
   const size_t D = c.D, D16 = (D + 15) / 16 * 16;
   size_t jmin = jb[0], jmax = je[0];
   for (int r = 1; r < R; ++r) jmin = jb[r] < jmin ? jb[r] : jmin, jmax = je[r] > jmax ? je[r] : jmax;
@@ -128,11 +129,9 @@ void queries(const float* const* q, const size_t* jb, const size_t* je, const Kv
   size_t b = b0;
   for (; b + G <= b1; b += G) scores<R, G>(q, kb, ks, c, b, scale, sc, stride, base);
   for (; b < b1; ++b) scores<R, 1>(q, kb, ks, c, b, scale, sc, stride, base);
-  for (size_t d = 0; d < size_t(R) * D16; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
   const __m512 ninf = _mm512_set1_ps(-INFINITY);
-  float m[R], l[R], cr[R];
+  float cr[R];
   size_t lo[R], hi[R];
-  for (int r = 0; r < R; ++r) m[r] = -INFINITY, l[r] = 0.0f;
   for (b = b0; b < b1; ++b) {
     const size_t j0 = b * kKvBlock, t0 = j0 % c.cap;
     size_t ulo = kKvBlock, uhi = 0;
@@ -162,35 +161,58 @@ void queries(const float* const* q, const size_t* jb, const size_t* je, const Kv
       }
     }
   }
-  for (int r = 0; r < R; ++r) {
-    const float inv_l = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
-    for (size_t d = 0; d < D; ++d) y[r][d] = attention_out(o[size_t(r) * D16 + d], inv_l);
-  }
 }
 
 constexpr int kQueries = 4;  // queries per group
 
-// Queries qs[0..R) over keys [jb, je), outputs ys, of kv head g of the cache.
+// Queries qs[0..R) over window keys [jb, je) and, with sinks, sink keys
+// [0, se) scored with sq[0..R), outputs ys, of kv head g of the cache: the
+// sink planes' blocks first, then the ring's.
 template <int R, class T>
-inline void run(const KvCache& c, size_t g, const float* const* qs, const size_t* jb, const size_t* je,
-                float* const* ys, float scale, float* scratch) {
-  const size_t D16 = (c.D + 15) / 16 * 16, nbk = c.cap / kKvBlock, stride = cached_attention_score_stride(c.cap);
+inline void run(const KvCache& c, size_t g, const float* const* qs, const float* const* sq, const size_t* jb,
+                const size_t* je, const size_t* se, float* const* ys, float scale, float* scratch) {
+  const size_t D16 = (c.D + 15) / 16 * 16, stride = cached_attention_score_stride(kv_cache_slots(c));
   float* sc = scratch;                // [kQueries][stride]
   float* o = sc + kQueries * stride;  // [kQueries][D16]
   float* w = o + kQueries * D16;      // [kQueries][16]
-  const T* kb = static_cast<const T*>(c.k) + g * nbk * c.D * kKvBlock;
-  const T* vb = static_cast<const T*>(c.v) + g * c.cap * c.D;
-  queries<R>(qs, jb, je, c, kb, c.int8 ? c.ks + g * c.cap : nullptr, vb, c.int8 ? c.vs + g * c.cap : nullptr, scale,
-             sc, stride, o, w, ys);
+  for (size_t d = 0; d < size_t(R) * D16; d += 16) _mm512_storeu_ps(o + d, _mm512_setzero_ps());
+  float m[R], l[R];
+  for (int r = 0; r < R; ++r) m[r] = -INFINITY, l[r] = 0.0f;
+  if (c.sinks) {
+    size_t zero[R], top = 0;
+    for (int r = 0; r < R; ++r) zero[r] = 0, top = se[r] > top ? se[r] : top;
+    if (top > 0) {
+      const KvCache s = kv_cache_sinks(c);
+      const KvPlanes<T> p = kv_planes<T>(s, g);
+      segment<R>(sq, zero, se, s, p.k, p.ks, p.v, p.vs, scale, sc, stride, o, w, m, l);
+    }
+  }
+  const KvPlanes<T> p = kv_planes<T>(c, g);
+  segment<R>(qs, jb, je, c, p.k, p.ks, p.v, p.vs, scale, sc, stride, o, w, m, l);
+  for (int r = 0; r < R; ++r) {
+    const float inv_l = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+    for (size_t d = 0; d < c.D; ++d) ys[r][d] = attention_out(o[size_t(r) * D16 + d], inv_l);
+  }
 }
 
 template <class T>
 void attend(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1, const float* q, size_t q_stride,
-            const KvCache& c, float* out, size_t out_stride, float scale, float* scratch) {
+            const float* qsink, size_t qsink_stride, const KvCache& c, float* out, size_t out_stride, float scale,
+            float* scratch) {
   const size_t D = c.D, group = H / c.heads;
   const float* qs[kQueries];
+  const float* sq[kQueries];
   float* ys[kQueries];
-  size_t jb[kQueries], je[kQueries];
+  size_t jb[kQueries], je[kQueries], se[kQueries];
+  // Query i of head h into slot k of the group.
+  auto put = [&](size_t k, size_t i, size_t h) {
+    qs[k] = q + i * q_stride + h * D;
+    sq[k] = c.sinks ? qsink + i * qsink_stride + h * D : qs[k];
+    ys[k] = out + i * out_stride + h * D;
+    jb[k] = window_begin(past + i, window);
+    je[k] = past + i + 1;
+    se[k] = sink_end(jb[k], c.sinks);
+  };
   if (S < size_t(kQueries)) {
     // Decode: the heads of a group, which share their keys and values, together.
     for (size_t i = 0; i < S; ++i) {
@@ -198,15 +220,10 @@ void attend(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1
       while (h < h1) {
         const size_t g = h / group, hend = (g + 1) * group < h1 ? (g + 1) * group : h1;
         const size_t r = hend - h >= 4 ? 4 : (hend - h >= 2 ? 2 : 1);
-        for (size_t k = 0; k < r; ++k) {
-          qs[k] = q + i * q_stride + (h + k) * D;
-          ys[k] = out + i * out_stride + (h + k) * D;
-          jb[k] = window_begin(past + i, window);
-          je[k] = past + i + 1;
-        }
-        if (r == 4) run<4, T>(c, g, qs, jb, je, ys, scale, scratch);
-        else if (r == 2) run<2, T>(c, g, qs, jb, je, ys, scale, scratch);
-        else run<1, T>(c, g, qs, jb, je, ys, scale, scratch);
+        for (size_t k = 0; k < r; ++k) put(k, i, h + k);
+        if (r == 4) run<4, T>(c, g, qs, sq, jb, je, se, ys, scale, scratch);
+        else if (r == 2) run<2, T>(c, g, qs, sq, jb, je, se, ys, scale, scratch);
+        else run<1, T>(c, g, qs, sq, jb, je, se, ys, scale, scratch);
         h += r;
       }
     }
@@ -217,30 +234,22 @@ void attend(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1
     const size_t g = h / group;
     size_t i = 0;
     for (; i + kQueries <= S; i += kQueries) {
-      for (int k = 0; k < kQueries; ++k) {
-        qs[k] = q + (i + size_t(k)) * q_stride + h * D;
-        ys[k] = out + (i + size_t(k)) * out_stride + h * D;
-        jb[k] = window_begin(past + i + size_t(k), window);
-        je[k] = past + i + size_t(k) + 1;
-      }
-      run<kQueries, T>(c, g, qs, jb, je, ys, scale, scratch);
+      for (int k = 0; k < kQueries; ++k) put(size_t(k), i + size_t(k), h);
+      run<kQueries, T>(c, g, qs, sq, jb, je, se, ys, scale, scratch);
     }
     for (; i < S; ++i) {
-      qs[0] = q + i * q_stride + h * D;
-      ys[0] = out + i * out_stride + h * D;
-      jb[0] = window_begin(past + i, window);
-      je[0] = past + i + 1;
-      run<1, T>(c, g, qs, jb, je, ys, scale, scratch);
+      put(0, i, h);
+      run<1, T>(c, g, qs, sq, jb, je, se, ys, scale, scratch);
     }
   }
 }
 }  // namespace
 
 void heed_cached_attention__avx512vnni(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
-                                       const float* q, size_t q_stride, const KvCache& c, float* out,
-                                       size_t out_stride, float scale, float* scratch) {
-  if (c.int8) attend<int8_t>(S, past, window, H, h0, h1, q, q_stride, c, out, out_stride, scale, scratch);
-  else attend<float>(S, past, window, H, h0, h1, q, q_stride, c, out, out_stride, scale, scratch);
+                                       const float* q, size_t q_stride, const float* qs, size_t qs_stride,
+                                       const KvCache& c, float* out, size_t out_stride, float scale, float* scratch) {
+  if (c.int8) attend<int8_t>(S, past, window, H, h0, h1, q, q_stride, qs, qs_stride, c, out, out_stride, scale, scratch);
+  else attend<float>(S, past, window, H, h0, h1, q, q_stride, qs, qs_stride, c, out, out_stride, scale, scratch);
 }
 
 }  // namespace heed

@@ -54,48 +54,72 @@ void quantize_head(const float* x, size_t D, int8_t* q, size_t q_step, float* sc
 }
 }  // namespace
 
-size_t kv_cache_bytes(size_t positions, size_t heads, size_t D, bool int8) {
-  const size_t n = rounded_cap(positions) * heads * D;
+namespace {
+// Bytes of one set of planes (k, v, then ks, vs for int8) of `slots` slots.
+size_t planes_bytes(size_t slots, size_t heads, size_t D, bool int8) {
+  const size_t n = slots * heads * D;
   if (!int8) return 2 * round64(n * sizeof(float));
-  return 2 * round64(n) + 2 * round64(rounded_cap(positions) * heads * sizeof(float));
+  return 2 * round64(n) + 2 * round64(slots * heads * sizeof(float));
 }
 
-KvCache kv_cache_view(void* state, size_t positions, size_t heads, size_t D, bool int8) {
+// Points k, v, ks, vs at the planes of `slots` slots from p.
+void planes_view(uint8_t* p, size_t slots, size_t heads, size_t D, bool int8, void** k, void** v, float** ks,
+                 float** vs) {
+  const size_t part = round64(slots * heads * D * (int8 ? 1 : sizeof(float)));
+  *k = p;
+  *v = p + part;
+  if (int8) {
+    *ks = reinterpret_cast<float*>(p + 2 * part);
+    *vs = reinterpret_cast<float*>(p + 2 * part + round64(slots * heads * sizeof(float)));
+  }
+}
+
+// Writes one row's key and value heads into slot j of a view's planes.
+void write_slot(const KvCache& c, size_t j, const float* kr0, const float* vr0) {
+  const size_t D = c.D, nbk = c.cap / kKvBlock, b = j / kKvBlock, t = j % kKvBlock;
+  for (size_t g = 0; g < c.heads; ++g) {
+    const float* kr = kr0 + g * D;
+    const float* vr = vr0 + g * D;
+    const size_t kt = ((g * nbk + b) * D) * kKvBlock + t;  // element d at kt + d * 16
+    const size_t vo = (g * c.cap + j) * D;
+    if (c.int8) {
+      quantize_head(kr, D, static_cast<int8_t*>(c.k) + kt, kKvBlock, c.ks + g * c.cap + j);
+      quantize_head(vr, D, static_cast<int8_t*>(c.v) + vo, 1, c.vs + g * c.cap + j);
+    } else {
+      float* kf = static_cast<float*>(c.k) + kt;
+      for (size_t d = 0; d < D; ++d) kf[d * kKvBlock] = kr[d];
+      std::memcpy(static_cast<float*>(c.v) + vo, vr, D * sizeof(float));
+    }
+  }
+}
+}  // namespace
+
+size_t kv_cache_bytes(size_t positions, size_t heads, size_t D, bool int8, size_t sinks) {
+  const size_t ring = planes_bytes(rounded_cap(positions), heads, D, int8);
+  return sinks ? ring + planes_bytes(rounded_cap(sinks), heads, D, int8) : ring;
+}
+
+KvCache kv_cache_view(void* state, size_t positions, size_t heads, size_t D, bool int8, size_t sinks) {
   KvCache c;
   c.cap = rounded_cap(positions);
   c.heads = heads;
   c.D = D;
   c.int8 = int8;
   uint8_t* p = static_cast<uint8_t*>(state);
-  const size_t n = c.cap * heads * D;
-  const size_t part = round64(n * (int8 ? 1 : sizeof(float)));
-  c.k = p;
-  c.v = p + part;
-  if (int8) {
-    c.ks = reinterpret_cast<float*>(p + 2 * part);
-    c.vs = reinterpret_cast<float*>(p + 2 * part + round64(c.cap * heads * sizeof(float)));
+  planes_view(p, c.cap, heads, D, int8, &c.k, &c.v, &c.ks, &c.vs);
+  if (sinks) {
+    c.sinks = sinks;
+    c.sink_cap = rounded_cap(sinks);
+    planes_view(p + planes_bytes(c.cap, heads, D, int8), c.sink_cap, heads, D, int8, &c.sk, &c.sv, &c.sks, &c.svs);
   }
   return c;
 }
 
 void kv_cache_write(const KvCache& c, size_t pos, size_t count, const float* k, const float* v, size_t stride) {
-  const size_t D = c.D, nbk = c.cap / kKvBlock;
+  const KvCache sinks = kv_cache_sinks(c);
   for (size_t r = 0; r < count; ++r) {
-    const size_t j = (pos + r) % c.cap, b = j / kKvBlock, t = j % kKvBlock;  // slot
-    for (size_t g = 0; g < c.heads; ++g) {
-      const float* kr = k + r * stride + g * D;
-      const float* vr = v + r * stride + g * D;
-      const size_t kt = ((g * nbk + b) * D) * kKvBlock + t;  // element d at kt + d * 16
-      const size_t vo = (g * c.cap + j) * D;
-      if (c.int8) {
-        quantize_head(kr, D, static_cast<int8_t*>(c.k) + kt, kKvBlock, c.ks + g * c.cap + j);
-        quantize_head(vr, D, static_cast<int8_t*>(c.v) + vo, 1, c.vs + g * c.cap + j);
-      } else {
-        float* kf = static_cast<float*>(c.k) + kt;
-        for (size_t d = 0; d < D; ++d) kf[d * kKvBlock] = kr[d];
-        std::memcpy(static_cast<float*>(c.v) + vo, vr, D * sizeof(float));
-      }
-    }
+    write_slot(c, (pos + r) % c.cap, k + r * stride, v + r * stride);
+    if (pos + r < c.sinks) write_slot(sinks, pos + r, k + r * stride, v + r * stride);
   }
 }
 
