@@ -53,9 +53,11 @@
 // scratch: cached_attention_scratch_floats(cap, D) floats per concurrent call.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/attention/f32-attention.h"  // attention_out
 #include "kernels/isa.h"
 
 namespace heed {
@@ -139,12 +141,15 @@ inline size_t cached_attention_scratch_floats(size_t cap, size_t D) {
 }
 
 // The loop of the variants that take one query at a time: for each head h
-// in [h0, h1) and query i, fn(q, qs, jb, je, se, ring, sink, y) with q, qs
-// and y the query's, its sink row's (q itself when there are no sinks) and
-// its output row's, [jb, je) its window keys, [0, se) its sink keys, and
-// ring and sink its kv head's planes in the ring and the sink planes
-// (KvPlanes<float> or KvPlanes<int8_t>; ks and vs null for a float cache).
-// `static`: each ISA's translation unit keeps its own copy.
+// in [h0, h1) and query i, with o the output accumulators (D floats) zeroed
+// and a running max m = -inf and sum l = 0, seg(qs_i, 0, se, sinks, sink, m,
+// l) over its sink keys [0, se) when se > 0, then seg(q_i, jb, je, c, ring,
+// m, l) over its window keys [jb, je), then its output row y[d] =
+// attention_out(o[d], 1 / l). q_i and qs_i are the query's and its sink
+// row's; sinks is kv_cache_sinks(c); ring and sink its kv head's planes in
+// the ring and the sink planes (KvPlanes<float> or KvPlanes<int8_t>; ks and
+// vs null for a float cache). `static`: each ISA's translation unit keeps its
+// own copy.
 template <class T>
 struct KvPlanes {
   const T* k;
@@ -158,10 +163,10 @@ static inline KvPlanes<T> kv_planes(const KvCache& c, size_t g) {
   return {static_cast<const T*>(c.k) + g * nbk * c.D * kKvBlock, c.int8 ? c.ks + g * c.cap : nullptr,
           static_cast<const T*>(c.v) + g * c.cap * c.D, c.int8 ? c.vs + g * c.cap : nullptr};
 }
-template <class Fn>
+template <class Seg>
 static inline void cached_attention_each_query(size_t S, size_t past, size_t window, size_t H, size_t h0, size_t h1,
                                                const float* q, size_t q_stride, const float* qs, size_t qs_stride,
-                                               const KvCache& c, float* out, size_t out_stride, Fn&& fn) {
+                                               const KvCache& c, float* out, size_t out_stride, float* o, Seg&& seg) {
   const size_t D = c.D, group = H / c.heads;
   const KvCache sc = kv_cache_sinks(c);
   for (size_t h = h0; h < h1; ++h) {
@@ -171,11 +176,17 @@ static inline void cached_attention_each_query(size_t S, size_t past, size_t win
       const float* qsi = c.sinks ? qs + i * qs_stride + h * D : qi;
       float* y = out + i * out_stride + h * D;
       const size_t jb = window_begin(past + i, window), je = past + i + 1, se = sink_end(jb, c.sinks);
+      for (size_t d = 0; d < D; ++d) o[d] = 0.0f;
+      float m = -INFINITY, l = 0.0f;
       if (c.int8) {
-        fn(qi, qsi, jb, je, se, kv_planes<int8_t>(c, g), kv_planes<int8_t>(sc, g), y);
+        if (se > 0) seg(qsi, size_t(0), se, sc, kv_planes<int8_t>(sc, g), m, l);
+        seg(qi, jb, je, c, kv_planes<int8_t>(c, g), m, l);
       } else {
-        fn(qi, qsi, jb, je, se, kv_planes<float>(c, g), kv_planes<float>(sc, g), y);
+        if (se > 0) seg(qsi, size_t(0), se, sc, kv_planes<float>(sc, g), m, l);
+        seg(qi, jb, je, c, kv_planes<float>(c, g), m, l);
       }
+      const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
+      for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
     }
   }
 }

@@ -129,17 +129,9 @@ void heed_cached_attention__avx2(size_t S, size_t past, size_t window, size_t H,
   float* sc = scratch;
   float* o = sc + cached_attention_score_stride(kv_cache_slots(c));
   float* w = o + (c.D + 15) / 16 * 16;
-  const KvCache sinks = kv_cache_sinks(c);
-  cached_attention_each_query(S, past, window, H, h0, h1, q, q_stride, qs, qs_stride, c, out, out_stride,
-                              [&](const float* qi, const float* qsi, size_t jb, size_t je, size_t se,
-                                  const auto& ring, const auto& sink, float* y) {
-                                for (size_t d = 0; d < c.D; ++d) o[d] = 0.0f;
-                                float m = -INFINITY, l = 0.0f;
-                                if (se > 0) segment(qsi, 0, se, sinks, sink, scale, sc, o, w, m, l);
-                                segment(qi, jb, je, c, ring, scale, sc, o, w, m, l);
-                                const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
-                                for (size_t d = 0; d < c.D; ++d) y[d] = attention_out(o[d], inv_l);
-                              });
+  cached_attention_each_query(S, past, window, H, h0, h1, q, q_stride, qs, qs_stride, c, out, out_stride, o,
+                              [&](const float* qq, size_t jb, size_t je, const KvCache& view, const auto& planes,
+                                  float& m, float& l) { segment(qq, jb, je, view, planes, scale, sc, o, w, m, l); });
 }
 
 }  // namespace heed
