@@ -202,7 +202,7 @@ def heed_generate(heed, path, ids, gen, window):
     cmd = [heed, "generate", path, "--ids", ",".join(map(str, ids)), "-n", str(gen), "--temp", "0", "--ignore-eos",
            "--threads", "1", "--ctx", str(n + gen), "--window", window, "--json"]
     rc, out, err, rss, _ = bd.run(cmd, check=False)
-    shown = " ".join([rel(heed), "generate", rel(path), "--ids", "<N ids>"] + cmd[5:12] + ["N+GEN"] + cmd[13:])
+    shown = " ".join([rel(heed), "generate", rel(path), "--ids", "<N ids>"] + cmd[5:13] + ["N+GEN"] + cmd[14:])
     if rc != 0:
         sys.exit(f"bench-long: heed generate failed ({rc}): {(err or out)[-1000:]}")
     j = json.loads(out.strip().splitlines()[-1])
@@ -321,7 +321,7 @@ def markdown(R):
             L.append("")
             L.append(f"Target: windowed decode tok/s at {t['at']:,} / at {t['base']:,}: {t['window_ratio']:.2f}x "
                      f"(goal >= 0.85: {'pass' if t['window_ratio'] >= 0.85 else 'FAIL'}); "
-                     f"dense {t['dense_ratio']:.2f}x; llama.cpp {f1(t.get('llama_ratio'), 2)}x.")
+                     f"dense {f1(t['dense_ratio'], 2)}x; llama.cpp {f1(t.get('llama_ratio'), 2)}{'x' if t.get('llama_ratio') else ''}.")
         L += ["", "Commands (N = the context, GEN = generated tokens):", ""] + [f"    {v}" for v in d.get("commands", {}).values()]
     return "\n".join(L)
 
@@ -330,8 +330,8 @@ def targets(R):
     e = R.get("encoder")
     if e:
         rows = {r["n"]: r for r in e["rows"]}
-        lo = 2048 if 2048 in rows else e["rows"][0]["n"]
         hi = e["rows"][-1]["n"]
+        lo = 2048 if 2048 in rows and 2048 < hi else e["rows"][0]["n"]
         pt = lambda r, k: r["window"][k] / r["n"]  # noqa: E731
         e["targets"] = {"grow_from": lo, "grow_to": hi,
                         "per_token_growth": pt(rows[hi], "ms") / pt(rows[lo], "ms"),
