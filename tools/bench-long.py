@@ -433,6 +433,7 @@ def main():
     if a.from_json:
         with open(a.from_json) as f:
             R = json.load(f)
+        targets(R)  # recomputed: the tables follow this script's rules, not the run's
     else:
         py = os.environ.get("HEED_PYTHON") or os.path.join(REPO, ".venv", "bin", "python")
         heed = os.path.abspath(a.heed)
