@@ -38,6 +38,8 @@ Each of --reps rounds, in this order:
      heed's decode = (generated - 1) / generate_ms (the first token comes from the prompt pass),
      prefill = N / prompt_ms; peak RSS of each process. llama.cpp has no window for a Llama
      model: its columns are dense.
+The plot is SVG only, written by hand (the venv has no matplotlib; tools/setup-venv.sh does not
+install it). --from-json recomputes the targets and rewrites the tables and plot.
 Medians over the rounds. Targets (issue 8): windowed time per pass from 2k to 32k grows
 <= 1.3x per token; peak memory linear in N; windowed decode at 8k >= 0.85x its speed at 512.
 """
