@@ -78,7 +78,7 @@ AttentionMap attention_map_count(const OpInfo& op, const DecoderSettings& d, boo
     const size_t ring = attention_cache_positions(window, seq, sinks);
     m.ring = attention_ring(op, seq);
     m.kv_bytes = kv_cache_bytes(ring, kv_heads, D, d.kv_int8, sinks);
-    m.kv_positions = ring + (sinks + kKvBlock - 1) / kKvBlock * kKvBlock;  // ring slots, then sink slots
+    m.kv_positions = ring + kv_cache_round(sinks);  // ring slots, then sink slots
   } else {
     m.kv_positions = seq;
     m.kv_bytes = uint64_t(seq) * 2 * size_t(op.num_heads) * D * sizeof(float);

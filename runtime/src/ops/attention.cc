@@ -24,6 +24,7 @@
 
 #include "kernels/attention/cached-attention.h"
 #include "ops/attention.h"
+#include "ops/rope.h"
 #include "ops/op.h"
 #include "ops/ops.h"
 
@@ -132,7 +133,7 @@ size_t range_floats(const OpInfo& op, size_t S) {
 size_t scratch_bytes(const OpSizing& s) {
   const size_t chunks = std::min(s.threads, size_t(s.op.num_heads)), D = size_t(s.op.head_dim);
   if (attention_cached(s.op)) {
-    const size_t cap = cache_positions(s), slots = cap + (size_t(s.op.sinks) + kKvBlock - 1) / kKvBlock * kKvBlock;
+    const size_t cap = cache_positions(s), slots = cap + kv_cache_round(size_t(s.op.sinks));
     return (chunks * cached_attention_scratch_floats(slots, D) + sink_row_floats(s.op, cap, s.max_seq)) * sizeof(float);
   }
   const size_t floats = s.kernels.attention->scratch_floats(s.max_seq, D) + range_floats(s.op, s.max_seq);
@@ -197,17 +198,12 @@ void cached_task(void* arg, size_t c) {
 
 // The sink rows of n queries from position p0: each head of query i rotated
 // back by delta = attention_sink_shift(p0 + i) positions with the layer's
-// RoPE (rotate-half: the inverse of ROPE's rotation), or copied when delta =
-// 0. Angles in double: inv[i] as ROPE computes it (float), a = double(inv[i])
-// * (double(delta) / factor for LINEAR), cos and sin rounded once to float;
-// y[i] = x[i] c + x[i + D/2] s, y[i + D/2] = x[i + D/2] c - x[i] s.
+// RoPE (ops/rope.h: its frequencies, the angle in double, rope_rotate with
+// -sin), or copied when delta = 0.
 void sink_queries(const OpInfo& op, size_t window, size_t p0, size_t n, const float* q, size_t q_stride, float* qs) {
   const size_t H = size_t(op.num_heads), D = size_t(op.head_dim), half = D / 2;
   float inv[kMaxHeadDim / 2], cs[kMaxHeadDim / 2], sn[kMaxHeadDim / 2];
-  for (size_t i = 0; i < half; ++i) {
-    const float e = float(2 * i) / float(D);
-    inv[i] = 1.0f / float(std::pow(double(op.rope_theta), double(e)));
-  }
+  rope_inverse_frequencies(op, op.rope_theta, inv);
   for (size_t r = 0; r < n; ++r) {
     const float* x = q + r * q_stride;
     float* y = qs + r * H * D;
@@ -216,22 +212,9 @@ void sink_queries(const OpInfo& op, size_t window, size_t p0, size_t n, const fl
       std::memcpy(y, x, H * D * sizeof(float));
       continue;
     }
-    double t = double(delta);
-    if (op.rope_scaling == RopeScaling::kLinear) t = t / double(op.rope_factor);
-    for (size_t i = 0; i < half; ++i) {
-      const double a = double(inv[i]) * t;
-      cs[i] = float(std::cos(a));
-      sn[i] = float(std::sin(a));
-    }
-    for (size_t h = 0; h < H; ++h) {
-      const float* xh = x + h * D;
-      float* yh = y + h * D;
-      for (size_t i = 0; i < half; ++i) {
-        const float a = xh[i], b = xh[i + half];
-        yh[i] = a * cs[i] + b * sn[i];
-        yh[i + half] = b * cs[i] - a * sn[i];
-      }
-    }
+    rope_far_angles(op, inv, double(delta), cs, sn);
+    for (size_t i = 0; i < half; ++i) sn[i] = -sn[i];
+    for (size_t h = 0; h < H; ++h) rope_rotate(half, x + h * D, cs, sn, y + h * D);
   }
 }
 

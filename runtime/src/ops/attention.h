@@ -54,9 +54,9 @@ inline size_t attention_causal_window(const OpInfo& op) {
 // own slots come beside it (kv_cache_bytes' `sinks`).
 constexpr size_t kAttentionRingSpare = 64;
 inline size_t attention_cache_positions(size_t window, size_t max_seq, size_t sinks = 0) {
-  const size_t all = (max_seq + kKvBlock - 1) / kKvBlock * kKvBlock;
+  const size_t all = kv_cache_round(max_seq);
   if (window == kNoWindow) return all;
-  const size_t ring = (window + kAttentionRingSpare + kKvBlock - 1) / kKvBlock * kKvBlock;
+  const size_t ring = kv_cache_round(window + kAttentionRingSpare);
   return ring < all || sinks > 0 ? ring : all;
 }
 
@@ -66,7 +66,7 @@ inline size_t attention_cache_positions(size_t window, size_t max_seq, size_t si
 inline bool attention_ring(const OpInfo& op, size_t max_seq) {
   const size_t window = attention_causal_window(op);
   if (window == kNoWindow) return false;
-  return op.sinks > 0 || attention_cache_positions(window, max_seq) < (max_seq + kKvBlock - 1) / kKvBlock * kKvBlock;
+  return op.sinks > 0 || attention_cache_positions(window, max_seq) < kv_cache_round(max_seq);
 }
 
 // Attention sinks (StreamingLLM, CAUSAL_WINDOW with sinks k > 0): the query at

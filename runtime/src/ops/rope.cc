@@ -29,10 +29,41 @@
 #include <cmath>
 #include <cstring>
 
+#include "ops/rope.h"
+
 #include "ops/op.h"
 #include "ops/ops.h"
 
 namespace heed {
+
+// inv[i] at theta (the header's formula).
+void rope_inverse_frequencies(const OpInfo& op, float theta, float* inv) {
+  const size_t D = size_t(op.head_dim);
+  for (size_t i = 0; i < D / 2; ++i) {
+    const float e = float(2 * i) / float(D);
+    inv[i] = 1.0f / float(std::pow(double(theta), double(e)));
+  }
+}
+
+// cos and sin of a position past the table (theta's frequencies), in double.
+void rope_far_angles(const OpInfo& op, const float* inv, double pos, float* c, float* s) {
+  double p = pos;
+  if (op.rope_scaling == RopeScaling::kLinear) p = p / double(op.rope_factor);
+  for (size_t i = 0; i < size_t(op.head_dim) / 2; ++i) {
+    const double a = double(inv[i]) * p;
+    c[i] = float(std::cos(a));
+    s[i] = float(std::sin(a));
+  }
+}
+
+// Rotates one head of D values from `x` into `y` with the token's cos/sin.
+void rope_rotate(size_t half, const float* x, const float* c, const float* s, float* y) {
+  for (size_t i = 0; i < half; ++i) {
+    const float a = x[i], b = x[i + half];
+    y[i] = a * c[i] + (-b) * s[i];
+    y[i + half] = b * c[i] + a * s[i];
+  }
+}
 
 namespace {
 const OpSlot kInputs[] = {
@@ -105,15 +136,6 @@ Status validate(OpCheck& c) {
 // inv_freq, cos and sin of one token: 3 * D/2 floats.
 size_t scratch_bytes(const OpSizing& s) { return size_t(s.op.head_dim) / 2 * 3 * sizeof(float); }
 
-// inv[i] at theta (the header's formula).
-void inverse_frequencies(const OpInfo& op, float theta, float* inv) {
-  const size_t D = size_t(op.head_dim);
-  for (size_t i = 0; i < D / 2; ++i) {
-    const float e = float(2 * i) / float(D);
-    inv[i] = 1.0f / float(std::pow(double(theta), double(e)));
-  }
-}
-
 // cos and sin of position `pos` into c[0..half), s[0..half).
 void angles(const OpInfo& op, const float* inv, int32_t pos, float* c, float* s) {
   float p = float(pos);
@@ -122,17 +144,6 @@ void angles(const OpInfo& op, const float* inv, int32_t pos, float* c, float* s)
     const float a = inv[i] * p;
     c[i] = float(std::cos(double(a)));
     s[i] = float(std::sin(double(a)));
-  }
-}
-
-// cos and sin of a position past the table (theta's frequencies), in double.
-void far_angles(const OpInfo& op, const float* inv, int32_t pos, float* c, float* s) {
-  double p = double(pos);
-  if (op.rope_scaling == RopeScaling::kLinear) p = p / double(op.rope_factor);
-  for (size_t i = 0; i < size_t(op.head_dim) / 2; ++i) {
-    const double a = double(inv[i]) * p;
-    c[i] = float(std::cos(a));
-    s[i] = float(std::sin(a));
   }
 }
 
@@ -148,18 +159,9 @@ bool same_table(const OpInfo& a, const OpInfo& b) {
 void init_state(const OpSizing& s, void* state) {
   const size_t D = size_t(s.op.head_dim), half = D / 2;
   float inv[kMaxHeadDim / 2];
-  inverse_frequencies(s.op, s.op.rope_theta, inv);
+  rope_inverse_frequencies(s.op, s.op.rope_theta, inv);
   float* t = static_cast<float*>(state);
   for (size_t p = 0; p < s.max_seq; ++p) angles(s.op, inv, int32_t(p), t + p * D, t + p * D + half);
-}
-
-// Rotates one head of D values from `x` into `y` with the token's cos/sin.
-void rotate(size_t half, const float* x, const float* c, const float* s, float* y) {
-  for (size_t i = 0; i < half; ++i) {
-    const float a = x[i], b = x[i + half];
-    y[i] = a * c[i] + (-b) * s[i];
-    y[i + half] = b * c[i] + a * s[i];
-  }
 }
 
 Status run(const OpContext& ctx, const OpInfo& op) {
@@ -195,7 +197,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
   }
   // The table holds theta's angles; a DYNAMIC theta' computes its own.
   const float* table = theta == op.rope_theta ? static_cast<const float*>(ctx.op_state) : nullptr;
-  inverse_frequencies(op, theta, inv);
+  rope_inverse_frequencies(op, theta, inv);
   for (size_t t = 0; t < S; ++t) {
     const int32_t p = pos ? pos[t] : int32_t(t);
     const float* c = cs;
@@ -204,7 +206,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
       c = table + size_t(p) * D;
       s = c + half;
     } else if (table) {
-      far_angles(op, inv, p, cs, sn);
+      rope_far_angles(op, inv, double(p), cs, sn);
     } else {
       angles(op, inv, p, cs, sn);
     }
@@ -214,16 +216,16 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     float* yq = y + t * out_cols;
     float* yk = yq + H * D;
     float* yv = yk + out_kv * D;
-    for (size_t h = 0; h < H; ++h) rotate(half, xq + h * D, c, s, yq + h * D);
+    for (size_t h = 0; h < H; ++h) rope_rotate(half, xq + h * D, c, s, yq + h * D);
     if (!repeat) {
-      for (size_t g = 0; g < KV; ++g) rotate(half, xk + g * D, c, s, yk + g * D);
+      for (size_t g = 0; g < KV; ++g) rope_rotate(half, xk + g * D, c, s, yk + g * D);
       std::memcpy(yv, xv, KV * D * sizeof(float));
       continue;
     }
     // Each kv head is rotated once, then copied to the other query heads of its group.
     for (size_t g = 0; g < KV; ++g) {
       float* k0 = yk + g * group * D;
-      rotate(half, xk + g * D, c, s, k0);
+      rope_rotate(half, xk + g * D, c, s, k0);
       for (size_t r = 0; r < group; ++r) {
         if (r > 0) std::memcpy(k0 + r * D, k0, D * sizeof(float));
         std::memcpy(yv + (g * group + r) * D, xv + g * D, D * sizeof(float));

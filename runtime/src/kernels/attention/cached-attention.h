@@ -80,6 +80,8 @@ struct KvCache {
 };
 
 constexpr size_t kKvBlock = 16;
+// Slots for `positions` positions: rounded up to whole blocks of 16.
+inline size_t kv_cache_round(size_t positions) { return (positions + kKvBlock - 1) / kKvBlock * kKvBlock; }
 constexpr size_t kNoWindow = SIZE_MAX;
 
 // First key of the query at position p.

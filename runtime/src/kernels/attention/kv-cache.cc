@@ -10,7 +10,6 @@ namespace heed {
 
 namespace {
 inline size_t round64(size_t n) { return (n + 63) / 64 * 64; }
-inline size_t rounded_cap(size_t positions) { return (positions + kKvBlock - 1) / kKvBlock * kKvBlock; }
 
 // Round half to even for |x| <= 2^22: the sum's rounding is the one wanted.
 inline float round_even(float x) {
@@ -95,13 +94,13 @@ void write_slot(const KvCache& c, size_t j, const float* kr0, const float* vr0) 
 }  // namespace
 
 size_t kv_cache_bytes(size_t positions, size_t heads, size_t D, bool int8, size_t sinks) {
-  const size_t ring = planes_bytes(rounded_cap(positions), heads, D, int8);
-  return sinks ? ring + planes_bytes(rounded_cap(sinks), heads, D, int8) : ring;
+  const size_t ring = planes_bytes(kv_cache_round(positions), heads, D, int8);
+  return sinks ? ring + planes_bytes(kv_cache_round(sinks), heads, D, int8) : ring;
 }
 
 KvCache kv_cache_view(void* state, size_t positions, size_t heads, size_t D, bool int8, size_t sinks) {
   KvCache c;
-  c.cap = rounded_cap(positions);
+  c.cap = kv_cache_round(positions);
   c.heads = heads;
   c.D = D;
   c.int8 = int8;
@@ -109,7 +108,7 @@ KvCache kv_cache_view(void* state, size_t positions, size_t heads, size_t D, boo
   planes_view(p, c.cap, heads, D, int8, &c.k, &c.v, &c.ks, &c.vs);
   if (sinks) {
     c.sinks = sinks;
-    c.sink_cap = rounded_cap(sinks);
+    c.sink_cap = kv_cache_round(sinks);
     planes_view(p + planes_bytes(c.cap, heads, D, int8), c.sink_cap, heads, D, int8, &c.sk, &c.sv, &c.sks, &c.svs);
   }
   return c;
