@@ -95,7 +95,7 @@ inline std::vector<float> run_qs8_gemm(const Qs8GemmVariant& v, const Qs8Problem
   // Variants that do not read the sums get none (a read would crash).
   const Qs8Gemm g{p.M,       p.N,       p.K,         p.block,     x.data(), ldx, p.xs.data(), w.data(), ws.data(),
                   v.sums128 ? sums.data() : nullptr, with_bias ? p.bias.data() : nullptr, y.data(), p.N};
-  for (size_t t = 0; t < qs8_gemm_tiles(v, p.N); ++t) qs8_gemm_tile(v, g, t);
+  qs8_gemm_all(v, g);
   return y;
 }
 
@@ -125,7 +125,7 @@ inline std::vector<float> run_f32_gemm(const F32GemmVariant& v, const F32Problem
   f32_pack_weights(p.N, p.K, p.w.data(), w.data());
   std::vector<float> y(p.M * p.N, -1.0f);
   const F32Gemm g{p.M, p.N, p.K, x.data(), ldx, w.data(), with_bias ? p.bias.data() : nullptr, y.data(), p.N};
-  for (size_t t = 0; t < f32_gemm_tiles(v, p.N); ++t) f32_gemm_tile(v, g, t);
+  f32_gemm_all(v, g);
   return y;
 }
 

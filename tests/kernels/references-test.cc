@@ -180,22 +180,25 @@ TEST_CASE("math: every activation variant reproduces f32_gelu and f32_tanh on a 
   }
 }
 
+// The reference's output of p within 1e-6 relative of a double-precision sum.
+void require_f32_gemm_close(const F32Problem& p) {
+  const size_t M = p.M, N = p.N, K = p.K;
+  const std::vector<float> y = run_f32_gemm(f32_ref(), p);
+  for (size_t m = 0; m < M; ++m)
+    for (size_t n = 0; n < N; ++n) {
+      double ref = p.bias[n], mag = std::fabs(p.bias[n]);
+      for (size_t k = 0; k < K; ++k) {
+        ref += double(p.x[m * K + k]) * double(p.w[n * K + k]);
+        mag += std::fabs(double(p.x[m * K + k]) * double(p.w[n * K + k]));
+      }
+      REQUIRE(std::fabs(y[m * N + n] - ref) <= 1e-6 * mag + 1e-6);
+    }
+}
+
 TEST_CASE("f32 gemm matches a double-precision reference") {
   for (size_t M : kM)
     for (size_t N : kN)
-      for (size_t K : kK) {
-        const F32Problem p(M, N, K, uint32_t(M * 131 + N * 17 + K));
-        const std::vector<float> y = run_f32_gemm(f32_ref(), p);
-        for (size_t m = 0; m < M; ++m)
-          for (size_t n = 0; n < N; ++n) {
-            double ref = p.bias[n], mag = std::fabs(p.bias[n]);
-            for (size_t k = 0; k < K; ++k) {
-              ref += double(p.x[m * K + k]) * double(p.w[n * K + k]);
-              mag += std::fabs(double(p.x[m * K + k]) * double(p.w[n * K + k]));
-            }
-            REQUIRE(std::fabs(y[m * N + n] - ref) <= 1e-6 * mag + 1e-6);
-          }
-      }
+      for (size_t K : kK) require_f32_gemm_close(F32Problem(M, N, K, uint32_t(M * 131 + N * 17 + K)));
 }
 
 TEST_CASE("f32 gemm: one fused multiply-add per k, in ascending order, from the bias") {
@@ -278,27 +281,47 @@ TEST_CASE("quantize: rows are padded to whole groups of 4, and XOR 0x80 gives x 
   }
 }
 
+// The reference's output of p equals the documented formula bit for bit.
+void require_qs8_gemm_formula(const Qs8Problem& p) {
+  const size_t M = p.M, N = p.N, K = p.K, block = p.block;
+  const std::vector<float> y = run_qs8_gemm(qs8_ref(), p);
+  for (size_t m = 0; m < M; ++m)
+    for (size_t n = 0; n < N; ++n) {
+      float acc = 0.0f;
+      for (size_t bb = 0; bb < p.nb; ++bb) {
+        int64_t isum = 0;
+        for (size_t k = bb * block; k < std::min(K, (bb + 1) * block); ++k)
+          isum += int64_t(p.x[m * K + k]) * int64_t(p.w[n * K + k]);
+        acc = std::fma(float(isum), p.xs[m * p.nb + bb] * p.ws[n * p.nb + bb], acc);
+      }
+      const float expect = acc + p.bias[n];
+      REQUIRE(std::memcmp(&expect, &y[m * N + n], sizeof(float)) == 0);
+    }
+}
+
 TEST_CASE("qs8 x qc8w gemm: exact int32 block sums, documented float order") {
   for (size_t M : kM)
     for (size_t N : kN)
       for (size_t K : kK)
         for (size_t block : {size_t(4), size_t(16), size_t(32), K}) {
           if (block > K) continue;
-          const Qs8Problem p(M, N, K, block, 11 + uint32_t(M * 3 + N * 5 + K));
-          const std::vector<float> y = run_qs8_gemm(qs8_ref(), p);
-          for (size_t m = 0; m < M; ++m)
-            for (size_t n = 0; n < N; ++n) {
-              float acc = 0.0f;
-              for (size_t bb = 0; bb < p.nb; ++bb) {
-                int64_t isum = 0;
-                for (size_t k = bb * block; k < std::min(K, (bb + 1) * block); ++k)
-                  isum += int64_t(p.x[m * K + k]) * int64_t(p.w[n * K + k]);
-                acc = std::fma(float(isum), p.xs[m * p.nb + bb] * p.ws[n * p.nb + bb], acc);
-              }
-              const float expect = acc + p.bias[n];
-              REQUIRE(std::memcmp(&expect, &y[m * N + n], sizeof(float)) == 0);
-            }
+          require_qs8_gemm_formula(Qs8Problem(M, N, K, block, 11 + uint32_t(M * 3 + N * 5 + K)));
         }
+}
+
+// The drivers' row blocks: with a long K a block holds few rows, so these
+// GEMMs run in three blocks, the last one short (a driver that dropped or
+// repeated a block, or mis-offset one, leaves rows unwritten or wrong).
+TEST_CASE("gemm drivers: rows in several blocks equal the formula") {
+  const size_t M = 75;
+  const size_t qrows = qs8_gemm_block_rows(qs8_ref(), 4096), frows = f32_gemm_block_rows(f32_ref(), 1000);
+  CHECK(qrows == kGemmRowBlockBytes / 4096);
+  CHECK(frows == kGemmRowBlockBytes / 4000 / 4 * 4);
+  REQUIRE((M + qrows - 1) / qrows == 3);
+  REQUIRE((M + frows - 1) / frows == 3);
+  require_qs8_gemm_formula(Qs8Problem(M, 20, 4096, 32, 5));
+  require_qs8_gemm_formula(Qs8Problem(M, 33, 4096, 4096, 6));
+  require_f32_gemm_close(F32Problem(M, 20, 1000, 7));
 }
 
 TEST_CASE("qs8 gemm at the int8 extremes does not overflow") {
@@ -458,8 +481,8 @@ TEST_CASE("variants: subnormal and zero corners agree with the reference") {
           std::vector<float> o1(S * hid), o2(S * hid), s1(kAttentionVariants[0].scratch_floats(S, D)),
               s2(a.scratch_floats(S, D));
           std::vector<KeyRange> r(attention_max_ranges(mask, S));
-          kAttentionVariants[0].fn(S, H, D, 0, H, qkv.data(), o1.data(), 1.0f, mask, r.data(), s1.data());
-          a.fn(S, H, D, 0, H, qkv.data(), o2.data(), 1.0f, mask, r.data(), s2.data());
+          kAttentionVariants[0].fn(S, H, D, 0, H, 0, S, qkv.data(), o1.data(), 1.0f, mask, r.data(), s1.data());
+          a.fn(S, H, D, 0, H, 0, S, qkv.data(), o2.data(), 1.0f, mask, r.data(), s2.data());
           REQUIRE(first_difference(o2.data(), o1.data(), o1.size(), hid) == "");
         }
   }
@@ -536,7 +559,7 @@ TEST_CASE("attention matches a materialized softmax reference (dense, causal, wi
     std::vector<float> out(c.S * hid), scratch(kAttentionVariants[0].scratch_floats(c.S, c.D));
     std::vector<KeyRange> ranges(attention_max_ranges(m, c.S));
     const float scale = 1.0f / std::sqrt(float(c.D));
-    kAttentionVariants[0].fn(c.S, c.H, c.D, 0, c.H, qkv.data(), out.data(), scale, m, ranges.data(), scratch.data());
+    kAttentionVariants[0].fn(c.S, c.H, c.D, 0, c.H, 0, c.S, qkv.data(), out.data(), scale, m, ranges.data(), scratch.data());
     size_t hidden_pairs = 0;
     for (size_t h = 0; h < c.H; ++h)
       for (size_t i = 0; i < c.S; ++i) {

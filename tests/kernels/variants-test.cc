@@ -318,9 +318,25 @@ void check_attention(const std::vector<AttentionCase>& cases, const AttentionVar
       const AttentionMask m = c.mask();
       std::vector<KeyRange> r(attention_max_ranges(m, c.S));
       const float scale = 1.0f / std::sqrt(float(c.D));
-      ref.fn(c.S, c.H, c.D, 0, c.H, qkv.data(), o1.data(), scale, m, r.data(), s1.data());
-      v->fn(c.S, c.H, c.D, 0, c.H, qkv.data(), o2.data(), scale, m, r.data(), s2.data());
+      ref.fn(c.S, c.H, c.D, 0, c.H, 0, c.S, qkv.data(), o1.data(), scale, m, r.data(), s1.data());
+      v->fn(c.S, c.H, c.D, 0, c.H, 0, c.S, qkv.data(), o2.data(), scale, m, r.data(), s2.data());
       REQUIRE(first_difference(o2.data(), o1.data(), o1.size(), hid) == "");
+      // In blocks of queries (as the op runs windowed masks), each call with
+      // a scratch of exactly the size its keys need (AddressSanitizer
+      // catches a variant that reads or writes past it).
+      for (size_t qb : {size_t(1), size_t(5), size_t(16), size_t(37), attention_query_block(c.S, m)}) {
+        if (qb >= c.S) continue;
+        CAPTURE(qb);
+        std::vector<float> o3(c.S * hid, -1.0f);
+        for (size_t q0 = 0; q0 < c.S; q0 += qb) {
+          const size_t q1 = std::min(c.S, q0 + qb);
+          size_t kb, ke;
+          attention_query_keys(c.S, q0, q1, m, &kb, &ke);
+          std::vector<float> s3(v->scratch_floats(ke - kb, c.D));
+          v->fn(c.S, c.H, c.D, 0, c.H, q0, q1, qkv.data(), o3.data(), scale, m, r.data(), s3.data());
+        }
+        REQUIRE(first_difference(o3.data(), o1.data(), o1.size(), hid) == "");
+      }
     }
   }
 }
@@ -421,7 +437,7 @@ void check_cached_equals_causal() {
         AttentionMask causal;
         causal.causal = true;
         std::vector<KeyRange> r(attention_max_ranges(causal, T));
-        f.fn(T, c.H, c.D, 0, c.H, qkv.data(), full.data(), 1.0f / std::sqrt(float(c.D)), causal, r.data(), s1.data());
+        f.fn(T, c.H, c.D, 0, c.H, 0, T, qkv.data(), full.data(), 1.0f / std::sqrt(float(c.D)), causal, r.data(), s1.data());
         const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
         const std::vector<float> got = run_cached(v.fn, c, qkv, fc.c);
         REQUIRE(first_difference(got.data(), full.data() + c.past * hid, got.size(), hid) == "");
@@ -444,7 +460,7 @@ void check_cached_window_against_f32() {
     m.window = int(c.window);
     m.causal = true;
     std::vector<KeyRange> r(attention_max_ranges(m, T));
-    heed_f32_attention__scalar(T, c.H, c.D, 0, c.H, qkv.data(), want.data(), 1.0f / std::sqrt(float(c.D)), m,
+    heed_f32_attention__scalar(T, c.H, c.D, 0, c.H, 0, T, qkv.data(), want.data(), 1.0f / std::sqrt(float(c.D)), m,
                                r.data(), s1.data());
     const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
     const std::vector<float> got = run_cached(heed_cached_attention__scalar, c, qkv, fc.c);
@@ -684,6 +700,41 @@ TEST_CASE("variants: gelu, tanh, gelu_tanh and swiglu equal the scalar reference
 
 TEST_CASE("variants: attention equals the scalar reference bit for bit") { check_attention(kAttentionCases); }
 
+// The op sizes its scratch by attention_key_span: no block of
+// attention_query_block queries may see more keys.
+TEST_CASE("attention: the key span bounds every query block's keys") {
+  for (size_t S : {1, 2, 127, 128, 129, 300, 1000, 4097}) {
+    for (int32_t w : {-1, 0, 1, 15, 16, 64, 256, 5000}) {
+      for (bool causal : {false, true}) {
+        CAPTURE(S);
+        CAPTURE(w);
+        CAPTURE(causal);
+        AttentionMask m;
+        m.window = w;
+        m.causal = causal;
+        const size_t qb = attention_query_block(S, m), span = attention_key_span(S, m);
+        CHECK(span <= S);
+        CHECK(qb == (w >= 0 && S > kAttentionQueryBlock ? kAttentionQueryBlock : S));
+        size_t most = 0;
+        for (size_t q0 = 0; q0 < S; q0 += qb) {
+          size_t kb, ke;
+          attention_query_keys(S, q0, std::min(S, q0 + qb), m, &kb, &ke);
+          REQUIRE(kb % 16 == 0);
+          // Every key a query of the block sees is inside [kb, ke).
+          for (size_t i = q0; i < std::min(S, q0 + qb); ++i) {
+            size_t jb, je;
+            attention_key_range(S, i, m, &jb, &je);
+            REQUIRE(kb <= jb);
+            REQUIRE(je <= ke);
+          }
+          most = std::max(most, ke - kb);
+        }
+        CHECK(most <= span);
+      }
+    }
+  }
+}
+
 
 TEST_CASE("variants: every variant table starts with its scalar reference") {
   CHECK(kQs8GemmVariants[0].isa == Isa::kScalar);
@@ -765,6 +816,12 @@ TEST_CASE("variants: f32 gemm equals the scalar reference bit for bit (reduced g
   check_f32({1, 3, 4, 5, 8, 9, 17}, {1, 15, 16, 17, 33, 64, 65}, {1, 3, 4, 5, 17, 100, 384});
 }
 
+// Long K: the drivers' row blocks hold 32 rows, so 75 rows run in three.
+TEST_CASE("variants: gemms over several row blocks equal the scalar reference") {
+  check_qs8({75}, {33}, {4096});
+  check_f32({75}, {33}, {1000});
+}
+
 TEST_CASE("variants: the comparison catches a wrong variant") {
   // The same check that passes every shipped variant fails these, on a plain
   // shape: so a pass above means bit-identical, not "close".
@@ -789,8 +846,8 @@ TEST_CASE("variants: the comparison catches a wrong variant") {
   AttentionMask no_globals = m;
   no_globals.num_global_positions = 0;
   std::vector<KeyRange> r(attention_max_ranges(m, c.S));
-  kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, qkv.data(), o1.data(), 0.25f, m, r.data(), scratch.data());
-  kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, qkv.data(), o2.data(), 0.25f, no_globals, r.data(), scratch.data());
+  kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, 0, c.S, qkv.data(), o1.data(), 0.25f, m, r.data(), scratch.data());
+  kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, 0, c.S, qkv.data(), o2.data(), 0.25f, no_globals, r.data(), scratch.data());
   CHECK(first_difference(o2.data(), o1.data(), o1.size(), c.D) != "");
 }
 

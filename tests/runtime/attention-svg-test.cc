@@ -47,7 +47,7 @@ std::vector<float> kernel_out(const AttentionVariant& k, const OpInfo& op, const
   const AttentionMask mask = attention_mask(op);
   std::vector<float> out(n * H * D), scratch(k.scratch_floats(n, D) + 64);
   std::vector<KeyRange> ranges(attention_max_ranges(mask, n));
-  k.fn(n, H, D, 0, H, qkv.data(), out.data(), op.attn_scale, mask, ranges.data(), scratch.data());
+  k.fn(n, H, D, 0, H, 0, n, qkv.data(), out.data(), op.attn_scale, mask, ranges.data(), scratch.data());
   return out;
 }
 

@@ -93,7 +93,7 @@ double qs8_variant_ms(const Qs8GemmVariant& v, const Shape& s, size_t reps) {
   std::vector<float> y(s.M * s.N);
   const Qs8Gemm g{s.M, s.N, s.K, block, x, kp, xs.data(), wp, ws.data(), sums.data(), bias.data(), y.data(), s.N};
   const double ms = median_ms(reps, [&] {
-    for (size_t t = 0; t < qs8_gemm_tiles(v, s.N); ++t) qs8_gemm_tile(v, g, t);
+    qs8_gemm_all(v, g);
   });
   std::free(x);
   std::free(wp);
@@ -111,7 +111,7 @@ double f32_variant_ms(const F32GemmVariant& v, const Shape& s, size_t reps) {
   f32_pack_weights(s.N, s.K, w.data(), wp);
   const F32Gemm g{s.M, s.N, s.K, x, s.K, wp, bias.data(), y.data(), s.N};
   const double ms = median_ms(reps, [&] {
-    for (size_t t = 0; t < f32_gemm_tiles(v, s.N); ++t) f32_gemm_tile(v, g, t);
+    f32_gemm_all(v, g);
   });
   std::free(x);
   std::free(wp);
@@ -223,7 +223,7 @@ double decode_pass_ms(const Qs8GemmVariant& v, const DecodeShape& s, DecodeOpera
   for (size_t c = 0; c < o.copies; ++c) {
     const Qs8Gemm g{1,        s.N,         s.K,         32, v.u8_activations ? o.xu : o.x, padded_k(s.K),
                     o.xs.data(), o.w[c], o.ws[c], o.sums[c], o.bias.data(), o.y.data(), s.N};
-    for (size_t t = 0; t < qs8_gemm_tiles(v, s.N); ++t) qs8_gemm_tile(v, g, t);
+    qs8_gemm_all(v, g);
   }
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }

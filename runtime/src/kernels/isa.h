@@ -2,9 +2,16 @@
 // The token set is closed: scalar, avx2, avx512vnni (x86), neon, neondot (ARM).
 #pragma once
 
+#include <cstddef>
+
 #include "core/status.h"
 
 namespace heed {
+
+// Bytes of activation rows a GEMM keeps in L2 per row block (its drivers'
+// block_rows): with MiniLM's FFN, 128 KiB beside the 590 KB of weights fit a
+// 1 MiB L2 (docs/decisions.md #32).
+constexpr size_t kGemmRowBlockBytes = size_t(128) << 10;
 
 enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512Vnni = 2, kNeon = 3, kNeonDot = 4 };
 constexpr int kIsaCount = 5;

@@ -136,7 +136,8 @@ size_t scratch_bytes(const OpSizing& s) {
     const size_t cap = cache_positions(s), slots = cap + kv_cache_round(size_t(s.op.sinks));
     return (chunks * cached_attention_scratch_floats(slots, D) + sink_row_floats(s.op, cap, s.max_seq)) * sizeof(float);
   }
-  const size_t floats = s.kernels.attention->scratch_floats(s.max_seq, D) + range_floats(s.op, s.max_seq);
+  const size_t span = attention_key_span(s.max_seq, attention_mask(s.op));
+  const size_t floats = s.kernels.attention->scratch_floats(span, D) + range_floats(s.op, s.max_seq);
   return chunks * floats * sizeof(float);
 }
 
@@ -158,6 +159,7 @@ void init_state(const OpSizing&, void*) {}
 struct AttentionJob {
   const AttentionVariant* v;
   size_t S, H, D;
+  size_t q0, q1;  // the queries of this call
   const float* qkv;
   float* out;
   float scale;
@@ -171,8 +173,8 @@ void attention_task(void* arg, size_t c) {
   const AttentionJob& j = *static_cast<const AttentionJob*>(arg);
   const size_t h0 = c * j.H / j.chunks, h1 = (c + 1) * j.H / j.chunks;
   float* scratch = j.scratch + c * j.scratch_floats;
-  j.v->fn(j.S, j.H, j.D, h0, h1, j.qkv, j.out, j.scale, j.mask, reinterpret_cast<KeyRange*>(scratch + j.kernel_floats),
-          scratch);
+  j.v->fn(j.S, j.H, j.D, h0, h1, j.q0, j.q1, j.qkv, j.out, j.scale, j.mask,
+          reinterpret_cast<KeyRange*>(scratch + j.kernel_floats), scratch);
 }
 
 struct CachedJob {
@@ -248,13 +250,19 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     }
     return Status::Ok();
   }
-  const size_t kernel_floats = ctx.kernels->attention->scratch_floats(ctx.seq, size_t(op.head_dim));
-  AttentionJob job{ctx.kernels->attention, ctx.seq, size_t(op.num_heads), size_t(op.head_dim),
+  const AttentionMask mask = attention_mask(op);
+  const size_t kernel_floats = ctx.kernels->attention->scratch_floats(attention_key_span(ctx.seq, mask), size_t(op.head_dim));
+  AttentionJob job{ctx.kernels->attention, ctx.seq, size_t(op.num_heads), size_t(op.head_dim), 0, 0,
                    ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]), op.attn_scale,
-                   attention_mask(op), reinterpret_cast<float*>(ctx.scratch), kernel_floats,
+                   mask, reinterpret_cast<float*>(ctx.scratch), kernel_floats,
                    kernel_floats + range_floats(op, ctx.seq), std::min(ctx.threads, size_t(op.num_heads))};
-  // Heads are independent: the split cannot change a result.
-  pthreadpool_parallelize_1d(ctx.pool, attention_task, &job, job.chunks, 0);
+  // Query blocks, all heads of one before the next (f32-attention.h). Heads
+  // and queries are independent: neither split can change a result.
+  const size_t block = attention_query_block(ctx.seq, mask);
+  for (job.q0 = 0; job.q0 < ctx.seq; job.q0 = job.q1) {
+    job.q1 = std::min(ctx.seq, job.q0 + block);
+    pthreadpool_parallelize_1d(ctx.pool, attention_task, &job, job.chunks, 0);
+  }
   return Status::Ok();
 }
 }  // namespace

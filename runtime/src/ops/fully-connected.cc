@@ -85,9 +85,10 @@ void apply_activation(const KernelTable& k, Activation a, size_t n, float* y) {
   }
 }
 
-// One GEMM; a task is one tile of NR output columns (kernels' driver), then
-// the activation on that tile's columns while they are in cache (an
-// elementwise function: the same bits as applying it to all of y after).
+// One GEMM; a task is one block of rows of one tile of NR output columns
+// (the kernels' drivers), then the activation on that block's part of the
+// tile's columns while it is in cache (an elementwise function: the same
+// bits as applying it to all of y after).
 struct GemmJob {
   const F32GemmVariant* f32;
   const Qs8GemmVariant* qs8;
@@ -95,17 +96,18 @@ struct GemmJob {
   Qs8Gemm q;
   const KernelTable* kernels;
   Activation activation;
-  size_t M, N, nr;
+  size_t M, N, nr, block_rows;
   float* y;
 };
 
-void gemm_task(void* arg, size_t tile) {
+void gemm_task(void* arg, size_t block, size_t tile) {
   const GemmJob& j = *static_cast<const GemmJob*>(arg);
-  if (j.f32) f32_gemm_tile(*j.f32, j.f, tile);
-  else qs8_gemm_tile(*j.qs8, j.q, tile);
+  const size_t m0 = block * j.block_rows, m1 = j.M - m0 < j.block_rows ? j.M : m0 + j.block_rows;
+  if (j.f32) f32_gemm_tile(*j.f32, j.f, tile, m0, m1);
+  else qs8_gemm_tile(*j.qs8, j.q, tile, m0, m1);
   if (j.activation == Activation::kNone) return;
   const size_t n0 = tile * j.nr, n = j.N - n0 < j.nr ? j.N - n0 : j.nr;
-  for (size_t m = 0; m < j.M; ++m) apply_activation(*j.kernels, j.activation, n, j.y + m * j.N + n0);
+  for (size_t m = m0; m < m1; ++m) apply_activation(*j.kernels, j.activation, n, j.y + m * j.N + n0);
 }
 
 // int8 weights: the quantized input rows [rows, padded_k(K)] (64-byte
@@ -152,6 +154,7 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     job.f = F32Gemm{M, N, K, x, K, ctx.data<const float>(op.inputs[1]), bias, y, N};
     tiles = f32_gemm_tiles(*job.f32, N);
     job.nr = job.f32->nr;
+    job.block_rows = f32_gemm_block_rows(*job.f32, K);
   } else {
     job.qs8 = M == 1 ? ctx.kernels->qs8_gemv : ctx.kernels->qs8_gemm;
     const size_t kp = padded_k(K), block = size_t(op.act_block);
@@ -185,9 +188,11 @@ Status run(const OpContext& ctx, const OpInfo& op) {
                     N};
     tiles = qs8_gemm_tiles(*job.qs8, N);
     job.nr = job.qs8->nr;
+    job.block_rows = qs8_gemm_block_rows(*job.qs8, K);
   }
-  // Results do not depend on how the tiles are spread over threads.
-  pthreadpool_parallelize_1d(ctx.pool, gemm_task, &job, tiles, 0);
+  // Results do not depend on how the tasks are spread over threads.
+  const size_t blocks = (M + job.block_rows - 1) / job.block_rows;
+  pthreadpool_parallelize_2d(ctx.pool, gemm_task, &job, blocks, tiles, 0);
   return Status::Ok();
 }
 }  // namespace

@@ -26,9 +26,16 @@
 // The 16 scores of a block are 16 independent fma chains over d (SIMD lanes
 // over keys, from a transposed copy of K in the variant's scratch), the
 // output 16-key steps are fma chains over keys (SIMD lanes over d), and the
-// softmax state moves once per block. No S x S matrix is formed. scratch:
-// scratch_floats(S, D) floats of the variant, one scratch per concurrent call
-// (the reference needs D; the SIMD variants O(S*D) for K transposed);
+// softmax state moves once per block. No S x S matrix is formed.
+//
+// A call computes queries [q0, q1) of heads [h0, h1); the SIMD variants
+// transpose only the keys those queries see (attention_query_keys). The op
+// runs a windowed mask in blocks of attention_query_block queries, all heads
+// of a block before the next, so the block's rows of qkv are read from
+// memory once for all heads and the transposed keys stay in L2 (docs/
+// decisions.md #32). scratch: scratch_floats(n, D) floats of the variant,
+// n >= attention_key_span for the call's block, one scratch per concurrent
+// call (the reference needs D; the SIMD variants O(n*D) for K transposed);
 // ranges: attention_max_ranges(mask, S) entries, read only for a ranged mask.
 #pragma once
 
@@ -41,8 +48,9 @@
 
 namespace heed {
 
-using AttentionFn = void (*)(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                             float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
+using AttentionFn = void (*)(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                             const float* qkv, float* out, float scale, const AttentionMask& mask, KeyRange* ranges,
+                             float* scratch);
 
 struct AttentionVariant {
   const char* name;
@@ -54,16 +62,20 @@ struct AttentionVariant {
 extern const AttentionVariant kAttentionVariants[];
 extern const size_t kAttentionVariantCount;
 
-void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
+void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                                const float* qkv, float* out,
                                 float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 size_t heed_f32_attention_scratch__scalar(size_t S, size_t D);
-void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
+void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                              const float* qkv, float* out,
                               float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 size_t heed_f32_attention_scratch__avx2(size_t S, size_t D);
-void heed_f32_attention__avx512vnni(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
+void heed_f32_attention__avx512vnni(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                                    const float* qkv, float* out,
                                     float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 size_t heed_f32_attention_scratch__avx512vnni(size_t S, size_t D);
-void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
+void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                              const float* qkv, float* out,
                               float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch);
 size_t heed_f32_attention_scratch__neon(size_t S, size_t D);
 
@@ -77,6 +89,39 @@ inline void attention_key_range(size_t S, size_t i, const AttentionMask& m, size
   }
   *jb = b;
   *je = e;
+}
+
+// Queries per call of a windowed mask that is not ranged (else all S): the
+// keys of 128 queries and a window of w span 128 + 2w rows.
+constexpr size_t kAttentionQueryBlock = 128;
+inline size_t attention_query_block(size_t S, const AttentionMask& m) {
+  return !m.ranged() && m.window >= 0 && S > kAttentionQueryBlock ? kAttentionQueryBlock : S;
+}
+
+// Keys [*kb, *ke) that queries [q0, q1) (q0 < q1) see between them, *kb
+// rounded down to a multiple of 16 (the SIMD variants' score blocks start
+// there): for a mask that is not ranged, from query q0's first key to query
+// q1 - 1's end (both grow with the query); for a ranged mask, all of [0, S).
+inline void attention_query_keys(size_t S, size_t q0, size_t q1, const AttentionMask& m, size_t* kb, size_t* ke) {
+  if (m.ranged()) {
+    *kb = 0;
+    *ke = S;
+    return;
+  }
+  size_t b, e;
+  attention_key_range(S, q0, m, &b, &e);
+  *kb = b / 16 * 16;
+  attention_key_range(S, q1 - 1, m, &b, &e);
+  *ke = e;
+}
+
+// The most keys attention_query_keys gives for blocks of
+// attention_query_block(S, m) queries: what scratch_floats needs.
+inline size_t attention_key_span(size_t S, const AttentionMask& m) {
+  const size_t qb = attention_query_block(S, m);
+  if (qb == S) return S;
+  const size_t span = qb + 2 * size_t(m.window) + 15;  // i0 - w (rounded down) .. i0 + qb - 1 + w
+  return span < S ? span : S;
 }
 
 // One output element as every variant stores it. `static`: each translation

@@ -1,11 +1,12 @@
 // f32-attention, AVX2 + FMA: the block order of f32-attention.h with the 16
 // keys of a block in two ymm (lanes 0-7, 8-15) for the scores and one lane
 // per element of d for the output.
-//   - K of the head is copied transposed into scratch (KT[d][j], rows padded
-//     with zeros), so the 16 scores of a block are lanes of fma chains over
-//     d: acc = vfmadd(q[d], KT[d][j0..], acc), exactly the reference's
-//     a_{d+1} = fma(q[d], k_j[d], a_d) per lane; four blocks are computed
-//     together (eight independent chains), then scaled, and lanes past the visible
+//   - The keys the call's queries see (attention_query_keys) of the head are
+//     copied transposed into scratch (KT[d][j], rows padded with zeros), so
+//     the 16 scores of a block are lanes of fma chains over d: acc =
+//     vfmadd(q[d], KT[d][j0..], acc), exactly the reference's a_{d+1} =
+//     fma(q[d], k_j[d], a_d) per lane; four blocks are computed together
+//     (eight independent chains), then scaled, and lanes past the visible
 //     keys set to -inf.
 //   - Per block: max16 and sum16 in the header's pairwise order (lanes 0-7 with
 //     8-15, 128-bit halves, lanes 0+2 / 1+3, lanes 0+1), c with the scalar
@@ -41,9 +42,12 @@ inline __m256i first(size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// Scores of G consecutive blocks starting at key j0 into sc.
+// Scores of G consecutive blocks starting at kt column j0 into sc (columns
+// from je on set to -inf).
+// (always_inline: GCC 12 left scores and update out of line once the
+// function grew, at 1.25x the kernel's time.)
 template <int G>
-inline void scores(const float* q, const float* kt, size_t W, size_t D, size_t j0, size_t je, float scale, float* sc) {
+[[gnu::always_inline]] inline void scores(const float* q, const float* kt, size_t W, size_t D, size_t j0, size_t je, float scale, float* sc) {
   __m256 acc[2 * G];
   for (int g = 0; g < 2 * G; ++g) acc[g] = _mm256_setzero_ps();
   for (size_t d = 0; d < D; ++d) {
@@ -62,7 +66,7 @@ inline void scores(const float* q, const float* kt, size_t W, size_t D, size_t j
 
 // o[dc .. dc + NC*8) = o * c, then += p[t] * v_t for t < n, in order.
 template <int NC>
-inline void update(float* o, size_t dc, size_t D, float c, const float* p, size_t n, const float* v0, size_t row) {
+[[gnu::always_inline]] inline void update(float* o, size_t dc, size_t D, float c, const float* p, size_t n, const float* v0, size_t row) {
   __m256 acc[NC];
   __m256i mk[NC];
   const __m256 vc = _mm256_set1_ps(c);
@@ -84,22 +88,25 @@ size_t heed_f32_attention_scratch__avx2(size_t S, size_t D) {
   return D * W + W + D + kBlock;
 }
 
-void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                              float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch) {
-  const size_t hidden = H * D, row = 3 * hidden, W = kt_stride(S);
+void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                              const float* qkv, float* out, float scale, const AttentionMask& mask, KeyRange* ranges,
+                              float* scratch) {
+  size_t kb, ke;  // the keys the queries see: kt column c is key kb + c
+  attention_query_keys(S, q0, q1, mask, &kb, &ke);
+  const size_t hidden = H * D, row = 3 * hidden, nk = ke - kb, W = kt_stride(nk);
   float* kt = scratch;      // [D][W]
   float* sc = kt + D * W;   // [W] scores of the current range, block by block
   float* o = sc + W;        // [D]
   float* p = o + D;         // [16]
   for (size_t h = h0; h < h1; ++h) {
-    for (size_t j = 0; j < S; ++j) {
-      const float* k = qkv + j * row + hidden + h * D;
+    for (size_t j = 0; j < nk; ++j) {
+      const float* k = qkv + (kb + j) * row + hidden + h * D;
       for (size_t d = 0; d < D; ++d) kt[d * W + j] = k[d];
     }
     for (size_t d = 0; d < D; ++d)
-      for (size_t j = S; j < W; ++j) kt[d * W + j] = 0.0f;
+      for (size_t j = nk; j < W; ++j) kt[d * W + j] = 0.0f;
     const float* vh = qkv + 2 * hidden + h * D;
-    for (size_t i = 0; i < S; ++i) {
+    for (size_t i = q0; i < q1; ++i) {
       const float* q = qkv + i * row + h * D;
       size_t nr = 1;
       if (mask.ranged()) {
@@ -115,9 +122,9 @@ void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1
         const size_t jb = ranges[r].begin, je = ranges[r].end;
         const size_t nblk = (je - jb + kBlock - 1) / kBlock;
         size_t b = 0;
-        for (; b + 4 <= nblk; b += 4) scores<4>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
-        if (b + 2 <= nblk) scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock), b += 2;
-        if (b < nblk) scores<1>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock);
+        for (; b + 4 <= nblk; b += 4) scores<4>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock);
+        if (b + 2 <= nblk) scores<2>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock), b += 2;
+        if (b < nblk) scores<1>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock);
         for (b = 0; b < nblk; ++b) {
           const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
           const __m256 s0 = _mm256_loadu_ps(sc + b * kBlock), s1 = _mm256_loadu_ps(sc + b * kBlock + 8);

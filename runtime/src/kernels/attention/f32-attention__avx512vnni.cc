@@ -2,8 +2,9 @@
 // at a time so that their independent chains interleave. Per query every
 // operation is the reference's, in its order; only the interleaving across
 // queries (which never share a value) is new.
-//   - K of the head is copied transposed into scratch (KT[d][j], 8 x 8 register
-//     transposes, rows padded with zeros). A score s_ij = (a_D) * scale,
+//   - The keys the call's queries see (attention_query_keys) of the head are
+//     copied transposed into scratch (KT[d][j], 8 x 8 register transposes,
+//     rows padded with zeros). A score s_ij = (a_D) * scale,
 //     a_{d+1} = fma(q_i[d], k_j[d], a_d), depends only on the query and the
 //     key, not on how the keys are blocked, so the scores of the group's
 //     eight queries are computed for every key of the union of their visible
@@ -68,7 +69,7 @@ inline __m512 reduce8(const __m512* x) {
   return Op::f(_mm512_shuffle_ps(c, c, 0x88), _mm512_shuffle_ps(c, c, 0xdd));  // t0 op t1
 }
 
-// KT[d][j] = k_j[d] for j < S, 0 for S <= j < W.
+// KT[d][j] = k_j[d] for j < S, 0 for S <= j < W (k_j at k0 + j * row).
 void transpose_k(size_t S, size_t D, const float* k0, size_t row, float* kt, size_t W) {
   size_t j = 0;
   for (; j + 8 <= S; j += 8) {
@@ -100,7 +101,7 @@ void transpose_k(size_t S, size_t D, const float* k0, size_t row, float* kt, siz
     for (size_t jj = S; jj < W; ++jj) kt[d * W + jj] = 0.0f;
 }
 
-// Scores of queries q[0..4) for keys [j, j + 16G) into sc[r][j ..].
+// Scores of queries q[0..4) for kt columns [j, j + 16G) into sc[r][j ..].
 template <int G>
 inline void scores4(const float* const* q, const float* kt, size_t W, size_t D, size_t j, float scale,
                     float* const* sc) {
@@ -124,7 +125,8 @@ inline void scores4(const float* const* q, const float* kt, size_t W, size_t D, 
 // A group of eight queries of one head: their visible keys and score rows.
 struct Group {
   size_t jb[kRows], je[kRows], nblk[kRows], nbmax;
-  const float* sc[kRows];  // scores by key index
+  const float* sc[kRows];  // scores by key index - kb
+  size_t kb;               // the first key in kt and sc
   float* y[kRows];         // output rows (null: a repeat of the last query)
   bool same_jb;
   size_t W;
@@ -150,7 +152,7 @@ inline void softmax_block(const Group& g, size_t b, __m512& m, __m512& l) {
   for (int r = 0; r < kRows; ++r) {
     const size_t n = keys_in(g, r, b);
     if (n > 0) lanes = __mmask16(lanes | (1u << lane_of(r)));
-    s[r] = n > 0 ? _mm512_mask_loadu_ps(ninf, first(n), g.sc[r] + g.jb[r] + b * kBlock) : ninf;
+    s[r] = n > 0 ? _mm512_mask_loadu_ps(ninf, first(n), g.sc[r] + (g.jb[r] - g.kb) + b * kBlock) : ninf;
   }
   const __m512 mn = _mm512_max_ps(reduce8<MaxOp>(s), m);
   const __m512 c = f32x16_exp(_mm512_sub_ps(m, mn));
@@ -262,42 +264,47 @@ size_t heed_f32_attention_scratch__avx512vnni(size_t S, size_t D) {
   return own > avx2 ? own : avx2;
 }
 
-void heed_f32_attention__avx512vnni(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                                    float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch) {
+void heed_f32_attention__avx512vnni(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                                    const float* qkv, float* out, float scale, const AttentionMask& mask,
+                                    KeyRange* ranges, float* scratch) {
   if (mask.ranged()) {  // one query at a time over its ranges
-    heed_f32_attention__avx2(S, H, D, h0, h1, qkv, out, scale, mask, ranges, scratch);
+    heed_f32_attention__avx2(S, H, D, h0, h1, q0, q1, qkv, out, scale, mask, ranges, scratch);
     return;
   }
-  const size_t hidden = H * D, row = 3 * hidden, W = kt_stride(S);
+  size_t kb, ke;  // the keys the queries see: kt column c is key kb + c
+  attention_query_keys(S, q0, q1, mask, &kb, &ke);
+  const size_t hidden = H * D, row = 3 * hidden, nk = ke - kb, W = kt_stride(nk);
   float* kt = scratch;         // [D][W]
   float* sc = kt + D * W;      // [8][W] scores of the group's queries by key index
   Group g;
   g.W = W;
+  g.kb = kb;
   g.pb = sc + kRows * W;
   g.cb = g.pb + kRows * W;
   for (size_t h = h0; h < h1; ++h) {
-    transpose_k(S, D, qkv + hidden + h * D, row, kt, W);
+    transpose_k(nk, D, qkv + kb * row + hidden + h * D, row, kt, W);
     const float* vh = qkv + 2 * hidden + h * D;
-    for (size_t i0 = 0; i0 < S; i0 += kRows) {
-      // Query r of the group is i0 + r (the last query again past S: computed, not stored).
+    for (size_t i0 = q0; i0 < q1; i0 += kRows) {
+      // Query r of the group is i0 + r (the last query again past q1: computed, not stored).
       const float* q[kRows];
       float* scr[kRows];
       size_t jlo = S, jhi = 0;
       g.nbmax = 0;
       g.same_jb = true;
       for (int r = 0; r < kRows; ++r) {
-        const size_t i = i0 + r < S ? i0 + r : S - 1;
+        const size_t i = i0 + r < q1 ? i0 + r : q1 - 1;
         attention_key_range(S, i, mask, &g.jb[r], &g.je[r]);
         g.nblk[r] = (g.je[r] - g.jb[r] + kBlock - 1) / kBlock;
         q[r] = qkv + i * row + h * D;
         g.sc[r] = scr[r] = sc + r * W;
-        g.y[r] = i0 + r < S ? out + i * hidden + h * D : nullptr;
+        g.y[r] = i0 + r < q1 ? out + i * hidden + h * D : nullptr;
         jlo = g.jb[r] < jlo ? g.jb[r] : jlo;
         jhi = g.je[r] > jhi ? g.je[r] : jhi;
         g.nbmax = g.nblk[r] > g.nbmax ? g.nblk[r] : g.nbmax;
         g.same_jb = g.same_jb && g.jb[r] == g.jb[0];
       }
-      const size_t J0 = jlo / kBlock * kBlock, J1 = (jhi + kBlock - 1) / kBlock * kBlock;
+      // kt columns (kb is a multiple of 16)
+      const size_t J0 = jlo / kBlock * kBlock - kb, J1 = (jhi + kBlock - 1) / kBlock * kBlock - kb;
       for (int rq = 0; rq < kRows; rq += 4) {
         size_t j = J0;
         for (; j + 4 * kBlock <= J1; j += 4 * kBlock) scores4<4>(q + rq, kt, W, D, j, scale, scr + rq);

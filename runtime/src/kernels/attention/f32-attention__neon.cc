@@ -1,8 +1,8 @@
 // f32-attention, NEON: the block order of f32-attention.h with the 16 keys
 // of a block in four q registers (lanes 0-3, 4-7, 8-11, 12-15) for the scores
 // and one lane per element of d for the output.
-//   - K of the head is copied transposed into scratch (KT[d][j], rows padded
-//     with zeros), so the 16 scores of a block are lanes of fma chains over
+//   - The keys the call's queries see (attention_query_keys) of the head are
+//     copied transposed into scratch (KT[d][j], rows padded with zeros), so the 16 scores of a block are lanes of fma chains over
 //     d: acc = vfma(acc, q[d], KT[d][j0..]), exactly the reference's
 //     a_{d+1} = fma(q[d], k_j[d], a_d) per lane; two blocks are computed
 //     together (independent chains), then scaled, and lanes past the visible
@@ -57,11 +57,12 @@ struct Lowest {
   }
 };
 
-// The head's inputs are finite and zero or >= 2^-40 in magnitude (AArch32 only).
-bool inputs_safe(size_t S, size_t D, size_t h, size_t hidden, const float* qkv) {
+// The head's inputs in rows [j0, j1) are finite and zero or >= 2^-40 in
+// magnitude (AArch32 only).
+bool inputs_safe(size_t j0, size_t j1, size_t D, size_t h, size_t hidden, const float* qkv) {
   if (!kFlushes) return true;
   const size_t row = 3 * hidden;
-  for (size_t j = 0; j < S; ++j)
+  for (size_t j = j0; j < j1; ++j)
     for (size_t part = 0; part < 3; ++part) {
       const float* x = qkv + j * row + part * hidden + h * D;
       for (size_t d = 0; d < D; ++d) {
@@ -79,7 +80,8 @@ inline float max16(const float32x4_t* s) {
   return max_of(vget_lane_f32(m2, 0), vget_lane_f32(m2, 1));
 }
 
-// Scores of G consecutive blocks starting at key j0 into sc.
+// Scores of G consecutive blocks starting at kt column j0 into sc (columns
+// from je on set to -inf).
 template <int G>
 inline void scores(const float* q, const float* kt, size_t W, size_t D, size_t j0, size_t je, float scale, float* sc,
                    Lowest* low) {
@@ -128,27 +130,32 @@ size_t heed_f32_attention_scratch__neon(size_t S, size_t D) {
   return D * W + W + D + kBlock;
 }
 
-void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                              float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch) {
-  const size_t hidden = H * D, row = 3 * hidden, W = kt_stride(S);
+void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                              const float* qkv, float* out, float scale, const AttentionMask& mask, KeyRange* ranges,
+                              float* scratch) {
+  size_t kb, ke;  // the keys the queries see: kt column c is key kb + c
+  attention_query_keys(S, q0, q1, mask, &kb, &ke);
+  const size_t hidden = H * D, row = 3 * hidden, nk = ke - kb, W = kt_stride(nk);
+  // Rows the call reads: its queries' and their keys'.
+  const size_t r0 = kb < q0 ? kb : q0, r1 = ke > q1 ? ke : q1;
   float* kt = scratch;      // [D][W]
   float* sc = kt + D * W;   // [W] scores of the current query, block by block
   float* o = sc + W;        // [D]
   float* p = o + D;         // [16]
   for (size_t h = h0; h < h1; ++h) {
-    if (!inputs_safe(S, D, h, hidden, qkv)) {
-      heed_f32_attention__scalar(S, H, D, h, h + 1, qkv, out, scale, mask, ranges, o);
+    if (!inputs_safe(r0, r1, D, h, hidden, qkv)) {
+      heed_f32_attention__scalar(S, H, D, h, h + 1, q0, q1, qkv, out, scale, mask, ranges, o);
       continue;
     }
     Lowest low;
-    for (size_t j = 0; j < S; ++j) {
-      const float* k = qkv + j * row + hidden + h * D;
+    for (size_t j = 0; j < nk; ++j) {
+      const float* k = qkv + (kb + j) * row + hidden + h * D;
       for (size_t d = 0; d < D; ++d) kt[d * W + j] = k[d];
     }
     for (size_t d = 0; d < D; ++d)
-      for (size_t j = S; j < W; ++j) kt[d * W + j] = 0.0f;
+      for (size_t j = nk; j < W; ++j) kt[d * W + j] = 0.0f;
     const float* vh = qkv + 2 * hidden + h * D;
-    for (size_t i = 0; i < S; ++i) {
+    for (size_t i = q0; i < q1; ++i) {
       const float* q = qkv + i * row + h * D;
       size_t nr = 1;
       if (mask.ranged()) {
@@ -164,8 +171,8 @@ void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1
         const size_t jb = ranges[r].begin, je = ranges[r].end;
         const size_t nblk = (je - jb + kBlock - 1) / kBlock;
         size_t b = 0;
-        for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock, &low);
-        if (b < nblk) scores<1>(q, kt, W, D, jb + b * kBlock, je, scale, sc + b * kBlock, &low);
+        for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock, &low);
+        if (b < nblk) scores<1>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock, &low);
         for (b = 0; b < nblk; ++b) {
           const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
           float32x4_t s[4], pv[4];
@@ -202,7 +209,7 @@ void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1
       const float inv_l = l > 0.0f ? 1.0f / l : 0.0f;
       for (size_t d = 0; d < D; ++d) y[d] = attention_out(o[d], inv_l);
     }
-    if (!low.normal()) heed_f32_attention__scalar(S, H, D, h, h + 1, qkv, out, scale, mask, ranges, o);
+    if (!low.normal()) heed_f32_attention__scalar(S, H, D, h, h + 1, q0, q1, qkv, out, scale, mask, ranges, o);
   }
 }
 

@@ -60,12 +60,13 @@ void attend(size_t D, const float* q, const float* kp, size_t ks, const float* v
 }
 }  // namespace
 
-void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, const float* qkv, float* out,
-                                float scale, const AttentionMask& mask, KeyRange* ranges, float* scratch) {
+void heed_f32_attention__scalar(size_t S, size_t H, size_t D, size_t h0, size_t h1, size_t q0, size_t q1,
+                                const float* qkv, float* out, float scale, const AttentionMask& mask, KeyRange* ranges,
+                                float* scratch) {
   const size_t hidden = H * D;
   const size_t row = 3 * hidden;  // qkv row stride
   for (size_t h = h0; h < h1; ++h) {
-    for (size_t i = 0; i < S; ++i) {
+    for (size_t i = q0; i < q1; ++i) {
       const float* q = qkv + i * row + h * D;
       // Not ranged: the one range attention_key_range gives (the same keys).
       const size_t nr = attention_key_ranges(mask, S, i, ranges);

@@ -41,8 +41,9 @@ extern const size_t kF32GemmVariantCount;
 
 void heed_f32_gemm_ukernel_4x16__scalar(const F32GemmParams& p);
 
-// A whole GEMM in the op's tiling (as qs8_gemm_tile): tile t is output
-// columns [t*NR, min((t+1)*NR, N)) over all rows.
+// A whole GEMM in the op's tiling (as qs8_gemm_tile): blocks of
+// f32_gemm_block_rows rows (activations of at most kGemmRowBlockBytes) times
+// tiles of output columns [t*NR, min((t+1)*NR, N)).
 struct F32Gemm {
   size_t M, N, K;
   const float* x;     // [M, ldx]
@@ -53,6 +54,10 @@ struct F32Gemm {
   size_t ldy;
 };
 size_t f32_gemm_tiles(const F32GemmVariant& v, size_t N);
-void f32_gemm_tile(const F32GemmVariant& v, const F32Gemm& g, size_t tile);
+size_t f32_gemm_block_rows(const F32GemmVariant& v, size_t K);
+// Rows [m_begin, m_end) of tile `tile` (m_begin a multiple of MR).
+void f32_gemm_tile(const F32GemmVariant& v, const F32Gemm& g, size_t tile, size_t m_begin, size_t m_end);
+// Every task of the GEMM in order, on the calling thread (tests, tools).
+void f32_gemm_all(const F32GemmVariant& v, const F32Gemm& g);
 
 }  // namespace heed

@@ -66,10 +66,13 @@ extern const size_t kQs8GemvVariantCount;
 
 void heed_qs8_qc8w_gemm_f32_ukernel_4x16c4__scalar(const Qs8GemmParams& p);
 
-// A whole GEMM y[M, N] in the op's tiling: tile t is output columns
-// [t*NR, min((t+1)*NR, N)) over all rows, MR rows at a time (the tile's weight
-// panels stay in cache while the activations stream by). Tiles are
-// independent: the fully connected op spreads them over threads.
+// A whole GEMM y[M, N] in the op's tiling: blocks of qs8_gemm_block_rows
+// rows (a multiple of MR, activations of at most kGemmRowBlockBytes) times
+// tiles of NR output columns [t*NR, min((t+1)*NR, N)). A task computes one
+// block of one tile, MR rows at a time: the tile's weight panels stay in L1
+// while the block's rows pass, and the block stays in L2 while every tile
+// passes over it. Tasks are independent: the fully connected op spreads them
+// over threads. Each output is computed the same way whatever the blocks.
 struct Qs8Gemm {
   size_t M, N, K, block;
   const int8_t* x;          // [M, ldx], ldx >= padded_k(K), u8 form for u8 variants
@@ -83,6 +86,10 @@ struct Qs8Gemm {
   size_t ldy;
 };
 size_t qs8_gemm_tiles(const Qs8GemmVariant& v, size_t N);
-void qs8_gemm_tile(const Qs8GemmVariant& v, const Qs8Gemm& g, size_t tile);
+size_t qs8_gemm_block_rows(const Qs8GemmVariant& v, size_t K);
+// Rows [m_begin, m_end) of tile `tile` (m_begin a multiple of MR).
+void qs8_gemm_tile(const Qs8GemmVariant& v, const Qs8Gemm& g, size_t tile, size_t m_begin, size_t m_end);
+// Every task of the GEMM in order, on the calling thread (tests, tools).
+void qs8_gemm_all(const Qs8GemmVariant& v, const Qs8Gemm& g);
 
 }  // namespace heed
