@@ -135,8 +135,10 @@ def heed_bench(heed, path, n, window):
            "--threads", "1", "--json"]
     _, out, _, rss, wall = bd.run(cmd)
     j = json.loads(out.strip().splitlines()[-1])
+    shown = " ".join(rel(c) for c in cmd).replace(f"--seq {n} ", "--seq N ")
+    shown = shown.replace(f"--iters {iters} --warmup {warmup}", "--iters I --warmup U")
     return {"ms": j["median_ms"], "arena": j["arena_bytes"], "rss": rss, "wall_s": wall, "isa": j["isa"],
-            "kernels": j["kernels"], "gmac": j["gmac"]}, " ".join(rel(c) for c in cmd)
+            "kernels": j["kernels"], "gmac": j["gmac"]}, shown
 
 
 def encoder(a, heed, work, py, rounds_log):
@@ -193,7 +195,7 @@ def encoder(a, heed, work, py, rounds_log):
     kern = res[lens[0]]["window"][0]
     return {"model": rel(hf), "heed_file": rel(path), "isa": kern["isa"], "kernels": kern["kernels"], "rows": rows,
             "file_window_check": check, "dense_cap_s": a.dense_cap,
-            "commands": {k: v.replace(str(lens[-1] if k != "window_file" else n_check), "N") for k, v in cmds.items()}}
+            "commands": cmds}
 
 
 # ---------------------------------------------------------------------------------------- decoder
@@ -300,7 +302,8 @@ def markdown(R):
                      f"peak RSS per token {t['grow_from']:,} -> {t['grow_to']:,}: {t['rss_per_token_ratio']:.2f}x, "
                      f"arena per token {t['arena_per_token_ratio']:.2f}x (linear: <= 1.1: "
                      f"{pf(t['rss_per_token_ratio'] <= 1.1 and t['arena_per_token_ratio'] <= 1.1)}).")
-        L += ["", "Commands (N = the length):", ""] + [f"    {v}" for v in e.get("commands", {}).values()]
+        L += ["", "Commands (N = the length; I, U = 3, 1 up to 2,048 tokens, else 1, 0):", ""]
+        L += [f"    {v}" for v in e.get("commands", {}).values()]
         c = e.get("file_window_check")
         if c:
             L.append(f"The file with the window stored (`heed convert --attention window={W}`) at {c['seq']:,}: "

@@ -1,4 +1,5 @@
-// FULLY_CONNECTED: y = x W^T + b, then the fused activation (per output tile).
+// FULLY_CONNECTED: y = x W^T + b, then the fused activation (per block of
+// rows of each output tile).
 // int8 weights: x is quantized into scratch (dynamic per row and block, or
 // with the calibrated per-tensor scale), optionally after the SmoothQuant
 // multiplier, then the int8 GEMM microkernel runs over the output tiles: the
