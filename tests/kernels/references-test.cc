@@ -559,7 +559,8 @@ TEST_CASE("attention matches a materialized softmax reference (dense, causal, wi
     std::vector<float> out(c.S * hid), scratch(kAttentionVariants[0].scratch_floats(c.S, c.D));
     std::vector<KeyRange> ranges(attention_max_ranges(m, c.S));
     const float scale = 1.0f / std::sqrt(float(c.D));
-    kAttentionVariants[0].fn(c.S, c.H, c.D, 0, c.H, 0, c.S, qkv.data(), out.data(), scale, m, ranges.data(), scratch.data());
+    kAttentionVariants[0].fn(c.S, c.H, c.D, 0, c.H, 0, c.S, qkv.data(), out.data(), scale, m, ranges.data(),
+                             scratch.data());
     size_t hidden_pairs = 0;
     for (size_t h = 0; h < c.H; ++h)
       for (size_t i = 0; i < c.S; ++i) {

@@ -437,7 +437,8 @@ void check_cached_equals_causal() {
         AttentionMask causal;
         causal.causal = true;
         std::vector<KeyRange> r(attention_max_ranges(causal, T));
-        f.fn(T, c.H, c.D, 0, c.H, 0, T, qkv.data(), full.data(), 1.0f / std::sqrt(float(c.D)), causal, r.data(), s1.data());
+        f.fn(T, c.H, c.D, 0, c.H, 0, T, qkv.data(), full.data(), 1.0f / std::sqrt(float(c.D)), causal, r.data(),
+             s1.data());
         const FilledCache fc(qkv, T, c.H, c.KV, c.D, false);
         const std::vector<float> got = run_cached(v.fn, c, qkv, fc.c);
         REQUIRE(first_difference(got.data(), full.data() + c.past * hid, got.size(), hid) == "");
@@ -847,7 +848,8 @@ TEST_CASE("variants: the comparison catches a wrong variant") {
   no_globals.num_global_positions = 0;
   std::vector<KeyRange> r(attention_max_ranges(m, c.S));
   kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, 0, c.S, qkv.data(), o1.data(), 0.25f, m, r.data(), scratch.data());
-  kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, 0, c.S, qkv.data(), o2.data(), 0.25f, no_globals, r.data(), scratch.data());
+  kAttentionVariants[0].fn(c.S, 1, c.D, 0, 1, 0, c.S, qkv.data(), o2.data(), 0.25f, no_globals, r.data(),
+                           scratch.data());
   CHECK(first_difference(o2.data(), o1.data(), o1.size(), c.D) != "");
 }
 

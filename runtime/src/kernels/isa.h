@@ -12,6 +12,12 @@ namespace heed {
 // block_rows): with MiniLM's FFN, 128 KiB beside the 590 KB of weights fit a
 // 1 MiB L2 (docs/decisions.md #32).
 constexpr size_t kGemmRowBlockBytes = size_t(128) << 10;
+// Rows per block for rows of row_bytes and a microkernel of mr rows: the
+// most whole groups of mr that fit kGemmRowBlockBytes, at least one group.
+inline size_t gemm_block_rows(size_t row_bytes, size_t mr) {
+  const size_t rows = kGemmRowBlockBytes / row_bytes / mr * mr;
+  return rows > mr ? rows : mr;
+}
 
 enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512Vnni = 2, kNeon = 3, kNeonDot = 4 };
 constexpr int kIsaCount = 5;

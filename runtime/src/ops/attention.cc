@@ -251,7 +251,8 @@ Status run(const OpContext& ctx, const OpInfo& op) {
     return Status::Ok();
   }
   const AttentionMask mask = attention_mask(op);
-  const size_t kernel_floats = ctx.kernels->attention->scratch_floats(attention_key_span(ctx.seq, mask), size_t(op.head_dim));
+  const size_t span = attention_key_span(ctx.seq, mask);
+  const size_t kernel_floats = ctx.kernels->attention->scratch_floats(span, size_t(op.head_dim));
   AttentionJob job{ctx.kernels->attention, ctx.seq, size_t(op.num_heads), size_t(op.head_dim), 0, 0,
                    ctx.data<float>(op.inputs[0]), ctx.data<float>(op.outputs[0]), op.attn_scale,
                    mask, reinterpret_cast<float*>(ctx.scratch), kernel_floats,

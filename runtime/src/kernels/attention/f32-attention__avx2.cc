@@ -47,7 +47,8 @@ inline __m256i first(size_t n) {
 // (always_inline: GCC 12 left scores and update out of line once the
 // function grew, at 1.25x the kernel's time.)
 template <int G>
-[[gnu::always_inline]] inline void scores(const float* q, const float* kt, size_t W, size_t D, size_t j0, size_t je, float scale, float* sc) {
+[[gnu::always_inline]] inline void scores(const float* q, const float* kt, size_t W, size_t D, size_t j0, size_t je,
+                                          float scale, float* sc) {
   __m256 acc[2 * G];
   for (int g = 0; g < 2 * G; ++g) acc[g] = _mm256_setzero_ps();
   for (size_t d = 0; d < D; ++d) {
@@ -66,7 +67,8 @@ template <int G>
 
 // o[dc .. dc + NC*8) = o * c, then += p[t] * v_t for t < n, in order.
 template <int NC>
-[[gnu::always_inline]] inline void update(float* o, size_t dc, size_t D, float c, const float* p, size_t n, const float* v0, size_t row) {
+[[gnu::always_inline]] inline void update(float* o, size_t dc, size_t D, float c, const float* p, size_t n,
+                                          const float* v0, size_t row) {
   __m256 acc[NC];
   __m256i mk[NC];
   const __m256 vc = _mm256_set1_ps(c);
@@ -121,10 +123,11 @@ void heed_f32_attention__avx2(size_t S, size_t H, size_t D, size_t h0, size_t h1
       for (size_t r = 0; r < nr; ++r) {
         const size_t jb = ranges[r].begin, je = ranges[r].end;
         const size_t nblk = (je - jb + kBlock - 1) / kBlock;
+        const size_t cb = jb - kb, ce = je - kb;  // the range's kt columns
         size_t b = 0;
-        for (; b + 4 <= nblk; b += 4) scores<4>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock);
-        if (b + 2 <= nblk) scores<2>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock), b += 2;
-        if (b < nblk) scores<1>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock);
+        for (; b + 4 <= nblk; b += 4) scores<4>(q, kt, W, D, cb + b * kBlock, ce, scale, sc + b * kBlock);
+        if (b + 2 <= nblk) scores<2>(q, kt, W, D, cb + b * kBlock, ce, scale, sc + b * kBlock), b += 2;
+        if (b < nblk) scores<1>(q, kt, W, D, cb + b * kBlock, ce, scale, sc + b * kBlock);
         for (b = 0; b < nblk; ++b) {
           const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
           const __m256 s0 = _mm256_loadu_ps(sc + b * kBlock), s1 = _mm256_loadu_ps(sc + b * kBlock + 8);

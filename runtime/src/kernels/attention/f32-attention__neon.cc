@@ -2,8 +2,9 @@
 // of a block in four q registers (lanes 0-3, 4-7, 8-11, 12-15) for the scores
 // and one lane per element of d for the output.
 //   - The keys the call's queries see (attention_query_keys) of the head are
-//     copied transposed into scratch (KT[d][j], rows padded with zeros), so the 16 scores of a block are lanes of fma chains over
-//     d: acc = vfma(acc, q[d], KT[d][j0..]), exactly the reference's
+//     copied transposed into scratch (KT[d][j], rows padded with zeros), so
+//     the 16 scores of a block are lanes of fma chains over d: acc =
+//     vfma(acc, q[d], KT[d][j0..]), exactly the reference's
 //     a_{d+1} = fma(q[d], k_j[d], a_d) per lane; two blocks are computed
 //     together (independent chains), then scaled, and lanes past the visible
 //     keys set to -inf.
@@ -170,9 +171,10 @@ void heed_f32_attention__neon(size_t S, size_t H, size_t D, size_t h0, size_t h1
       for (size_t r = 0; r < nr; ++r) {
         const size_t jb = ranges[r].begin, je = ranges[r].end;
         const size_t nblk = (je - jb + kBlock - 1) / kBlock;
+        const size_t cb = jb - kb, ce = je - kb;  // the range's kt columns
         size_t b = 0;
-        for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock, &low);
-        if (b < nblk) scores<1>(q, kt, W, D, jb - kb + b * kBlock, je - kb, scale, sc + b * kBlock, &low);
+        for (; b + 2 <= nblk; b += 2) scores<2>(q, kt, W, D, cb + b * kBlock, ce, scale, sc + b * kBlock, &low);
+        if (b < nblk) scores<1>(q, kt, W, D, cb + b * kBlock, ce, scale, sc + b * kBlock, &low);
         for (b = 0; b < nblk; ++b) {
           const size_t j0 = jb + b * kBlock, n = je - j0 < kBlock ? je - j0 : kBlock;
           float32x4_t s[4], pv[4];

@@ -5,10 +5,7 @@ namespace heed {
 
 size_t f32_gemm_tiles(const F32GemmVariant& v, size_t N) { return (N + v.nr - 1) / v.nr; }
 
-size_t f32_gemm_block_rows(const F32GemmVariant& v, size_t K) {
-  const size_t rows = kGemmRowBlockBytes / (K * sizeof(float)) / v.mr * v.mr;
-  return rows > v.mr ? rows : v.mr;
-}
+size_t f32_gemm_block_rows(const F32GemmVariant& v, size_t K) { return gemm_block_rows(K * sizeof(float), v.mr); }
 
 void f32_gemm_tile(const F32GemmVariant& v, const F32Gemm& g, size_t tile, size_t m_begin, size_t m_end) {
   const size_t n0 = tile * v.nr, nc = g.N - n0 < v.nr ? g.N - n0 : v.nr;

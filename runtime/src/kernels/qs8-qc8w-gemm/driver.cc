@@ -5,10 +5,7 @@ namespace heed {
 
 size_t qs8_gemm_tiles(const Qs8GemmVariant& v, size_t N) { return (N + v.nr - 1) / v.nr; }
 
-size_t qs8_gemm_block_rows(const Qs8GemmVariant& v, size_t K) {
-  const size_t rows = kGemmRowBlockBytes / padded_k(K) / v.mr * v.mr;
-  return rows > v.mr ? rows : v.mr;
-}
+size_t qs8_gemm_block_rows(const Qs8GemmVariant& v, size_t K) { return gemm_block_rows(padded_k(K), v.mr); }
 
 void qs8_gemm_tile(const Qs8GemmVariant& v, const Qs8Gemm& g, size_t tile, size_t m_begin, size_t m_end) {
   const size_t kp = padded_k(g.K), nb = (g.K + g.block - 1) / g.block;
